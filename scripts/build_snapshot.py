@@ -1,0 +1,137 @@
+"""Build the embedded snapshot: ../shared/data CSVs -> src/btcmacro/data/snapshot/*.parquet.
+
+Usage::
+
+    python scripts/build_snapshot.py [--shared ../shared/data]
+
+Each catalogue series becomes one parquet file (columns ``date``, ``value``) and one row of
+``src/btcmacro/data/manifest.csv`` (series id, file, rows, first/last date, sha256, provenance from
+the shared MANIFEST.csv). Values are copied, never recomputed; the only joins are the ones the
+shared README documents (two TGA week-average fragments; Coin Metrics MVRV from two pulls that
+agree to every digit where they overlap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "btcmacro" / "data"
+
+# (series_id, csv file(s), column, row filter)
+FRED = [
+    "WALCL", "WRESBAL", "WDTGAL", "TREAST", "WSHOMCB", "RRPONTSYD", "SOFR", "SOFR30DAYAVG",
+    "EFFR", "IORB", "DFEDTARU", "DFEDTARL", "FEDFUNDS", "M2SL", "GDP", "PAYEMS", "UNRATE",
+    "JTSJOL", "JTSQUR", "ICSA", "CPIAUCSL", "CPILFESL", "PCEPILFE", "DGS10", "DFII10", "T10Y2Y",
+    "T10YIE", "DTWEXBGS", "VIXCLS", "NFCI", "BAMLH0A0HYM2",
+]
+
+MAP: list[tuple[str, list[str], str, str | None]] = [
+    *[(f"fred/{c}", [f"fred/{c}.csv"], "value", None) for c in FRED],
+    ("fred/WTREGEN", ["fred/WTREGEN.csv", "fred/WTREGEN_2026H1.csv"], "value", None),
+    ("cmc/btc_close", ["btc/btc_usd_daily_coinmarketcap.csv"], "close", None),
+    ("cmc/btc_high", ["btc/btc_usd_daily_coinmarketcap.csv"], "high", "exact_ohlcv"),
+    ("cmc/btc_low", ["btc/btc_usd_daily_coinmarketcap.csv"], "low", "exact_ohlcv"),
+    ("cmc/btc_volume", ["btc/btc_usd_daily_coinmarketcap.csv"], "volume_usd", "exact_ohlcv"),
+    ("yahoo/btc_close", ["btc/btc_usd_daily_yahoo.csv"], "close", None),
+    ("cm/PriceUSD", ["onchain/btc_coinmetrics_mvrv_mcap_price_supply.csv"], "PriceUSD", None),
+    ("cm/CapMVRVCur", ["onchain/btc_coinmetrics_mvrv_mcap_price_supply.csv",
+                       "onchain/btc_coinmetrics_mvrv_realizedcap_cslc.csv"], "CapMVRVCur", None),
+    ("cm/CapMrktCurUSD", ["onchain/btc_coinmetrics_mvrv_mcap_price_supply.csv",
+                          "onchain/btc_coinmetrics_mvrv_realizedcap_cslc.csv"], "CapMrktCurUSD", None),
+    ("cm/CapRealUSD", ["onchain/btc_coinmetrics_mvrv_realizedcap_cslc.csv"], "CapRealUSD", None),
+    ("cm/SplyCur", ["onchain/btc_coinmetrics_mvrv_mcap_price_supply.csv"], "SplyCur", None),
+    ("cm/HashRate", ["onchain/btc_hashrate_daily.csv"], "value", None),
+    ("cm/DiffMean", ["onchain/btc_difficulty_daily.csv"], "value", None),
+    ("cm/AdrActCnt", ["onchain/btc_coinmetrics_activity_2025q4.csv"], "AdrActCnt", None),
+    ("cm/FeeTotNtv", ["onchain/btc_coinmetrics_activity_2025q4.csv"], "FeeTotNtv", None),
+    ("cm/TxCnt", ["onchain/btc_coinmetrics_activity_2025q4.csv"], "TxCnt", None),
+    ("cryptoquant/mvrv", ["onchain/btc_cryptoquant_mvrv.csv"], "value", None),
+    ("cryptoquant/nupl", ["onchain/btc_cryptoquant_nupl.csv"], "value", None),
+    ("cryptoquant/realized_price", ["onchain/btc_cryptoquant_realized_price.csv"], "value", None),
+    ("cryptoquant/exchange_netflow", ["onchain/btc_exchange_netflow_cryptoquant.csv"], "netflow_total_btc", None),
+    ("bmp/sth_realized_price", ["onchain/btc_sth_realized_price_bmp.csv"], "sth_realized_price", None),
+    ("checkonchain/sth_realized_price", ["onchain/btc_sth_lth_realized_price_checkonchain.csv"], "sth_realized_price", None),
+    ("checkonchain/lth_realized_price", ["onchain/btc_sth_lth_realized_price_checkonchain.csv"], "lth_realized_price", None),
+    ("checkonchain/sth_sopr", ["onchain/btc_sth_lth_sopr_checkonchain.csv"], "sth_sopr", None),
+    ("checkonchain/lth_sopr", ["onchain/btc_sth_lth_sopr_checkonchain.csv"], "lth_sopr", None),
+    ("bgeometrics/sopr", ["onchain/btc_sopr_sth_lth_bgeometrics.csv"], "sopr", None),
+    ("bgeometrics/sth_sopr", ["onchain/btc_sopr_sth_lth_bgeometrics.csv"], "sth_sopr", None),
+    ("bgeometrics/lth_sopr", ["onchain/btc_sopr_sth_lth_bgeometrics.csv"], "lth_sopr", None),
+    ("bgeometrics/supply_in_profit", ["onchain/btc_supply_in_profit_bgeometrics.csv"], "supply_in_profit_btc", None),
+    ("bgeometrics/supply_in_loss", ["onchain/btc_supply_in_loss_bgeometrics.csv"], "supply_in_loss_btc", None),
+    ("bgeometrics/exchange_reserve", ["onchain/btc_exchange_reserve_netflow_bgeometrics.csv"], "exchange_reserve_btc", None),
+    ("bgeometrics/exchange_netflow", ["onchain/btc_exchange_reserve_netflow_bgeometrics.csv"], "exchange_netflow_btc", None),
+    ("blockchaincom/miner_revenue", ["onchain/btc_miner_revenue_usd_blockchaincom.csv"], "miner_revenue_usd", None),
+    ("defillama/stablecoin_supply", ["onchain/stablecoins_supply_defillama.csv"], "total_usd", None),
+    ("farside/etf_netflow", ["btc/btc_spot_etf_net_flow_farside.csv"], "value", None),
+    ("alternative/fear_greed", ["btc/crypto_fear_greed_index.csv"], "value", None),
+    ("binance/funding_rate", ["btc/btc_perp_funding_rate_daily_lukmol.csv"], "funding_mean", None),
+    ("binance/open_interest", ["btc/btc_oi_binance_btcusdt_2025q4.csv"], "btc_oi_value_usd", None),
+    ("venues/funding_mean", ["btc/btc_funding_oi_multivenue.csv"], "fund_mean", None),
+    ("venues/open_interest", ["btc/btc_funding_oi_multivenue.csv"], "oi_total_usd", None),
+    ("yahoo/gold_close", ["markets/gold_close_daily.csv"], "value", None),
+    ("yahoo/gld_close", ["markets/gld_etf_daily_yahoo.csv"], "close", None),
+    ("markets/dxy_close", ["markets/dxy_daily.csv"], "close", None),
+    ("sec/mstr_btc_acquired", ["btc/mstr_btc_purchases_8k.csv"], "btc_acquired", None),
+    ("sec/mstr_avg_price", ["btc/mstr_btc_purchases_8k.csv"], "avg_price_usd", None),
+    ("sec/mstr_holdings", ["btc/mstr_btc_purchases_8k.csv"], "cumulative_holdings_btc", None),
+    ("sec/mstr_total_cost", ["btc/mstr_btc_purchases_8k.csv"], "total_cost_usd", None),
+]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(shared: Path) -> list[dict]:
+    manifest = {r["file"]: r for r in csv.DictReader(open(shared / "MANIFEST.csv", encoding="utf-8"))}
+    snap = OUT / "snapshot"
+    snap.mkdir(parents=True, exist_ok=True)
+    for old in snap.glob("*.parquet"):
+        old.unlink()
+    rows = []
+    for sid, files, col, filt in MAP:
+        parts = []
+        for fn in files:
+            df = pd.read_csv(shared / fn)
+            if filt == "exact_ohlcv":
+                df = df[df["approx_ohlcv"] == 0]
+            part = pd.DataFrame({"date": pd.to_datetime(df["date"]), "value": pd.to_numeric(df[col])})
+            parts.append(part.dropna(subset=["value"]))
+        # earlier files win where two pulls overlap (the README shows they agree)
+        out = pd.concat(parts).drop_duplicates("date", keep="first").sort_values("date")
+        if out["date"].duplicated().any():
+            sys.exit(f"{sid}: duplicate dates after joining {files}")
+        fname = sid.replace("/", "__") + ".parquet"
+        path = snap / fname
+        out.reset_index(drop=True).to_parquet(path, index=False, compression="zstd")
+        prov = "; ".join(
+            f"{manifest[f]['source_repo']} {manifest[f]['source_path']} @ {manifest[f]['source_commit'][:12]}"
+            for f in files
+        )
+        rows.append({
+            "series_id": sid, "file": f"snapshot/{fname}", "rows": len(out),
+            "first_date": out["date"].min().date().isoformat(),
+            "last_date": out["date"].max().date().isoformat(),
+            "sha256": sha256(path), "shared_files": ";".join(files), "provenance": prov,
+        })
+    with open(OUT / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    a = ap.parse_args()
+    rows = build(a.shared)
+    print(f"wrote {len(rows)} series, {sum(r['rows'] for r in rows):,} rows to {OUT / 'snapshot'}")

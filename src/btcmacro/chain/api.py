@@ -1,0 +1,461 @@
+"""The chain engine's library API: ``sync``, ``status``, ``inspect``, ``daily_metrics``.
+
+The CLI (``btcmacro chain sync|status|inspect``) is a thin wrapper over these functions.
+
+Two input modes, one index format (see :mod:`btcmacro.chain.index`):
+
+* ``sync(blocks_dir=DIR)`` reads plain ``blk*.dat`` files with this package's own framing and
+  parser (XOR honoured), decides the best chain by the header walk, and resolves spends with a
+  coin map kept in DuckDB tables (a SQL join, no Python dict). Meant for small directories such
+  as the 256-block fixture, or any directory without undo data.
+* ``sync(datadir=DIR)`` opens a *stopped* Bitcoin Core datadir through ``py-bitcoinkernel``
+  (Core's own libbitcoinkernel): the active chain, the blocks and the undo data (each spent
+  coin's creation height and amount) come from Core, so no coin map is needed.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from btcmacro.chain import blkfile, lifecycle
+from btcmacro.chain.aggregate import Matrix, build_matrix
+from btcmacro.chain.canonical import GENESIS, HeaderRef, best_chain
+from btcmacro.chain.index import BlocksDirChanged, ChainIndex, Checkpoint
+from btcmacro.chain.parse import BadBlock, hash_hex, parse_block, parse_header
+from btcmacro.errors import ChainError, ReorgBeyondDepth, XorKeyChanged
+
+log = logging.getLogger("btcmacro.chain")
+
+__all__ = ["SyncResult", "sync", "status", "inspect", "load_matrix", "daily_metrics",
+           "default_store_path", "METRIC_KEYS"]
+
+DEFAULT_MAX_REORG_DEPTH = 100
+BATCH_BLOCKS = 2000
+Progress = Callable[[int, int], None]
+
+
+def default_store_path() -> Path:
+    """``<btcmacro home>/chain.duckdb`` (a separate file from the series store)."""
+    from btcmacro import config
+
+    return config.home() / "chain.duckdb"
+
+
+@dataclass
+class SyncResult:
+    height: int
+    tip_hash: str
+    blocks_added: int
+    rolled_back_to: int | None = None
+    reorg_depth: int = 0
+    warnings: list[str] = field(default_factory=list)
+    mode: str = ""
+
+    def as_dict(self) -> dict:
+        return {"height": self.height, "tip_hash": self.tip_hash, "blocks_added": self.blocks_added,
+                "rolled_back_to": self.rolled_back_to, "reorg_depth": self.reorg_depth,
+                "warnings": list(self.warnings), "mode": self.mode}
+
+
+def _dir_id(path: str | os.PathLike) -> str:
+    return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+
+
+def _check_checkpoint(cp: Checkpoint | None, xor_fp: str, dir_id: str, mode: str, where: str) -> None:
+    if cp is None:
+        return
+    if cp.xor_fp != xor_fp:
+        raise XorKeyChanged(
+            f"blocks/xor.dat changed since the index was built (fingerprint {cp.xor_fp} -> {xor_fp}); "
+            "the stored offsets and hashes cannot be trusted: run `btcmacro chain sync --rebuild`",
+            where=where,
+        )
+    if cp.blocks_dir_id != dir_id:
+        raise BlocksDirChanged(
+            "the index was built from another blocks directory; run `btcmacro chain sync --rebuild`",
+            where=where,
+        )
+    if cp.mode != mode:
+        raise ChainError(
+            f"the index was built in {cp.mode!r} mode, this run is {mode!r}; run with --rebuild",
+            where=where,
+        )
+
+
+def _fork_point(index: ChainIndex, cp: Checkpoint, chain_hash_at: Callable[[int], bytes | None],
+                max_depth: int, where: str) -> int:
+    """Highest stored height still on the best chain; raises if deeper than ``max_depth``."""
+    if chain_hash_at(cp.height) == cp.hash:
+        return cp.height
+    stored = index.hashes_from(max(0, cp.height - max_depth))
+    for h in range(cp.height, max(-1, cp.height - max_depth - 1), -1):
+        if h in stored and chain_hash_at(h) == stored[h]:
+            return h
+    raise ReorgBeyondDepth(
+        f"the best chain no longer contains any of the last {max_depth} indexed blocks "
+        f"(checkpoint {cp.height} {cp.hash_hex}); nothing was changed. Run `btcmacro chain sync --rebuild`",
+        where=where,
+    )
+
+
+def sync(
+    *,
+    datadir: str | os.PathLike | None = None,
+    blocks_dir: str | os.PathLike | None = None,
+    store_path: str | os.PathLike | None = None,
+    network: str = "mainnet",
+    rebuild: bool = False,
+    max_reorg_depth: int = DEFAULT_MAX_REORG_DEPTH,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """Index the best chain incrementally from a Core datadir or a blk-file directory.
+
+    Parameters
+    ----------
+    datadir
+        A *stopped* Bitcoin Core datadir (read through py-bitcoinkernel, undo data used).
+    blocks_dir
+        A directory of ``blk*.dat`` files (own parser; spends resolved by a SQL coin map).
+    store_path
+        The chain index DuckDB file (default :func:`default_store_path`).
+    network
+        Expected network; another network's magic raises ``NetworkMismatch``.
+    rebuild
+        Drop the index and start from genesis (needed after ``XorKeyChanged``).
+    max_reorg_depth
+        Deepest rollback accepted before ``ReorgBeyondDepth``.
+    progress
+        Called as ``progress(height, tip_height)`` after each batch.
+
+    Returns
+    -------
+    SyncResult
+
+    Raises
+    ------
+    XorKeyChanged, BlocksDirChanged
+        The checkpoint was made with another XOR key / directory (use ``rebuild=True``).
+    ReorgBeyondDepth
+        The stored tip is unknown or the fork is deeper than ``max_reorg_depth``; index unchanged.
+    BadBlock
+        A best-chain block fails to decode or its merkle check; blocks before it stay indexed.
+    """
+    if (datadir is None) == (blocks_dir is None):
+        raise ChainError("give exactly one of datadir= or blocks_dir=")
+    store_path = Path(store_path) if store_path is not None else default_store_path()
+    with ChainIndex(store_path) as index:
+        if datadir is not None:
+            return _sync_datadir(index, Path(datadir), network, rebuild, max_reorg_depth, progress)
+        return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress)
+
+
+# ------------------------------------------------------------------ plain blk files (coin map)
+
+
+def scan_dir(blocks_dir: Path, network: str = "mainnet") -> tuple[list[blkfile.Record], list[str], bytes]:
+    """Scan every blk file of ``blocks_dir``; returns records, warning lines and the XOR key."""
+    key = blkfile.read_xor_key(blocks_dir)
+    files = blkfile.blk_files(blocks_dir)
+    if not files:
+        raise ChainError("no blk*.dat files", where=str(blocks_dir))
+    records: list[blkfile.Record] = []
+    warnings: list[str] = []
+    for i, f in enumerate(files):
+        res = blkfile.scan_file(f, key=key, network=network, newest=(i == len(files) - 1))
+        records += res.records
+        warnings += [str(w) for w in res.warnings]
+    return records, warnings, key
+
+
+def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild: bool,
+                     max_depth: int, progress: Progress | None) -> SyncResult:
+    where = str(blocks_dir)
+    key = blkfile.read_xor_key(blocks_dir)
+    fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(blocks_dir)
+    cp = index.checkpoint()
+    if not rebuild:
+        _check_checkpoint(cp, fp, dir_id, "coinmap", where)  # before reading anything
+    records, warnings, key = scan_dir(blocks_dir, network)
+    if rebuild and cp is not None:
+        cp = None
+        index.con.execute("BEGIN")
+        index.wipe()
+        index.con.execute("COMMIT")
+
+    headers = []
+    by_hash: dict[bytes, blkfile.Record] = {}
+    for r in records:
+        h = parse_header(r.data)
+        headers.append(HeaderRef(h.hash, h.prev_hash, h.bits, h.time, r.file, r.offset))
+        by_hash.setdefault(h.hash, r)
+    chain = best_chain(headers, GENESIS[network])
+    if not chain:
+        raise ChainError("the genesis block is not in the files", where=where)
+    tip = len(chain) - 1
+
+    def chain_hash_at(h: int) -> bytes | None:
+        return chain[h].hash if 0 <= h <= tip else None
+
+    start, fork = 0, None
+    if cp is not None:
+        if cp.hash not in by_hash:
+            raise ReorgBeyondDepth(
+                f"checkpoint block {cp.hash_hex} at height {cp.height} is not in the block files; "
+                "nothing was changed. Run `btcmacro chain sync --rebuild`",
+                where=where,
+            )
+        fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
+        start = fork + 1
+    depth = (cp.height - fork) if cp is not None else 0
+    rolled = fork if depth > 0 else None
+
+    added = 0
+    h = start
+    first = True
+    while h <= tip or (first and depth > 0):
+        hi = min(tip, h + BATCH_BLOCKS - 1)
+        batch = lifecycle.CoinMapBatch()
+        rows = []
+        bad: BadBlock | None = None
+        for height in range(h, hi + 1):
+            rec = by_hash[chain[height].hash]
+            try:
+                blk = parse_block(rec.data, height=height, where=rec.where)
+                blk.check_merkle()
+            except BadBlock as e:
+                bad = e
+                hi = height - 1
+                break
+            rows.append(lifecycle.block_row(blk, height))
+            batch.add(blk, height)
+        index.con.execute("BEGIN")
+        try:
+            if first and depth > 0:
+                index.rollback_to(fork)
+            index.append("blocks", lifecycle.blocks_table(rows))
+            index.append("outputs", batch.outputs())
+            index.append("inputs", batch.inputs())
+            index.append("created", batch.created())
+            if rows:
+                index.resolve_spends(h, hi)
+            last_h = hi if rows else h - 1
+            if last_h >= 0:
+                index.set_checkpoint(Checkpoint(last_h, chain[last_h].hash, fp, dir_id, "coinmap"))
+            index.con.execute("COMMIT")
+        except BaseException:
+            index.con.execute("ROLLBACK")
+            raise
+        first = False
+        added += len(rows)
+        if progress:
+            progress(hi, tip)
+        if bad is not None:
+            raise bad
+        h = hi + 1
+    for w in warnings:
+        log.debug("%s", w)
+    final = index.checkpoint()
+    return SyncResult(final.height, final.hash_hex, added, rolled, depth, warnings, "coinmap")
+
+
+# ------------------------------------------------------------------ Core datadir (undo data)
+
+_PBK_NET = {"mainnet": "MAINNET", "testnet3": "TESTNET", "testnet4": "TESTNET_4",
+            "signet": "SIGNET", "regtest": "REGTEST"}
+
+
+def _load_chainman(datadir: Path, network: str):
+    try:
+        import pbk
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ChainError("reading a Core datadir needs py-bitcoinkernel==0.1.0a5 "
+                         "(pip install py-bitcoinkernel)") from e
+    if not (datadir / "blocks").is_dir():
+        raise ChainError("not a Bitcoin Core datadir (no blocks/ directory)", where=str(datadir))
+    try:
+        return pbk.load_chainman(datadir, getattr(pbk.ChainType, _PBK_NET[network]))
+    except RuntimeError as e:
+        raise ChainError(f"py-bitcoinkernel could not open the datadir (is bitcoind still running?): {e}",
+                         where=str(datadir)) from None
+
+
+def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
+                  max_depth: int, progress: Progress | None) -> SyncResult:
+    import pbk
+
+    where = str(datadir)
+    key = blkfile.read_xor_key(datadir / "blocks")
+    fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(datadir / "blocks")
+    cp = index.checkpoint()
+    if rebuild and cp is not None:
+        cp = None
+        index.con.execute("BEGIN")
+        index.wipe()
+        index.con.execute("COMMIT")
+    _check_checkpoint(cp, fp, dir_id, "undo", where)
+    cm = _load_chainman(datadir, network)
+    try:
+        active = cm.get_active_chain()
+        entries = active.block_tree_entries
+        tip = active.height
+
+        def chain_hash_at(h: int) -> bytes | None:
+            return bytes(entries[h].block_hash) if 0 <= h <= tip else None
+
+        start, fork = 0, None
+        if cp is not None:
+            if pbk.BlockHash(cp.hash) not in cm.block_tree_entries:
+                raise ReorgBeyondDepth(
+                    f"checkpoint block {cp.hash_hex} at height {cp.height} is unknown to the node; "
+                    "nothing was changed. Run `btcmacro chain sync --rebuild`",
+                    where=where,
+                )
+            fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
+            start = fork + 1
+        depth = (cp.height - fork) if cp is not None else 0
+        rolled = fork if depth > 0 else None
+        added = 0
+        h = start
+        first = True
+        while h <= tip or (first and depth > 0):
+            hi = min(tip, h + BATCH_BLOCKS - 1)
+            rows, created, spends = [], [], []
+            bad: BadBlock | None = None
+            for height in range(h, hi + 1):
+                entry = entries[height]
+                raw = bytes(cm.blocks[entry])
+                try:
+                    blk = parse_block(raw, height=height, where=f"height {height}")
+                    blk.check_merkle()
+                except BadBlock as e:
+                    bad = e
+                    hi = height - 1
+                    break
+                rows.append(lifecycle.block_row(blk, height))
+                created.append((height, *lifecycle.created_row(blk)))
+                if height > 0:
+                    ch, vals = [], []
+                    for txs in cm.block_spent_outputs[entry].transactions:
+                        for coin in txs.coins:
+                            ch.append(coin.confirmation_height)
+                            vals.append(coin.output.amount)
+                    spends.append(lifecycle.undo_spends(height, ch, vals))
+            index.con.execute("BEGIN")
+            try:
+                if first and depth > 0:
+                    index.rollback_to(fork)
+                index.append("blocks", lifecycle.blocks_table(rows))
+                index.append("created", pd.DataFrame(created, columns=["height", "value", "n"]).astype(
+                    {"height": "int32", "value": "int64", "n": "int64"}))
+                for t in spends:
+                    index.append("spends", t)
+                last_h = hi if rows else h - 1
+                if last_h >= 0:
+                    index.set_checkpoint(Checkpoint(last_h, chain_hash_at(last_h), fp, dir_id, "undo"))
+                index.con.execute("COMMIT")
+            except BaseException:
+                index.con.execute("ROLLBACK")
+                raise
+            first = False
+            added += len(rows)
+            if progress:
+                progress(hi, tip)
+            if bad is not None:
+                raise bad
+            h = hi + 1
+    finally:
+        del cm
+        gc.collect()  # release the kernel's lock on the datadir now, not at interpreter exit
+    final = index.checkpoint()
+    return SyncResult(final.height, final.hash_hex, added, rolled, depth, [], "undo")
+
+
+# ------------------------------------------------------------------ reads
+
+
+def status(store_path: str | os.PathLike | None = None) -> dict:
+    """``{"height", "tip_hash", "tx_count", "utxo_count", "utxo_value_btc", …}`` of the index."""
+    p = Path(store_path) if store_path is not None else default_store_path()
+    if not p.exists():
+        return {"height": None, "tip_hash": None, "tx_count": 0, "utxo_count": 0,
+                "utxo_value_btc": 0.0, "utxo_value_sat": 0, "mode": None, "xor_fingerprint": None}
+    with ChainIndex(p, read_only=True) as index:
+        return index.status()
+
+
+def inspect(file: str | os.PathLike, *, network: str = "mainnet") -> dict | list[dict]:
+    """Describe a raw block file (``.bin``: one block) or a blk file (one dict per record).
+
+    Returns ``{"hash", "prev_hash", "merkle_root", "merkle_ok", "tx_count", "size", "weight",
+    "time"}``; ``time`` is ISO-8601 UTC. A blk-format file (starting with a network magic)
+    returns a list of such dicts with ``"where"`` added.
+    """
+    p = Path(file)
+    raw = p.read_bytes()
+    if raw[:4] in blkfile._NET_BY_MAGIC.keys() or (p.parent / "xor.dat").exists():
+        key = blkfile.read_xor_key(p.parent)
+        res = blkfile.scan_bytes(blkfile.apply_xor(raw, key), name=p.name, network=network)
+        out = []
+        for r in res.records:
+            d = _describe(r.data, r.where)
+            d["where"] = r.where
+            out.append(d)
+        return out
+    return _describe(raw, p.name)
+
+
+def _describe(raw: bytes, where: str) -> dict:
+    import datetime as dt
+
+    b = parse_block(raw, where=where)
+    h = b.header
+    return {
+        "hash": h.hash_hex,
+        "prev_hash": h.prev_hash_hex,
+        "merkle_root": hash_hex(h.merkle_root),
+        "merkle_ok": b.merkle_ok,
+        "tx_count": len(b.txs),
+        "size": b.size,
+        "weight": b.weight,
+        "time": dt.datetime.fromtimestamp(h.time, dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def load_matrix(store_path: str | os.PathLike | None = None) -> Matrix:
+    """The (creation day, spending day) matrix and daily creations of the index."""
+    p = Path(store_path) if store_path is not None else default_store_path()
+    with ChainIndex(p, read_only=True) as index:
+        return build_matrix(index)
+
+
+from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix  # noqa: E402
+
+
+def daily_metrics(prices: pd.Series, store_path: str | os.PathLike | None = None,
+                  *, matrix: Matrix | None = None) -> dict[str, pd.DataFrame]:
+    """Every daily chain metric as ``{key: DataFrame(date, value)}``.
+
+    Parameters
+    ----------
+    prices
+        Daily BTC close in USD indexed by date (missing days are forward-filled; days before
+        the first price give NaN for USD metrics).
+    store_path
+        The chain index (ignored when ``matrix`` is given).
+
+    Returns
+    -------
+    dict[str, pandas.DataFrame]
+        Keys :data:`METRIC_KEYS`. Each frame has ``attrs["tip_hash"]`` and ``attrs["height"]``,
+        the block the aggregation was computed for (write it with the series).
+    """
+    m = matrix if matrix is not None else load_matrix(store_path)
+    return daily_metrics_from_matrix(m, prices)

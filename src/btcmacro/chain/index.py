@@ -1,0 +1,193 @@
+"""Append-only chain tables keyed by height, plus one checkpoint row, in a DuckDB file.
+
+Every row is keyed by the height of the block that produced it, so a reorg to fork height ``f``
+is one ``DELETE … WHERE height > f`` per table inside the same transaction that writes the
+replacement blocks. Tables:
+
+``blocks(height, hash, prev_hash, time, day, tx_count, size, weight, n_in, n_out)``
+    one row per best-chain block.
+``created(height, value, n)``
+    value (satoshis) and count of spendable outputs created by the block.
+``spends(spend_height, create_height, value, n)``
+    coins spent by the block, grouped by the height that created them (from undo data, or
+    from the coin map below).
+``outputs(height, txid, vout, value)`` / ``inputs(height, prev_txid, prev_vout)``
+    the coin map, filled only when reading plain blk files without undo data; ``spends`` is
+    then produced from them by a plain SQL join (no Python dict).
+``checkpoint(id, height, hash, xor_fp, blocks_dir_id, mode)``
+    the single checkpoint row.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from btcmacro.errors import ChainError
+
+__all__ = ["ChainIndex", "Checkpoint", "BlocksDirChanged"]
+
+
+class BlocksDirChanged(ChainError):
+    """The index was built from another blocks directory; rerun with ``--rebuild``."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, time BIGINT NOT NULL,
+    day DATE NOT NULL, tx_count INTEGER NOT NULL, size INTEGER NOT NULL, weight INTEGER NOT NULL,
+    n_in INTEGER NOT NULL, n_out INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS created (height INTEGER NOT NULL, value BIGINT NOT NULL, n BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS spends (
+    spend_height INTEGER NOT NULL, create_height INTEGER NOT NULL, value BIGINT NOT NULL, n BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS outputs (height INTEGER NOT NULL, txid BLOB NOT NULL, vout INTEGER NOT NULL, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (height INTEGER NOT NULL, prev_txid BLOB NOT NULL, prev_vout INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    id INTEGER PRIMARY KEY, height INTEGER NOT NULL, hash BLOB NOT NULL, xor_fp VARCHAR NOT NULL,
+    blocks_dir_id VARCHAR NOT NULL, mode VARCHAR NOT NULL);
+"""
+
+_TABLES_BY_HEIGHT = {
+    "blocks": "height",
+    "created": "height",
+    "spends": "spend_height",
+    "outputs": "height",
+    "inputs": "height",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    height: int
+    hash: bytes
+    xor_fp: str
+    blocks_dir_id: str
+    mode: str  # "coinmap" (plain blk files) or "undo" (Core datadir via py-bitcoinkernel)
+
+    @property
+    def hash_hex(self) -> str:
+        return self.hash[::-1].hex()
+
+
+class ChainIndex:
+    """The chain tables in one DuckDB file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as e:
+            raise ChainError(f"cannot open chain index: {e}", where=self.path) from None
+        if not read_only:
+            self.con.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "ChainIndex":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- checkpoint
+    def checkpoint(self) -> Checkpoint | None:
+        try:
+            row = self.con.execute(
+                "SELECT height, hash, xor_fp, blocks_dir_id, mode FROM checkpoint WHERE id = 1"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
+        return Checkpoint(row[0], bytes(row[1]), row[2], row[3], row[4]) if row else None
+
+    def set_checkpoint(self, cp: Checkpoint) -> None:
+        self.con.execute("DELETE FROM checkpoint WHERE id = 1")
+        self.con.execute(
+            "INSERT INTO checkpoint VALUES (1, ?, ?, ?, ?, ?)",
+            [cp.height, cp.hash, cp.xor_fp, cp.blocks_dir_id, cp.mode],
+        )
+
+    def hash_at(self, height: int) -> bytes | None:
+        row = self.con.execute("SELECT hash FROM blocks WHERE height = ?", [height]).fetchone()
+        return bytes(row[0]) if row else None
+
+    def hashes_from(self, height: int) -> dict[int, bytes]:
+        rows = self.con.execute(
+            "SELECT height, hash FROM blocks WHERE height >= ? ORDER BY height", [height]
+        ).fetchall()
+        return {h: bytes(x) for h, x in rows}
+
+    # -------------------------------------------------------------- writes
+    def rollback_to(self, height: int) -> None:
+        """Delete every row produced by blocks above ``height`` (caller holds the transaction)."""
+        for table, col in _TABLES_BY_HEIGHT.items():
+            self.con.execute(f"DELETE FROM {table} WHERE {col} > ?", [height])
+
+    def wipe(self) -> None:
+        for table in (*_TABLES_BY_HEIGHT, "checkpoint"):
+            self.con.execute(f"DELETE FROM {table}")
+
+    def append(self, table: str, frame) -> None:
+        """Append an Arrow table / pandas frame whose columns match ``table`` in order."""
+        if table not in _TABLES_BY_HEIGHT:
+            raise ChainError(f"unknown chain table {table}")
+        if len(frame) == 0:
+            return
+        self.con.register("_batch", frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")
+
+    def resolve_spends(self, lo: int, hi: int) -> None:
+        """Coin-map mode: turn inputs of blocks ``lo..hi`` into ``spends`` rows by a SQL join."""
+        self.con.execute(
+            """
+            INSERT INTO spends
+            SELECT i.height, o.height, sum(o.value), count(*)
+            FROM inputs i JOIN outputs o ON o.txid = i.prev_txid AND o.vout = i.prev_vout
+            WHERE i.height BETWEEN ? AND ?
+            GROUP BY i.height, o.height
+            """,
+            [lo, hi],
+        )
+        unresolved = self.con.execute(
+            """
+            SELECT count(*) FROM inputs i ANTI JOIN outputs o
+              ON o.txid = i.prev_txid AND o.vout = i.prev_vout
+            WHERE i.height BETWEEN ? AND ?
+            """,
+            [lo, hi],
+        ).fetchone()[0]
+        if unresolved:
+            raise ChainError(
+                f"{unresolved} inputs in blocks {lo}..{hi} spend outputs not found in the index "
+                "(blocks missing from the files?)",
+                where=f"height {lo}..{hi}",
+            )
+
+    # -------------------------------------------------------------- reads
+    def status(self) -> dict:
+        cp = self.checkpoint()
+        row = self.con.execute(
+            """
+            SELECT (SELECT coalesce(sum(tx_count), 0) FROM blocks),
+                   (SELECT coalesce(sum(n), 0) FROM created) - (SELECT coalesce(sum(n), 0) FROM spends),
+                   (SELECT coalesce(sum(value), 0) FROM created) - (SELECT coalesce(sum(value), 0) FROM spends)
+            """
+        ).fetchone()
+        return {
+            "height": cp.height if cp else None,
+            "tip_hash": cp.hash_hex if cp else None,
+            "tx_count": int(row[0]),
+            "utxo_count": int(row[1]),
+            "utxo_value_btc": int(row[2]) / 1e8,
+            "utxo_value_sat": int(row[2]),
+            "mode": cp.mode if cp else None,
+            "xor_fingerprint": cp.xor_fp if cp else None,
+        }

@@ -1,0 +1,174 @@
+"""UTXO lifecycle rows: what each best-chain block creates and what it spends.
+
+Two sources for "what it spends", both ending in the same ``spends(spend_height,
+create_height, value, n)`` rows:
+
+* **undo data** (a Core datadir read through ``py-bitcoinkernel``): each spent coin already
+  carries its creation height and amount, so no coin map is needed at all;
+* **coin map** (plain blk files, no undo): each block's outputs and inputs are appended to
+  the ``outputs`` / ``inputs`` tables and joined in SQL (:meth:`ChainIndex.resolve_spends`).
+
+Spendability rule (as Core's UTXO set, except for genesis): outputs whose script starts with
+``OP_RETURN`` or is longer than 10,000 bytes can never be spent and are not counted as created.
+The genesis output *is* counted (it exists, it just can never move), which is what gives the
+blocks README's 261 unspent outputs / 12,800 BTC after block 255.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from btcmacro.chain.parse import Block
+
+__all__ = ["spendable", "block_row", "coinmap_rows", "undo_spends", "created_row", "utc_day"]
+
+MAX_SCRIPT_SIZE = 10_000
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def spendable(script: bytes) -> bool:
+    """False for provably unspendable outputs (OP_RETURN, or script over 10,000 bytes)."""
+    return not (script[:1] == b"\x6a" or len(script) > MAX_SCRIPT_SIZE)
+
+
+def utc_day(ts: int) -> dt.date:
+    return _EPOCH + dt.timedelta(days=ts // 86400)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRow:
+    height: int
+    hash: bytes
+    prev_hash: bytes
+    time: int
+    day: dt.date
+    tx_count: int
+    size: int
+    weight: int
+    n_in: int
+    n_out: int
+
+
+def block_row(block: Block, height: int) -> BlockRow:
+    h = block.header
+    n_in = sum(len(t.vin) for t in block.txs)
+    n_out = sum(len(t.vout) for t in block.txs)
+    return BlockRow(height, h.hash, h.prev_hash, h.time, utc_day(h.time), len(block.txs),
+                    block.size, block.weight, n_in, n_out)
+
+
+def blocks_table(rows: list[BlockRow]) -> pa.Table:
+    return pa.table({
+        "height": pa.array([r.height for r in rows], pa.int32()),
+        "hash": pa.array([r.hash for r in rows], pa.binary()),
+        "prev_hash": pa.array([r.prev_hash for r in rows], pa.binary()),
+        "time": pa.array([r.time for r in rows], pa.int64()),
+        "day": pa.array([r.day for r in rows], pa.date32()),
+        "tx_count": pa.array([r.tx_count for r in rows], pa.int32()),
+        "size": pa.array([r.size for r in rows], pa.int32()),
+        "weight": pa.array([r.weight for r in rows], pa.int32()),
+        "n_in": pa.array([r.n_in for r in rows], pa.int32()),
+        "n_out": pa.array([r.n_out for r in rows], pa.int32()),
+    })
+
+
+def created_row(block: Block) -> tuple[int, int]:
+    """(value in satoshis, count) of the block's spendable outputs."""
+    v = n = 0
+    for t in block.txs:
+        for val, script in t.vout:
+            if spendable(script):
+                v += val
+                n += 1
+    return v, n
+
+
+class CoinMapBatch:
+    """Accumulates coin-map rows (outputs, inputs, created) for a batch of blocks."""
+
+    def __init__(self) -> None:
+        self.o_h: list[int] = []
+        self.o_txid: list[bytes] = []
+        self.o_vout: list[int] = []
+        self.o_val: list[int] = []
+        self.i_h: list[int] = []
+        self.i_txid: list[bytes] = []
+        self.i_vout: list[int] = []
+        self.c_h: list[int] = []
+        self.c_val: list[int] = []
+        self.c_n: list[int] = []
+
+    def add(self, block: Block, height: int) -> None:
+        cv = cn = 0
+        for t in block.txs:
+            txid = t.txid
+            for i, (val, script) in enumerate(t.vout):
+                if spendable(script):
+                    self.o_h.append(height)
+                    self.o_txid.append(txid)
+                    self.o_vout.append(i)
+                    self.o_val.append(val)
+                    cv += val
+                    cn += 1
+            if not t.is_coinbase:
+                for prev, idx, _s, _q in t.vin:
+                    self.i_h.append(height)
+                    self.i_txid.append(prev)
+                    self.i_vout.append(idx)
+        self.c_h.append(height)
+        self.c_val.append(cv)
+        self.c_n.append(cn)
+
+    def outputs(self) -> pa.Table:
+        return pa.table({
+            "height": pa.array(self.o_h, pa.int32()), "txid": pa.array(self.o_txid, pa.binary()),
+            "vout": pa.array(self.o_vout, pa.int32()), "value": pa.array(self.o_val, pa.int64()),
+        })
+
+    def inputs(self) -> pa.Table:
+        return pa.table({
+            "height": pa.array(self.i_h, pa.int32()), "prev_txid": pa.array(self.i_txid, pa.binary()),
+            "prev_vout": pa.array(self.i_vout, pa.int32()),
+        })
+
+    def created(self) -> pa.Table:
+        return pa.table({
+            "height": pa.array(self.c_h, pa.int32()), "value": pa.array(self.c_val, pa.int64()),
+            "n": pa.array(self.c_n, pa.int64()),
+        })
+
+
+def coinmap_rows(block: Block, height: int) -> CoinMapBatch:
+    b = CoinMapBatch()
+    b.add(block, height)
+    return b
+
+
+def undo_spends(spend_height: int, create_heights, values) -> pa.Table:
+    """Group one block's spent coins (from undo data) by creation height.
+
+    Parameters
+    ----------
+    spend_height
+        Height of the spending block.
+    create_heights, values
+        One entry per spent coin: its creation height and amount in satoshis.
+    """
+    ch = np.asarray(create_heights, dtype=np.int64)
+    vals = np.asarray(values, dtype=np.int64)
+    if ch.size == 0:
+        return pa.table({"spend_height": pa.array([], pa.int32()), "create_height": pa.array([], pa.int32()),
+                         "value": pa.array([], pa.int64()), "n": pa.array([], pa.int64())})
+    uniq, inv = np.unique(ch, return_inverse=True)
+    v = np.zeros(uniq.size, dtype=np.int64)
+    np.add.at(v, inv, vals)
+    n = np.bincount(inv, minlength=uniq.size).astype(np.int64)
+    return pa.table({
+        "spend_height": pa.array(np.full(uniq.size, spend_height, dtype=np.int32)),
+        "create_height": pa.array(uniq.astype(np.int32)),
+        "value": pa.array(v), "n": pa.array(n),
+    })

@@ -1,0 +1,163 @@
+"""The command line: thin wrappers over :mod:`btcmacro.api` (parse options, call, render).
+
+Errors are one line on stderr and a non-zero exit code (see :data:`btcmacro.errors.EXIT_CODES`);
+no tracebacks for expected failures.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import BtcmacroError, exit_code
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="btcmacro: Bitcoin in the Fed liquidity cycle and its own on-chain cycle, from data.")
+metrics_app = typer.Typer(no_args_is_help=True, help="The metric registry and its series.")
+app.add_typer(metrics_app, name="metrics")
+
+StoreOpt = typer.Option(None, "--store", help="store file (default: $BTCMACRO_HOME/store.duckdb)")
+LANGS = ("en", "zh-TW")
+
+
+def _fail(msg: str, code: int) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def handled(fn):
+    """Turn library errors into one stderr line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except BtcmacroError as e:
+            _fail(str(e), exit_code(e))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper
+
+
+@app.command()
+@handled
+def brief(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest date in the data)"),
+    lang: str = typer.Option("en", "--lang", help="en | zh-TW"),
+    fmt: str = typer.Option("html", "--format", help="html | md | json"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json)"),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Write the briefing for an as-of date (HTML, Markdown or JSON; English or Traditional Chinese)."""
+    from . import api, report
+    from .errors import UsageError
+
+    if lang not in LANGS:
+        raise UsageError(f"unknown language {lang!r} (expected one of: {', '.join(LANGS)})", where="--lang")
+    if fmt not in report.FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(report.FORMATS)})", where="--format")
+    with api.open_store(store) as st:
+        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
+    path = report.write(b, fmt=fmt, lang=lang, out=out)
+    if path is not None:
+        typer.echo(f"wrote {path}", err=True)
+
+
+@metrics_app.command("list")
+@handled
+def metrics_list(fmt: str = typer.Option("table", "--format", help="table | json | csv")):
+    """List every metric: id, names, unit, source, definition."""
+    import json
+
+    from . import api
+
+    rows = api.metrics_list()
+    if fmt == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        import csv
+
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(show_lines=False)
+        for c in ("id", "name", "zh-TW", "unit", "source", "definition"):
+            t.add_column(c, overflow="fold")
+        for r in rows:
+            t.add_row(r["id"], r["name"], r["name_zh_tw"], r["unit"], r["source"], r["definition"])
+        Console().print(t)
+
+
+@metrics_app.command("show")
+@handled
+def metrics_show(
+    metric_id: str = typer.Argument(..., help="a metric id (see `btcmacro metrics list`)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="only what was published by this date"),
+    start: Optional[str] = typer.Option(None, "--start"),
+    end: Optional[str] = typer.Option(None, "--end"),
+    fmt: str = typer.Option("csv", "--format", help="csv | json"),
+    store: Optional[Path] = StoreOpt,
+):
+    """Print a metric's series (CSV or JSON) with its unit and source."""
+    import json
+
+    from . import api
+    from .errors import UsageError
+
+    if fmt not in ("csv", "json"):
+        raise UsageError(f"unknown format {fmt!r} (expected csv or json)", where="--format")
+    with api.open_store(store) as st:
+        s = api.series(metric_id, start=start, end=end, as_of=as_of, store=st)
+    if fmt == "json":
+        doc = {"id": metric_id, **{k: v for k, v in s.attrs.items() if k != "detail"},
+               "data": [[d.date().isoformat(), _plain(v)] for d, v in s.items()]}
+        typer.echo(json.dumps(doc, ensure_ascii=False))
+    else:
+        typer.echo(f"# {metric_id} | unit: {s.attrs.get('unit')} | source: {s.attrs.get('source')}"
+                   f" | as_of: {s.attrs.get('as_of') or 'latest'}")
+        typer.echo("date,value")
+        for d, v in s.items():
+            typer.echo(f"{d.date().isoformat()},{_plain(v)}")
+
+
+def _plain(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return v
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
+def _register_optional() -> None:
+    """Sub-commands from other layers (live update, chain engine, dashboard, research)."""
+    import importlib
+
+    for mod in ("cli_update", "cli_chain", "cli_serve", "cli_analyze"):
+        try:
+            m = importlib.import_module(f"btcmacro.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name == f"btcmacro.{mod}":
+                continue
+            raise
+        m.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

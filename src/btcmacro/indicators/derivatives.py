@@ -1,0 +1,5 @@
+"""derivatives indicators (pure functions) and their registry declarations."""
+
+from __future__ import annotations
+
+METRICS: list = []

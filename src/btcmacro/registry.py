@@ -1,0 +1,303 @@
+"""The metric registry: every metric declared once, and the one evaluator every consumer uses.
+
+A :class:`Metric` names its inputs (catalogue series ids) and a *pure* function from those input
+series (already cut to what was published by the as-of date) to the metric's time series. A metric
+may have several :class:`Variant` s in order of preference — e.g. the STH cost basis from the
+user's own node (``chain/...``) first, then Bitcoin Magazine Pro, then checkonchain — and the
+evaluator uses the first one with data, reporting the others alongside for comparison.
+
+Families declare their metrics in ``indicators/<family>.py`` as ``METRICS``; this module collects
+them into :data:`REGISTRY`. The report, JSON, CLI, dashboard and ``btcmacro.series`` all iterate
+the registry, so adding a metric touches one module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import UsageError
+
+#: how old (days) the latest input may be before a figure is flagged stale, by frequency
+MAX_AGE_DAYS = {"daily": 10, "weekly": 16, "monthly": 80, "quarterly": 200, "irregular": 120}
+
+Fn = Callable[[Mapping[str, pd.Series], Mapping[str, Any]], pd.Series]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to compute a metric: its inputs and the pure function over them."""
+
+    inputs: tuple[str, ...]
+    fn: Fn
+    note: str = ""  # e.g. "provider series", "derived as market cap / MVRV"
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    names: dict[str, str]  # {"en": ..., "zh-TW": ...}
+    unit: str
+    category: str  # liquidity, macro, market, onchain, mining, derivatives, flows, sentiment, crossasset
+    definition: str  # one line, English; zh-TW in the report catalogue
+    variants: tuple[Variant, ...]
+    citation: str
+    version: int = 1
+    frequency: str = "daily"  # drives staleness
+    kind: str = "number"  # number | bool | state
+    unavailable_reason: str = ""  # used when no variant has data (e.g. "needs own-node chain data")
+    params: tuple[str, ...] = ()  # rule parameters the function reads (documented in rules TOML)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for v in self.variants:
+            seen += [i for i in v.inputs if i not in seen]
+        return tuple(seen)
+
+    def name(self, lang: str = "en") -> str:
+        return self.names.get(lang) or self.names["en"]
+
+
+@dataclass
+class MetricValue:
+    """A metric's figure for one as-of date, with everything needed to cite it."""
+
+    id: str
+    value: Any
+    unit: str
+    date: str | None
+    source: str | None
+    status: str  # ok | stale | unavailable
+    reason: str | None = None
+    published_at: str | None = None
+    alternatives: list[dict] = field(default_factory=list)
+    detail: dict | None = None
+
+    def to_json(self) -> dict:
+        v = self.value
+        if isinstance(v, (np.floating, float)):
+            v = None if math.isnan(v) else float(v)
+        elif isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.bool_):
+            v = bool(v)
+        d = {"value": v, "unit": self.unit, "date": self.date, "source": self.source,
+             "status": self.status, "reason": self.reason}
+        if self.published_at:
+            d["published_at"] = self.published_at
+        if self.alternatives:
+            d["alternatives"] = self.alternatives
+        if self.detail:
+            d["detail"] = _jsonable(self.detail)
+        return d
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, pd.Timestamp):
+        return x.date().isoformat()
+    if isinstance(x, (np.floating, float)):
+        return None if math.isnan(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _collect() -> dict[str, Metric]:
+    from .indicators import FAMILIES
+
+    out: dict[str, Metric] = {}
+    for fam in FAMILIES:
+        for m in fam.METRICS:
+            if m.id in out:
+                raise RuntimeError(f"metric {m.id} declared twice")
+            out[m.id] = m
+    return out
+
+
+class _Registry(dict):
+    """Lazily built ``id -> Metric`` mapping (indicator modules import pandas)."""
+
+    _loaded = False
+
+    def _load(self):
+        if not self._loaded:
+            self.update(_collect())
+            self._loaded = True
+
+    def __getitem__(self, k):
+        self._load()
+        return super().__getitem__(k)
+
+    def __iter__(self):
+        self._load()
+        return super().__iter__()
+
+    def __len__(self):
+        self._load()
+        return super().__len__()
+
+    def __contains__(self, k):
+        self._load()
+        return super().__contains__(k)
+
+    def values(self):
+        self._load()
+        return super().values()
+
+    def items(self):
+        self._load()
+        return super().items()
+
+    def keys(self):
+        self._load()
+        return super().keys()
+
+
+REGISTRY: dict[str, Metric] = _Registry()
+
+
+def get(metric_id: str) -> Metric:
+    if metric_id not in REGISTRY:
+        raise UsageError("unknown metric id (see `btcmacro metrics list`)", where=metric_id)
+    return REGISTRY[metric_id]
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluation
+# ----------------------------------------------------------------------------------------------
+
+
+class Inputs(dict):
+    """Input series for one evaluation, keyed by series id (missing ids give empty series)."""
+
+    def __missing__(self, key):
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+
+
+def series_label(series_id: str) -> str:
+    from . import catalog
+
+    d = catalog.SERIES.get(series_id)
+    return d.label if d else series_id
+
+
+class Evaluator:
+    """Computes metrics for one as-of date from one store, caching inputs and results."""
+
+    def __init__(self, store, as_of: dt.date | str | None = None, params: Mapping[str, Any] | None = None):
+        self.store = store
+        self.as_of = pd.Timestamp(as_of).normalize() if as_of is not None else None
+        self.params = dict(params or {})
+        self._inputs: dict[str, pd.Series] = {}
+        self._pub: dict[str, pd.Series] = {}
+        self._results: dict[str, tuple[pd.Series, Variant | None]] = {}
+
+    # inputs ------------------------------------------------------------------------------
+    def prefetch(self, series_ids) -> None:
+        need = [s for s in series_ids if s not in self._inputs]
+        if not need:
+            return
+        df = self.store.frame(need, as_of=self.as_of)
+        for sid in need:
+            part = df[df["series_id"] == sid]
+            s = pd.Series(part["value"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(part["date"], name="date"), name=sid)
+            self._inputs[sid] = s
+            self._pub[sid] = pd.Series(part["published_at"].to_numpy(), index=s.index)
+
+    def input(self, series_id: str) -> pd.Series:
+        self.prefetch([series_id])
+        return self._inputs[series_id]
+
+    # metrics -----------------------------------------------------------------------------
+    def _variant_series(self, v: Variant) -> pd.Series:
+        self.prefetch(v.inputs)
+        ins = Inputs({i: self._inputs[i] for i in v.inputs})
+        if any(ins[i].dropna().empty for i in v.inputs):
+            return pd.Series(dtype="float64")
+        out = v.fn(ins, self.params)
+        if not isinstance(out, pd.Series):
+            raise TypeError(f"metric function {v.fn.__name__} returned {type(out).__name__}, expected Series")
+        detail = out.attrs.get("detail")
+        if self.as_of is not None and len(out):
+            out = out[out.index <= self.as_of]
+        out = out.dropna()
+        out.attrs = {"detail": detail} if detail else {}
+        return out
+
+    def series(self, metric_id: str) -> pd.Series:
+        """The metric's time series computed from what was published by the as-of date."""
+        return self._eval(metric_id)[0]
+
+    def _eval(self, metric_id: str) -> tuple[pd.Series, Variant | None]:
+        if metric_id in self._results:
+            return self._results[metric_id]
+        m = get(metric_id)
+        chosen: tuple[pd.Series, Variant | None] = (pd.Series(dtype="float64"), None)
+        for v in m.variants:
+            s = self._variant_series(v)
+            if len(s):
+                chosen = (s, v)
+                break
+        s, v = chosen
+        s.name = metric_id
+        s.attrs.update(detail=s.attrs.get("detail"), unit=m.unit, definition=m.definition, name=m.names["en"],
+                       source=", ".join(series_label(i) for i in v.inputs) if v else None,
+                       as_of=None if self.as_of is None else self.as_of.date().isoformat(),
+                       version=m.version)
+        self._results[metric_id] = chosen
+        return chosen
+
+    def value(self, metric_id: str) -> MetricValue:
+        m = get(metric_id)
+        s, v = self._eval(metric_id)
+        as_of_txt = self.as_of.date().isoformat() if self.as_of is not None else "now"
+        if v is None or s.empty:
+            reason = m.unavailable_reason or f"no data published by {as_of_txt}"
+            if m.unavailable_reason:
+                # say whether the data exists at all or only not yet
+                reason = m.unavailable_reason
+            return MetricValue(m.id, None, m.unit, None, None, "unavailable", reason)
+        date = s.index[-1]
+        val = s.iloc[-1]
+        if m.kind == "bool":
+            val = bool(val)
+        status, reason = "ok", None
+        if self.as_of is not None:
+            age = (self.as_of - date).days
+            limit = MAX_AGE_DAYS.get(m.frequency, 10)
+            if age > limit:
+                status = "stale"
+                reason = f"latest value is for {date.date().isoformat()}, {age} days before {as_of_txt}"
+        pub = None
+        lastpub = [self._pub[i].loc[:date].iloc[-1] for i in v.inputs if len(self._pub.get(i, [])) and len(self._pub[i].loc[:date])]
+        if lastpub:
+            pub = max(lastpub).date().isoformat()
+        alts = []
+        for other in m.variants:
+            if other is v:
+                continue
+            o = self._variant_series(other)
+            if len(o):
+                ov = o.iloc[-1]
+                alt = {"source": ", ".join(series_label(i) for i in other.inputs),
+                       "value": None if pd.isna(ov) else float(ov), "date": o.index[-1].date().isoformat()}
+                if isinstance(val, (int, float, np.floating)) and not pd.isna(ov) and val:
+                    alt["diff_pct"] = round(100.0 * (float(ov) - float(val)) / abs(float(val)), 2)
+                alts.append(alt)
+        src = ", ".join(series_label(i) for i in v.inputs)
+        if v.note:
+            src = f"{src} ({v.note})"
+        return MetricValue(m.id, val, m.unit, date.date().isoformat(), src, status, reason, pub, alts,
+                           s.attrs.get("detail"))
