@@ -69,6 +69,23 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Sto
     return s
 
 
+def rebuild_store(path: str | Path | None = None) -> Path | None:
+    """Rename the store file aside (never delete it) and load a fresh one from the snapshot."""
+    from . import data
+
+    p = store_path(path)
+    kept = None
+    if p.exists():
+        kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}")
+        p.rename(kept)
+        wal = p.with_name(p.name + ".wal")
+        if wal.exists():
+            wal.rename(kept.with_name(kept.name + ".wal"))
+    with Store(p) as s:
+        data.install_into(s)
+    return kept
+
+
 @contextmanager
 def _using(store: Store | None, path=None) -> Iterator[Store]:
     if store is not None:

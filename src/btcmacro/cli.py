@@ -130,6 +130,25 @@ def metrics_show(
             typer.echo(f"{d.date().isoformat()},{_plain(v)}")
 
 
+@app.command()
+@handled
+def rebuild(store: Optional[Path] = StoreOpt,
+            yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation")):
+    """Move a damaged store aside (kept as <name>.corrupt-<time>) and rebuild it from the snapshot.
+
+    Live updates made since are not in the snapshot: run `btcmacro update` afterwards.
+    """
+    from . import api
+
+    path = api.store_path(store)
+    if not yes:
+        typer.confirm(f"Move {path} aside and rebuild it from the embedded snapshot?", abort=True)
+    kept = api.rebuild_store(path)
+    if kept:
+        typer.echo(f"kept the old file as {kept}", err=True)
+    typer.echo(f"rebuilt {path}", err=True)
+
+
 def _plain(v):
     try:
         f = float(v)

@@ -63,7 +63,7 @@ def _roll_back_bday(d: pd.DatetimeIndex) -> pd.DatetimeIndex:
 
 def _nth_weekday(month_start: pd.DatetimeIndex, weekday: int, n: int) -> pd.DatetimeIndex:
     """The n-th given weekday (0=Mon) of the month starting at each date."""
-    offset = (weekday - month_start.weekday) % 7
+    offset = (weekday - month_start.day_of_week) % 7
     return month_start + pd.to_timedelta(offset + 7 * (n - 1), unit="D")
 
 
@@ -84,7 +84,7 @@ def _rule(name: str, d: pd.DatetimeIndex) -> pd.DatetimeIndex:
     if name == "nfci":
         return d + pd.Timedelta(days=5)
     if name == "h10":
-        return d + pd.to_timedelta(7 - d.weekday, unit="D")
+        return d + pd.to_timedelta(7 - d.day_of_week, unit="D")
     if name == "month_end_next":
         return _roll_forward_bday(_month_start(d, 1))
     if name == "h6":
@@ -101,7 +101,7 @@ def _rule(name: str, d: pd.DatetimeIndex) -> pd.DatetimeIndex:
     if name == "gdp":
         # last Thursday of the month after the quarter's last month
         nxt = _month_start(d, 4) - pd.Timedelta(days=1)
-        back = (nxt.weekday - 3) % 7
+        back = (nxt.day_of_week - 3) % 7
         return nxt - pd.to_timedelta(back, unit="D")
     raise UsageError(f"unknown release rule {name!r}", where="releases")
 

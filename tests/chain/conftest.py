@@ -9,12 +9,6 @@ BLOCKS = Path(os.environ.get("BTCMACRO_BLOCKS", Path(__file__).resolve().parents
 if not BLOCKS.exists():  # the repo may be checked out elsewhere than /work/main
     BLOCKS = Path("/work/shared/data/blocks")
 
-MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
-
-
-def record(block: bytes, magic: bytes = MAINNET_MAGIC) -> bytes:
-    return magic + len(block).to_bytes(4, "little") + block
-
 
 @pytest.fixture(scope="session")
 def blocks_path() -> Path:
@@ -33,8 +27,3 @@ def fixture_blocks(blocks_path) -> list[bytes]:
     return [r.data for r in res.records]
 
 
-def write_blk(dirpath: Path, raws: list[bytes], name: str = "blk00000.dat", tail: bytes = b"") -> Path:
-    dirpath.mkdir(parents=True, exist_ok=True)
-    p = dirpath / name
-    p.write_bytes(b"".join(record(b) for b in raws) + tail)
-    return p

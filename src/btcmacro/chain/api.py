@@ -402,7 +402,7 @@ def inspect(file: str | os.PathLike, *, network: str = "mainnet") -> dict | list
     raw = p.read_bytes()
     if raw[:4] in blkfile._NET_BY_MAGIC.keys() or (p.parent / "xor.dat").exists():
         key = blkfile.read_xor_key(p.parent)
-        res = blkfile.scan_bytes(blkfile.apply_xor(raw, key), name=p.name, network=network)
+        res = blkfile.scan_bytes(blkfile.apply_xor(raw, key), name=p.name, network=network, raw=raw)
         out = []
         for r in res.records:
             d = _describe(r.data, r.where)

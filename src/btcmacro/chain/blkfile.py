@@ -150,7 +150,7 @@ def scan_file(
         fh.seek(start)
         raw = fh.read()
     data = apply_xor(raw, key, start)
-    return scan_bytes(data, name=name or p.name, network=network, newest=newest, base=start)
+    return scan_bytes(data, name=name or p.name, network=network, newest=newest, base=start, raw=raw)
 
 
 def _warn(res: ScanResult, kind: str, offset: int, message: str) -> None:
@@ -166,6 +166,7 @@ def scan_bytes(
     network: str = "mainnet",
     newest: bool = True,
     base: int = 0,
+    raw: bytes | None = None,
 ) -> ScanResult:
     """Split de-obfuscated blk-file bytes into records.
 
@@ -182,6 +183,9 @@ def scan_bytes(
         skipped silently, and a truncated last record is expected (still reported).
     base
         File offset of ``data[0]`` (for resumed scans).
+    raw
+        The on-disk bytes before XOR, if a key was applied. Core's pre-allocated space is zero
+        *on disk* (it is never XOR-ed), so padding is recognised on these bytes.
 
     Returns
     -------
@@ -195,6 +199,7 @@ def scan_bytes(
     if network not in MAGIC:
         raise ChainError(f"unknown network {network!r}")
     magic = MAGIC[network]
+    zeros = data if raw is None else raw
     res = ScanResult(name)
     n = len(data)
     pos = 0
@@ -231,9 +236,9 @@ def scan_bytes(
                 f"network mismatch: found {_NET_BY_MAGIC[head]} magic in {name}",
                 where=f"{name}@{base + pos:#x}",
             )
-        if data[pos] == 0:
-            # zero run: pre-allocation padding
-            nz = _next_nonzero(data, pos)
+        if zeros[pos] == 0:
+            # zero run on disk: pre-allocation padding
+            nz = _next_nonzero(zeros, pos)
             if nz >= n:
                 if not newest:
                     _warn(res, "padding", base + pos,

@@ -80,11 +80,12 @@ def verify_all() -> list[str]:
     return list(manifest())
 
 
-def install_into(store, *, force: bool = False) -> int:
+def install_into(store, *, force: bool = False, published_by=None) -> int:
     """Load every snapshot series into ``store`` with release-rule publication dates.
 
     Skips the work when the store already holds this snapshot version. Returns the number of
-    series written.
+    series written. ``published_by`` (a date) keeps only observations published by then: the
+    store as it would have looked on that day (used by the no-look-ahead tests).
     """
     from .. import catalog
     from ..releases import published_dates
@@ -97,7 +98,11 @@ def install_into(store, *, force: bool = False) -> int:
         df = load(sid)
         defn = catalog.get(sid)
         df["published_at"] = published_dates(defn.release, df["date"]).to_numpy()
+        if published_by is not None:
+            import pandas as pd
+
+            df = df[df["published_at"] <= pd.Timestamp(published_by)]
         store.write_series(defn.meta(provenance=row["provenance"]), df, vintage=version)
         n += 1
-    store.set_meta("snapshot_version", version)
+    store.set_meta("snapshot_version", version if published_by is None else f"{version}@{published_by}")
     return n

@@ -1,0 +1,296 @@
+"""``btcmacro update``: refresh the store from the live sources.
+
+For each selected source: ``plan`` the queries, ``prepare`` / ``fetch`` / ``parse`` every page
+through the shared HTTP layer (per-host limiter, retries, Retry-After, one wall-clock deadline),
+then write all of that source's series **and** its checkpoint row in ONE store transaction
+(:meth:`btcmacro.store.Store.write_many`). A failed query (404, bad payload, retries exhausted)
+is reported with source, series and position and writes nothing for its series; the other
+queries and sources go on. A crash or kill leaves each source's data exactly before or after.
+
+Incremental: each query asks only for what is missing plus a revision window (per source, e.g.
+FRED monthly series 400 days) unless ``since`` is given. Observations without an explicit
+publication date get one from the series' release rule (:func:`btcmacro.releases.published_dates`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from . import catalog, config
+from .errors import BtcmacroError, SourceError, StoreError, UsageError
+from .http import Clock, Http, redact
+from .sources import SOURCES
+from .sources.base import Context, Source
+from .store import Store, WriteResult
+
+log = logging.getLogger("btcmacro.update")
+
+MAX_PAGES = 500
+#: test hook: called with "after_fetch" once a source's pages are all fetched and parsed
+STAGE_HOOK: Callable[[str], None] | None = None
+
+Progress = Callable[..., None]
+
+
+@dataclass
+class SourceReport:
+    source: str
+    results: list[WriteResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class UpdateReport:
+    store: str
+    sources: list[SourceReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # update-wide (store locked, ...)
+    requests: int = 0
+    seconds: float = 0.0
+    waited_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(s.ok for s in self.sources)
+
+    def all_errors(self) -> list[str]:
+        return self.errors + [e for s in self.sources for e in s.errors]
+
+    def rows(self) -> list[dict]:
+        out = []
+        for s in self.sources:
+            for r in s.results:
+                out.append({"source": s.source, "series": r.series_id, "new": r.new,
+                            "revised": r.revised, "unchanged": r.unchanged,
+                            "last_date": r.last_date.isoformat() if r.last_date else ""})
+        return out
+
+
+def _published(rule: str, dates: pd.Series, today: dt.date) -> pd.Series:
+    """Publication day of each observation from the series' release rule."""
+    try:
+        from .releases import published_dates
+    except ImportError:  # releases.py not landed yet: conservative local fallback
+        published_dates = None
+    if published_dates is not None:
+        try:
+            out = pd.to_datetime(published_dates(rule, pd.to_datetime(dates)))
+            return out.reset_index(drop=True)
+        except (KeyError, ValueError, UsageError):
+            pass
+    d = pd.to_datetime(dates).reset_index(drop=True)
+    if rule == "same_day":
+        return d
+    if rule == "next_day":
+        return d + pd.Timedelta(days=1)
+    if rule == "next_business_day":
+        return d + pd.offsets.BDay(1)
+    # unknown lag: the day we learned it (never earlier than the truth)
+    return pd.Series([pd.Timestamp(today)] * len(d)).where(d < pd.Timestamp(today), d)
+
+
+def _select(names: Iterable[str] | None) -> list[Source]:
+    if not names:
+        return list(SOURCES.values())
+    out = []
+    for n in names:
+        if n not in SOURCES:
+            raise UsageError(f"unknown source (known: {', '.join(SOURCES)})", where=n)
+        out.append(SOURCES[n])
+    return out
+
+
+def _last_dates(store: Store) -> dict[str, dt.date]:
+    rows = store.con.execute("SELECT series_id, max(date) FROM obs GROUP BY series_id").fetchall()
+    return {sid: d for sid, d in rows if d is not None}
+
+
+def _say(err: BaseException) -> str:
+    return redact(str(err))
+
+
+def run_update(
+    store_path: str | Path,
+    sources: Iterable[str] | None = None,
+    since: dt.date | str | None = None,
+    progress: Progress | None = None,
+    deadline_s: float | None = None,
+    *,
+    clock: Clock | None = None,
+    options: dict | None = None,
+    today: dt.date | None = None,
+) -> UpdateReport:
+    """Refresh ``store_path`` from the live sources; never raises for a source failure.
+
+    Parameters
+    ----------
+    store_path : the DuckDB store (created if missing).
+    sources : source ids (``btcmacro.sources.SOURCES`` keys); None = all.
+    since : re-fetch from this date instead of the incremental window.
+    progress : ``progress(event, source, **kw)`` with events ``start`` (total), ``advance``,
+        ``done`` (ok) -- the CLI draws Rich bars from it.
+    deadline_s : wall-clock bound for the whole update.
+    clock, options, today : injection points (tests, config ``[sources.<id>]`` tables).
+
+    Returns
+    -------
+    UpdateReport
+        Per source: WriteResults (new / revised / unchanged / last date), errors, request count.
+
+    Raises
+    ------
+    UsageError for an unknown source; StoreLocked / StoreCorrupt when the store cannot be opened.
+    """
+    t0 = time.monotonic()
+    chosen = _select(sources)
+    since_d = pd.Timestamp(since).date() if since is not None else None
+    today = today or dt.datetime.now(dt.UTC).date()
+    opts = dict(config.user_config().get("sources", {}) if options is None else options)
+    report = UpdateReport(str(store_path))
+    progress = progress or (lambda *a, **k: None)
+    store = Store(store_path)
+    http = Http(clock=clock, deadline_s=deadline_s)
+    try:
+        last = _last_dates(store)
+        for src in chosen:
+            before = http.stats.total
+            s0 = time.monotonic()
+            srep = SourceReport(src.id)
+            report.sources.append(srep)
+            ctx = Context(http, today, last, since_d, opts.get(src.id, {}))
+            _update_source(src, ctx, store, srep, progress)
+            srep.requests = http.stats.total - before
+            srep.seconds = time.monotonic() - s0
+            progress("done", src.id, ok=srep.ok)
+    finally:
+        report.requests = http.stats.total
+        report.waited_s = http.stats.waited_s
+        http.close()
+        store.close()
+        report.seconds = time.monotonic() - t0
+    return report
+
+
+def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
+                   progress: Progress) -> None:
+    try:
+        queries = src.plan(ctx)
+    except BtcmacroError as e:
+        srep.errors.append(_say(e))
+        progress("start", src.id, total=1)
+        _record_failure(store, src.id, srep)
+        return
+    progress("start", src.id, total=len(queries))
+    collected: dict[str, list[pd.DataFrame]] = {}
+    vintage_ids: set[str] = set()
+    for q in queries:
+        try:
+            req = src.prepare(q, ctx)
+            pages: list = []
+            for _ in range(MAX_PAGES):
+                raw = src.fetch(req, ctx)
+                parsed = src.parse(raw, q)
+                pages.append(parsed)
+                if parsed.next is None:
+                    break
+                req = parsed.next
+            else:
+                raise SourceError(f"more than {MAX_PAGES} pages; stopping", where=req.where)
+        except BtcmacroError as e:
+            srep.errors.append(_say(e))
+            progress("advance", src.id, error=_say(e))
+            continue
+        except Exception as e:  # a bug in a parser must not take the other sources down
+            log.debug("unexpected failure in %s", src.id, exc_info=True)
+            msg = redact(f"{src.id} [{','.join(q.series[:2])}]: internal error ({type(e).__name__})")
+            srep.errors.append(msg)
+            progress("advance", src.id, error=msg)
+            continue
+        # only now, with every page parsed, does the query's data count
+        for parsed in pages:
+            for sid, f in parsed.frames.items():
+                collected.setdefault(sid, []).append(f)
+                if parsed.vintages:
+                    vintage_ids.add(sid)
+        progress("advance", src.id)
+    if STAGE_HOOK:
+        STAGE_HOOK("after_fetch")
+    items = []
+    for sid, frames in collected.items():
+        f = pd.concat([x for x in frames if len(x)], ignore_index=True) if any(len(x) for x in frames) \
+            else pd.DataFrame(columns=["date", "value"])
+        if f.empty:
+            continue
+        defn = catalog.get(sid)
+        vint = sid in vintage_ids
+        if not vint:
+            f = f.drop_duplicates("date", keep="last").sort_values("date").reset_index(drop=True)
+            if "published_at" not in f.columns:
+                f["published_at"] = _published(defn.release, f["date"], ctx.today).values
+        items.append((defn.meta(provenance=f"live:{src.id}"), f[["date", "value", "published_at"]], vint))
+    status = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": srep.ok,
+              "errors": srep.errors[:5], "series": len(items)}
+    try:
+        srep.results = store.write_many(items, meta_updates={f"source_status/{src.id}": json.dumps(status)})
+    except StoreError as e:
+        srep.results = []
+        srep.errors.append(_say(e))
+
+
+def _record_failure(store: Store, source: str, srep: SourceReport) -> None:
+    status = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": False,
+              "errors": srep.errors[:5], "series": 0}
+    try:
+        store.write_many([], meta_updates={f"source_status/{source}": json.dumps(status)})
+    except StoreError:
+        pass
+
+
+def list_sources(store_path: str | Path | None = None) -> list[dict]:
+    """Every source: id, name, website, credentials (and whether set -- never the value), rate
+    limit, base-URL variables, licence, and from the store its last update and status."""
+    status: dict[str, dict] = {}
+    if store_path is not None and Path(store_path).exists():
+        try:
+            with Store(store_path, read_only=True) as st:
+                rows = st.con.execute(
+                    "SELECT key, value FROM meta WHERE key LIKE 'source_status/%'").fetchall()
+                status = {k.split("/", 1)[1]: json.loads(v) for k, v in rows}
+        except StoreError as e:
+            status = {"*": {"error": _say(e)}}
+    out = []
+    for sid, src in SOURCES.items():
+        st = status.get(sid, {})
+        creds = []
+        for c in src.credentials:
+            name = c.lower().replace("btcmacro_", "")
+            try:
+                present = config.secret(name) is not None
+            except BtcmacroError:
+                present = False
+            creds.append({"name": c, "set": present, "required": not src.optional_credentials})
+        p = src.policy
+        out.append({
+            "id": sid, "name": src.name, "website": src.website, "credentials": creds,
+            "how_to_get_key": src.how_to_get_key,
+            "rate_limit": f"{p.per_minute:g}/min, >= {p.spacing_s:g}s apart, {p.max_retries} retries",
+            "url_vars": [f"BTCMACRO_URL_{k}" for k in src.urls],
+            "licence": src.licence,
+            "series": len(src.series_ids),
+            "last_update": st.get("at", ""),
+            "status": ("ok" if st.get("ok") else "failed") if st else (status.get("*", {}).get("error") or "never"),
+        })
+    return out

@@ -1,0 +1,79 @@
+"""Helpers shared by the chain tests (importable because pytest puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
+
+
+def record(block: bytes, magic: bytes = MAINNET_MAGIC) -> bytes:
+    """One blk-file record: magic, little-endian size, block."""
+    return magic + len(block).to_bytes(4, "little") + block
+
+
+def write_blk(dirpath: Path, raws: list[bytes], name: str = "blk00000.dat", tail: bytes = b"") -> Path:
+    dirpath.mkdir(parents=True, exist_ok=True)
+    p = dirpath / name
+    p.write_bytes(b"".join(record(b) for b in raws) + tail)
+    return p
+
+
+# ------------------------------------------------------------------ regtest block builder
+import hashlib  # noqa: E402
+import struct  # noqa: E402
+
+REGTEST_BITS = 0x207FFFFF
+OP_TRUE = b"\x51"
+
+
+def _sha256d(b: bytes) -> bytes:
+    return hashlib.sha256(hashlib.sha256(b).digest()).digest()
+
+
+def _cs(n: int) -> bytes:
+    return bytes([n]) if n < 0xFD else b"\xfd" + struct.pack("<H", n)
+
+
+def _height_push(h: int) -> bytes:
+    """BIP34 height push as Core's CScript() << h (OP_1..OP_16 for 1..16, else minimal LE push)."""
+    if 1 <= h <= 16:
+        return bytes([0x50 + h])
+    b = h.to_bytes((h.bit_length() + 8) // 8, "little")  # room for the sign bit
+    b = b.rstrip(b"\0") or b"\0"
+    if b[-1] & 0x80:
+        b += b"\0"
+    return bytes([len(b)]) + b
+
+
+def coinbase_tx(height: int, value: int, tag: bytes = b"") -> bytes:
+    script_sig = _height_push(height) + bytes([len(tag) + 1]) + b"\xaa" + tag
+    return (struct.pack("<i", 2) + b"\x01" + b"\0" * 32 + b"\xff\xff\xff\xff" + _cs(len(script_sig)) + script_sig
+            + b"\xff\xff\xff\xff" + b"\x01" + struct.pack("<q", value) + _cs(1) + OP_TRUE + b"\0\0\0\0")
+
+
+def spend_tx(prev_txid: bytes, vout: int, values: list[int]) -> bytes:
+    """Spend an OP_TRUE output (empty scriptSig) into OP_TRUE outputs."""
+    outs = b"".join(struct.pack("<q", v) + _cs(1) + OP_TRUE for v in values)
+    return (struct.pack("<i", 2) + b"\x01" + prev_txid + struct.pack("<I", vout) + b"\x00" + b"\xff\xff\xff\xff"
+            + _cs(len(values)) + outs + b"\0\0\0\0")
+
+
+def mine_block(prev_hash: bytes, height: int, time: int, txs: list[bytes]) -> bytes:
+    """Assemble and grind a regtest block (target 0x207fffff: about two tries)."""
+    txids = [_sha256d(t) for t in txs]
+    level = txids
+    while len(level) > 1:
+        if len(level) % 2:
+            level = level + [level[-1]]
+        level = [_sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+    target = (0x7FFFFF) << (8 * (0x20 - 3))
+    for nonce in range(1 << 20):
+        header = struct.pack("<i32s32sIII", 0x20000000, prev_hash, level[0], time, REGTEST_BITS, nonce)
+        if int.from_bytes(_sha256d(header), "little") <= target:
+            return header + _cs(len(txs)) + b"".join(txs)
+    raise RuntimeError("no nonce found")
+
+
+def txid(tx: bytes) -> bytes:
+    return _sha256d(tx)
