@@ -186,6 +186,18 @@ class Inputs(dict):
         return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
 
 
+def _delays(inputs, date, as_of) -> list[str]:
+    from . import catalog
+    from .releases import delayed_releases
+
+    out: list[str] = []
+    for i in inputs:
+        d = catalog.SERIES.get(i)
+        if d is not None:
+            out += [n for n in delayed_releases(d.release, date, as_of) if n not in out]
+    return out
+
+
 def series_label(series_id: str) -> str:
     from . import catalog
 
@@ -280,6 +292,9 @@ class Evaluator:
             if age > limit:
                 status = "stale"
                 reason = f"latest value is for {date.date().isoformat()}, {age} days before {as_of_txt}"
+                delays = _delays(v.inputs, date, self.as_of)
+                if delays:
+                    reason += "; delayed: " + " | ".join(delays)
         pub = None
         lastpub = [self._pub[i].loc[:date].iloc[-1] for i in v.inputs if len(self._pub.get(i, [])) and len(self._pub[i].loc[:date])]
         if lastpub:

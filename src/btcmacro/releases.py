@@ -116,7 +116,8 @@ def calendar() -> dict[tuple[str, pd.Timestamp], tuple[pd.Timestamp, str]]:
     out = {}
     text = resources.files("btcmacro.data").joinpath("release_calendar.csv").read_text("utf-8")
     for row in csv.DictReader(text.splitlines()):
-        out[(row["release"], pd.Timestamp(row["period"]))] = (pd.Timestamp(row["published"]), row["note"])
+        when = pd.Timestamp(row["published"]) if row["published"] else None  # None = cancelled
+        out[(row["release"], pd.Timestamp(row["period"]))] = (when, row["note"])
     return out
 
 
@@ -141,7 +142,7 @@ def published_dates(rule: str, dates) -> pd.Series:
     if any(k[0] == rule for k in cal):
         for i, x in enumerate(d):
             hit = cal.get((rule, x))
-            if hit is not None:
+            if hit is not None and hit[0] is not None:
                 out[i] = np.datetime64(hit[0], "ns")
     return pd.Series(out)
 
@@ -150,3 +151,19 @@ def override_note(rule: str, date) -> str | None:
     """The calendar note for an observation whose release slipped, if any."""
     hit = calendar().get((rule, pd.Timestamp(date)))
     return hit[1] if hit else None
+
+
+def delayed_releases(rule: str, after, as_of) -> list[str]:
+    """Calendar notes for periods after ``after`` whose release was not out by ``as_of``.
+
+    Explains a stale figure: e.g. as of 2025-11-19 the September payrolls were still held back by
+    the shutdown.
+    """
+    a, d = pd.Timestamp(after), pd.Timestamp(as_of)
+    out = []
+    for (r, period), (when, note) in sorted(calendar().items(), key=lambda kv: kv[0][1]):
+        if r == rule and period > a and (when is None or when > d) and period <= d:
+            due = _rule(rule, pd.DatetimeIndex([period]))[0]
+            if due <= d:
+                out.append(f"{period.strftime('%Y-%m')}: {note}")
+    return out

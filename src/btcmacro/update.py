@@ -45,6 +45,7 @@ class SourceReport:
     source: str
     results: list[WriteResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    failures: list[BtcmacroError] = field(default_factory=list)  # the exceptions behind errors
     requests: int = 0
     seconds: float = 0.0
 
@@ -190,6 +191,7 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
         queries = src.plan(ctx)
     except BtcmacroError as e:
         srep.errors.append(_say(e))
+        srep.failures.append(e)
         progress("start", src.id, total=1)
         _record_failure(store, src.id, srep)
         return
@@ -211,6 +213,7 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
                 raise SourceError(f"more than {MAX_PAGES} pages; stopping", where=req.where)
         except BtcmacroError as e:
             srep.errors.append(_say(e))
+            srep.failures.append(e)
             progress("advance", src.id, error=_say(e))
             continue
         except Exception as e:  # a bug in a parser must not take the other sources down
@@ -248,6 +251,7 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
     except StoreError as e:
         srep.results = []
         srep.errors.append(_say(e))
+        srep.failures.append(e)
 
 
 def _record_failure(store: Store, source: str, srep: SourceReport) -> None:

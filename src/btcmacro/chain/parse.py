@@ -83,13 +83,14 @@ class Tx:
     serialized without the SegWit marker, otherwise one list of stack items per input.
     """
 
-    __slots__ = ("version", "vin", "vout", "witness", "locktime", "txid", "size", "base_size")
+    __slots__ = ("version", "vin", "vout", "witness_raw", "_witness", "locktime", "txid", "size", "base_size")
 
-    def __init__(self, version, vin, vout, witness, locktime, txid, size, base_size):
+    def __init__(self, version, vin, vout, witness_raw, locktime, txid, size, base_size):
         self.version = version
         self.vin = vin
         self.vout = vout
-        self.witness = witness
+        self.witness_raw = witness_raw  # serialized witness section, or None (no SegWit marker)
+        self._witness = None
         self.locktime = locktime
         self.txid = txid
         self.size = size
@@ -98,6 +99,15 @@ class Tx:
     @property
     def txid_hex(self) -> str:
         return hash_hex(self.txid)
+
+    @property
+    def witness(self) -> list[list[bytes]] | None:
+        """Witness stacks, one list of items per input (decoded on first access)."""
+        if self.witness_raw is None:
+            return None
+        if self._witness is None:
+            self._witness = _decode_witness(self.witness_raw, len(self.vin))
+        return self._witness
 
     @property
     def is_coinbase(self) -> bool:
@@ -328,9 +338,9 @@ def _parse_block(b: bytes, height: int | None) -> Block:
             oappend((val, b[p:e]))
             p = e
         body_end = p
-        witness = None
+        wraw = None
         if segwit:
-            witness = []
+            # walk the witness without materialising items; Tx.witness decodes lazily
             for _ in range(nin):
                 c = b[p]
                 if c < 0xFD:
@@ -347,27 +357,19 @@ def _parse_block(b: bytes, height: int | None) -> Block:
                     p += 9
                 if ni > n - p:
                     raise BadBlock(f"transaction {len(txs)}: impossible witness item count {ni}")
-                items = []
                 for _ in range(ni):
                     c = b[p]
                     if c < 0xFD:
-                        ls = c
-                        p += 1
+                        p += 1 + c
                     elif c == 0xFD:
-                        ls = u16(b, p + 1)[0]
-                        p += 3
+                        p += 3 + u16(b, p + 1)[0]
                     elif c == 0xFE:
-                        ls = u32(b, p + 1)[0]
-                        p += 5
+                        p += 5 + u32(b, p + 1)[0]
                     else:
-                        ls = u64(b, p + 1)[0]
-                        p += 9
-                    e = p + ls
-                    if e > n:
+                        p += 9 + u64(b, p + 1)[0]
+                    if p > n:
                         raise BadBlock(f"transaction {len(txs)}: witness item runs past the block end")
-                    items.append(b[p:e])
-                    p = e
-                witness.append(items)
+            wraw = b[body_end:p]
         if p + 4 > n:
             raise BadBlock(f"transaction {len(txs)}: locktime runs past the block end")
         locktime = u32(b, p)[0]
@@ -379,10 +381,34 @@ def _parse_block(b: bytes, height: int | None) -> Block:
         else:
             base_size = p - start
             txid = sha(sha(b[start:p]).digest()).digest()
-        append(Tx(version, vin, vout, witness, locktime, txid, p - start, base_size))
+        append(Tx(version, vin, vout, wraw, locktime, txid, p - start, base_size))
     if p != n:
         raise BadBlock(f"{n - p} trailing bytes after the last transaction")
     return Block(header, txs, n, height)
+
+
+def _decode_witness(w: bytes, nin: int) -> list[list[bytes]]:
+    p, out = 0, []
+    for _ in range(nin):
+        ni, p = _read_cs(w, p)
+        items = []
+        for _ in range(ni):
+            ls, p = _read_cs(w, p)
+            items.append(w[p : p + ls])
+            p += ls
+        out.append(items)
+    return out
+
+
+def _read_cs(b: bytes, p: int) -> tuple[int, int]:
+    c = b[p]
+    if c < 0xFD:
+        return c, p + 1
+    if c == 0xFD:
+        return _U16.unpack_from(b, p + 1)[0], p + 3
+    if c == 0xFE:
+        return _U32.unpack_from(b, p + 1)[0], p + 5
+    return _U64.unpack_from(b, p + 1)[0], p + 9
 
 
 # ---------------------------------------------------------------------------- serialisation
@@ -401,7 +427,7 @@ def _cs(n: int) -> bytes:
 def serialize_tx(tx: Tx, *, witness: bool = True) -> bytes:
     """Wire serialisation of one transaction (with its witness unless ``witness=False``)."""
     parts = [_I32.pack(tx.version)]
-    use_w = witness and tx.witness is not None
+    use_w = witness and tx.witness_raw is not None
     if use_w:
         parts.append(b"\x00\x01")
     parts.append(_cs(len(tx.vin)))
@@ -411,10 +437,7 @@ def serialize_tx(tx: Tx, *, witness: bool = True) -> bytes:
     for val, script in tx.vout:
         parts += (_OUT_VAL.pack(val), _cs(len(script)), script)
     if use_w:
-        for items in tx.witness:
-            parts.append(_cs(len(items)))
-            for it in items:
-                parts += (_cs(len(it)), it)
+        parts.append(tx.witness_raw)
     parts.append(_U32.pack(tx.locktime))
     return b"".join(parts)
 

@@ -252,6 +252,15 @@ def _outcome(rid: str, conds: Mapping[str, Condition], fn, rule: str, context: l
 # ----------------------------------------------------------------------------------------------
 
 
+def liquidity_decision(b: Mapping[str, bool]) -> str:
+    """The liquidity regime's decision over its conditions (see :func:`liquidity`)."""
+    if b["qt_expanding"] or b["rmp_visible"] or (b["netliq_up"] and not b["qt_running"]):
+        return "easing"
+    if b["qt_running"] or b["netliq_down"]:
+        return "tightening"
+    return "neutral"
+
+
 def liquidity(x: _Ctx) -> dict:
     """Fed liquidity: tightening / neutral / easing.
 
@@ -275,13 +284,7 @@ def liquidity(x: _Ctx) -> dict:
                               value_fn=x.series_change("net_liquidity", w), derived=f"change over {w} days")
     c["netliq_down"].threshold_key = "net_liquidity_change_usd (negated)"
 
-    def fn(b):
-        if b["qt_expanding"] or b["rmp_visible"] or (b["netliq_up"] and not b["qt_running"]):
-            return "easing"
-        if b["qt_running"] or b["netliq_down"]:
-            return "tightening"
-        return "neutral"
-
+    fn = liquidity_decision
     ctx = []
     ann = _last_balance_sheet_announcement(x.ev)
     if ann:
@@ -338,18 +341,18 @@ def macro_trap(x: _Ctx) -> dict:
     """The Fed's room narrows when labour weakens while inflation stays above target.
 
     Labour is weakening when at least ``labour_signals_min`` of: negative payroll months among
-    the last 7 at least ``negative_payroll_months_min``; JOLTS openings trend at or below
-    ``jolts_trend_max`` (fractional change); Sahm-rule indicator at least ``sahm_min``.
-    Inflation is above target when core PCE year on year minus 2 % is at least
-    ``inflation_gap_min_pp`` percentage points.
+    the last 7 at least ``negative_payroll_months_min``; JOLTS openings' 12-month change below
+    ``jolts_trend_max``; Sahm-rule indicator at least ``sahm_min``. Inflation is above target
+    when core PCE year on year minus the 2 % target is at least ``inflation_gap_min`` (a
+    fraction: 0.005 = 0.5 percentage point).
     """
     c = {
         "payrolls_negative": x.cond("payrolls_negative", "payrolls_negative_months_of_7", ">=",
                                     "negative_payroll_months_min"),
-        "jolts_falling": x.cond("jolts_falling", "jolts_openings_trend", "<=", "jolts_trend_max"),
+        "jolts_falling": x.cond("jolts_falling", "jolts_openings_trend", "<", "jolts_trend_max"),
         "sahm": x.cond("sahm", "sahm_rule", ">=", "sahm_min"),
         "inflation_above_target": x.cond("inflation_above_target", "inflation_gap_core_pce", ">=",
-                                         "inflation_gap_min_pp"),
+                                         "inflation_gap_min"),
     }
     need = int(x.param("labour_signals_min"))
 
@@ -370,7 +373,8 @@ def onchain(x: _Ctx) -> dict:
 
     * capitulation — price below the realized price (MVRV < ``capitulation_mvrv_max``) or supply
       in loss at least ``capitulation_supply_in_loss_min`` of supply;
-    * contraction — price below the short-term-holder cost basis, STH-SOPR (7-day) below
+    * contraction — price below the short-term-holder cost basis (``price_vs_sth_cost_basis``,
+      price / cost basis − 1, below ``price_vs_sth_cost_basis_max``), STH-SOPR (7-day) below
       ``sth_sopr_max``, supply in loss at least ``contraction_supply_in_loss_min`` and realized-cap
       growth (30 days) at most ``realized_cap_growth_max``;
     * late-stage contraction — contraction while at least ``accumulation_signals_min`` of:

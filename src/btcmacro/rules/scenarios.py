@@ -1,7 +1,190 @@
-"""FOMC scenario map (filled in by the rules work)."""
+"""The FOMC scenario map: for the next meeting, each decision with a bullish and a bearish path.
+
+Scenarios are declared in ``[scenarios.<id>]`` of the rules file (name, rate change, balance-sheet
+signal, how many targets each path lists, and which regime states support each path). Every
+price in a path is a level from :func:`btcmacro.rules.levels.compute_levels`:
+
+* bullish — trigger: a daily close above the nearest resistance (the swing-high zone's top when
+  there is one); targets: the levels above it, nearest first; invalidation: a daily close below
+  the nearest support (the swing-low zone's bottom when there is one);
+* bearish — the mirror image.
+
+The market-implied probability of each decision (fed funds futures) is **not in the data**; each
+scenario says so instead of showing a number. The policy range after the decision is computed
+from the current target range and the scenario's rate change.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Mapping
 
-def build_scenarios(ev, values, regimes, levels, fomc, cfg) -> list:
-    return []
+PROBABILITY_NOTE = ("market-implied probability not available: fed funds futures / OIS pricing is not "
+                    "in btcmacro's data")
+
+_NAMES_ZH = {
+    "cut_with_expansion": "降息＋擴表訊號（準備金管理購債）",
+    "cut_without_expansion": "降息但無擴表訊號",
+    "hold": "按兵不動",
+}
+
+
+def _price_ref(lv: dict, edge: str) -> dict:
+    return {"name": lv["name"], "names": lv.get("names"), "price": float(lv[edge]), "low": float(lv["low"]),
+            "high": float(lv["high"]), "method": lv.get("method"), "metric": lv.get("metric"),
+            "date": lv.get("date")}
+
+
+def _nearest(levels: list[dict], kind: str, method: str) -> dict | None:
+    """The zone of ``method`` nearest the price, else the nearest level of that kind."""
+    side = [lv for lv in levels if lv["kind"] == kind]
+    if not side:
+        return None
+    zones = [lv for lv in side if lv.get("method") == method]
+    pool = zones or side
+    return min(pool, key=lambda lv: lv["low"]) if kind == "resistance" else max(pool, key=lambda lv: lv["high"])
+
+
+def _targets_above(levels: list[dict], above: float, n: int) -> list[dict]:
+    up = sorted((lv for lv in levels if lv["low"] > above), key=lambda lv: lv["low"])
+    return [_price_ref(lv, "low") for lv in up[:n]]
+
+
+def _targets_below(levels: list[dict], below: float, n: int) -> list[dict]:
+    down = sorted((lv for lv in levels if lv["high"] < below), key=lambda lv: -lv["high"])
+    return [_price_ref(lv, "high") for lv in down[:n]]
+
+
+def _regime_matches(regimes: Mapping[str, dict], wanted: list[str]) -> list[dict]:
+    """Which ``"regime_id:state"`` entries hold now, with the regime's label."""
+    out = []
+    for item in wanted:
+        rid, _, state = item.partition(":")
+        r = regimes.get(rid)
+        if r is not None and r.get("state") == state:
+            out.append({"regime": rid, "state": state, "label": r.get("label")})
+    return out
+
+
+def _policy_after(values: Mapping[str, Any], change_bp: float) -> dict:
+    lo, hi = values.get("policy_rate_lower"), values.get("policy_rate_upper")
+    if lo is None or hi is None or lo.value is None or hi.value is None:
+        return {"current": None, "after": None, "change_bp": change_bp,
+                "note": "policy target range unavailable"}
+    d = change_bp / 100.0
+    return {"current": [float(lo.value), float(hi.value)],
+            "after": [round(float(lo.value) + d, 4), round(float(hi.value) + d, 4)],
+            "change_bp": change_bp, "date": hi.date, "source": hi.source}
+
+
+def _liquidity_if(regimes: Mapping[str, dict], values: Mapping[str, Any], balance_sheet: str) -> dict | None:
+    """The liquidity regime the scenario's balance-sheet decision would lead to, once visible in
+    the data: with an expansion signal, purchases are assumed to show in Treasury holdings (the
+    regime's ``rmp_visible`` condition true); otherwise the current conditions stand."""
+    from .regimes import LABELS, Condition, decide, liquidity_decision
+
+    r = regimes.get("liquidity")
+    if not r:
+        return None
+    conds = {e["condition"]: Condition(e["condition"], e["metric"], e["comparison"], e["threshold"],
+                                       e.get("threshold_key"), result=e["result"]) for e in r["evidence"]}
+    out: dict[str, Any] = {"now": r["state"]}
+    if balance_sheet == "expansion" and "rmp_visible" in conds:
+        conds["rmp_visible"].result = True
+        out["assumes"] = ("reserve-management purchases show in Fed Treasury holdings at or above the "
+                          "regime's rmp_active_growth_usd a year")
+        proj = values.get("rmp_annual_growth_projection")
+        if proj is not None and proj.value is not None:
+            out["implied_growth_usd_per_year"] = float(proj.value)
+            out["implied_growth_source"] = proj.source
+    else:
+        out["assumes"] = "no change to the balance-sheet conditions measured now"
+    state = decide(conds, liquidity_decision)
+    out["after"] = state if state is not None else "insufficient data"
+    out["label"] = LABELS.get(out["after"])
+    return out
+
+
+def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], levels: list[dict],
+                    fomc: dict | None, cfg) -> list[dict]:
+    """Scenario map for the next FOMC meeting after the as-of date.
+
+    Parameters
+    ----------
+    ev : btcmacro.registry.Evaluator
+        Unused today (kept for scenario rules that need a series).
+    values : mapping
+        ``{metric_id: MetricValue}``: the policy range and the latest price.
+    regimes : mapping
+        Output of :func:`btcmacro.rules.regimes.evaluate_regimes`.
+    levels : list of dict
+        Output of :func:`btcmacro.rules.levels.compute_levels`.
+    fomc : dict or None
+        :func:`btcmacro.rules.fomc.next_meeting` for the as-of date.
+    cfg : btcmacro.rules.config.RulesConfig
+        ``cfg.scenarios`` holds the declarations.
+
+    Returns
+    -------
+    list of dict
+        ``{"id", "name", "names", "fomc_date", "decision", "probability", "probability_note",
+        "paths": [bullish, bearish]}``; empty when no meeting is scheduled after the as-of date.
+    """
+    if fomc is None:
+        return []
+    sc = cfg.scenarios
+    pv = values.get("btc_price")
+    price = None if pv is None or pv.value is None else float(pv.value)
+    res = _nearest(levels, "resistance", "swing_high_zone")
+    sup = _nearest(levels, "support", "swing_low_zone")
+    out = []
+    for sid, d in sc.items():
+        if not isinstance(d, dict) or not d.get("enabled", True):
+            continue
+        n_bull, n_bear = int(d["bull_targets"]), int(d["bear_targets"])
+        paths = []
+        # bullish
+        if res is not None:
+            trig = _price_ref(res, "high")
+            bull = {"direction": "bullish",
+                    "trigger": {"condition": "daily close above", **trig,
+                                "text": f"daily close above {res['name']} ({trig['price']:,.0f})"},
+                    "targets": _targets_above(levels, res["high"], n_bull)}
+        else:
+            bull = {"direction": "bullish",
+                    "trigger": {"condition": "daily close above", "name": "latest close", "price": price,
+                                "text": "no level above the price in the data: price discovery"},
+                    "targets": []}
+        bull["invalidation"] = ({"condition": "daily close below", **_price_ref(sup, "low"),
+                                 "text": f"daily close below {sup['name']} ({sup['low']:,.0f})"}
+                                if sup is not None else None)
+        bull["supporting_regimes"] = _regime_matches(regimes, list(d.get("bull_regimes", [])))
+        paths.append(bull)
+        # bearish
+        if sup is not None:
+            trig = _price_ref(sup, "low")
+            bear = {"direction": "bearish",
+                    "trigger": {"condition": "daily close below", **trig,
+                                "text": f"daily close below {sup['name']} ({trig['price']:,.0f})"},
+                    "targets": _targets_below(levels, sup["low"], n_bear)}
+        else:
+            bear = {"direction": "bearish",
+                    "trigger": {"condition": "daily close below", "name": "latest close", "price": price,
+                                "text": "no level below the price in the data"},
+                    "targets": []}
+        bear["invalidation"] = ({"condition": "daily close above", **_price_ref(res, "high"),
+                                 "text": f"daily close above {res['name']} ({res['high']:,.0f})"}
+                                if res is not None else None)
+        bear["supporting_regimes"] = _regime_matches(regimes, list(d.get("bear_regimes", [])))
+        paths.append(bear)
+
+        change = float(d["rate_change_bp"])
+        out.append({
+            "id": sid, "name": d["name"], "names": {"en": d["name"], "zh-TW": _NAMES_ZH.get(sid, d["name"])},
+            "fomc_date": fomc["end"], "fomc_start": fomc["start"], "days_ahead": fomc.get("days_ahead"),
+            "decision": {"rate": _policy_after(values, change), "balance_sheet": d["balance_sheet"]},
+            "liquidity_regime": _liquidity_if(regimes, values, d["balance_sheet"]),
+            "probability": None, "probability_note": PROBABILITY_NOTE,
+            "price": price, "price_date": None if pv is None else pv.date,
+            "paths": paths,
+        })
+    return out

@@ -1,0 +1,43 @@
+"""Loading research inputs through the library API (registry metrics and catalogue series)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..store import Store
+
+
+def btc_price_id() -> str:
+    """``btc_price`` once the market family declares it, else the raw CoinMarketCap close."""
+    from ..registry import REGISTRY
+
+    return "btc_price" if "btc_price" in REGISTRY else "cmc/btc_close"
+
+
+def load(store: Store, ids, as_of=None) -> dict[str, pd.Series]:
+    """Each id (metric or catalogue series) via :func:`btcmacro.api.series`, as of ``as_of``."""
+    from .. import api
+
+    out = {}
+    for i in ids:
+        s = api.series(i, as_of=as_of, store=store).dropna()
+        out[i] = s[~s.index.duplicated(keep="last")].sort_index()
+    return out
+
+
+def asof(s: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+    """``s``'s latest value on or before each date (NaN before its first observation)."""
+    from ..indicators.common import asof_align
+
+    return asof_align(pd.Series(index=dates, dtype="float64"), s)
+
+
+def parse_date(x, what: str):
+    from ..errors import UsageError
+
+    if x is None:
+        return None
+    try:
+        return pd.Timestamp(x).normalize()
+    except (ValueError, TypeError):
+        raise UsageError(f"not a date: {x!r} (expected YYYY-MM-DD)", where=what) from None

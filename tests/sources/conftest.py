@@ -1,0 +1,1 @@
+from .replay import isolated_env, replay  # noqa: F401  (fixtures)
