@@ -215,6 +215,7 @@ class Evaluator:
         self._inputs: dict[str, pd.Series] = {}
         self._pub: dict[str, pd.Series] = {}
         self._results: dict[str, tuple[pd.Series, Variant | None]] = {}
+        self._vcache: dict[int, pd.Series] = {}
 
     # inputs ------------------------------------------------------------------------------
     def prefetch(self, series_ids) -> None:
@@ -234,6 +235,12 @@ class Evaluator:
 
     # metrics -----------------------------------------------------------------------------
     def _variant_series(self, v: Variant) -> pd.Series:
+        key = id(v)
+        if key not in self._vcache:
+            self._vcache[key] = self._compute_variant(v)
+        return self._vcache[key]
+
+    def _compute_variant(self, v: Variant) -> pd.Series:
         self.prefetch(v.inputs)
         ins = Inputs({i: self._inputs[i] for i in v.inputs})
         if any(ins[i].dropna().empty for i in v.inputs):
@@ -257,10 +264,15 @@ class Evaluator:
             return self._results[metric_id]
         m = get(metric_id)
         chosen: tuple[pd.Series, Variant | None] = (pd.Series(dtype="float64"), None)
+        limit = pd.Timedelta(days=MAX_AGE_DAYS.get(m.frequency, 10))
         for v in m.variants:
             s = self._variant_series(v)
-            if len(s):
-                chosen = (s, v)
+            if not len(s):
+                continue
+            if chosen[1] is None:
+                chosen = (s, v)  # first variant with data: the fallback
+            if self.as_of is None or self.as_of - s.index[-1] <= limit:
+                chosen = (s, v)  # first *fresh* variant in order of preference wins
                 break
         s, v = chosen
         s.name = metric_id

@@ -309,7 +309,8 @@ class Store:
                 results.append(res)
                 if Store._hook:
                     Store._hook("mid_insert")
-            current = "checkpoint"
+            ids = [m.series_id for m, _, _ in prepared]
+            current = ", ".join(ids[:3]) + (f" +{len(ids) - 3} more" if len(ids) > 3 else "") or "checkpoint"
             for k, v in (meta_updates or {}).items():
                 self.set_meta(k, v)
                 if Store._hook:

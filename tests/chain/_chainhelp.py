@@ -77,3 +77,44 @@ def mine_block(prev_hash: bytes, height: int, time: int, txs: list[bytes]) -> by
 
 def txid(tx: bytes) -> bytes:
     return _sha256d(tx)
+
+
+# ------------------------------------------------------------------ synthetic chains on mainnet genesis
+GENESIS_TIME = 1231006505  # 2009-01-03 18:15:05 UTC
+DAY0 = 1230940800  # 2009-01-03 00:00 UTC
+OP_RETURN = b"\x6a"
+
+
+def block_hash(blk: bytes) -> bytes:
+    return _sha256d(blk[:80])
+
+
+def coinbase_to(height: int, value: int, tag: bytes = b"") -> bytes:
+    return coinbase_tx(height, value, tag)
+
+
+def synthetic_chain(genesis: bytes, plan: list[tuple[int, int, list[tuple[str, int, list[int]]]]],
+                    prev: bytes | None = None, start_height: int = 1, txs_by_name: dict | None = None,
+                    tag: bytes = b"") -> tuple[list[bytes], dict]:
+    """Blocks on top of ``genesis`` (or ``prev``): plan rows ``(day, coinbase sat, spends)``.
+
+    ``day`` is days after 2009-01-03 (block stamped 19:00 UTC that day); each spend is
+    ``(name of the spent tx, vout, output values)``; a block's coinbase is named ``cb<height>``
+    and its k-th spend ``tx<height>.<k>``. Returns the raw blocks and the name → raw tx map.
+    """
+    txs_by_name = dict(txs_by_name or {})
+    out = []
+    prev = prev if prev is not None else block_hash(genesis)
+    for i, (day, cb_value, spends) in enumerate(plan):
+        h = start_height + i
+        cb = coinbase_tx(h, cb_value, tag)
+        txs_by_name[f"cb{h}"] = cb
+        txs = [cb]
+        for k, (name, vout, values) in enumerate(spends):
+            t = spend_tx(txid(txs_by_name[name]), vout, values)
+            txs_by_name[f"tx{h}.{k}"] = t
+            txs.append(t)
+        blk = mine_block(prev, h, DAY0 + day * 86400 + 19 * 3600, txs)
+        out.append(blk)
+        prev = block_hash(blk)
+    return out, txs_by_name

@@ -69,9 +69,19 @@ def _dir_id(path: str | os.PathLike) -> str:
     return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
 
 
+_MODE_TEXT = {"coinmap": "blk files (--blocks-dir)", "undo": "a Core datadir (--datadir)",
+              "rpc": "a running node (--rpc)"}
+
+
 def _check_checkpoint(cp: Checkpoint | None, xor_fp: str, dir_id: str, mode: str, where: str) -> None:
     if cp is None:
         return
+    if cp.mode != mode:
+        raise ChainError(
+            f"the index was built from {_MODE_TEXT.get(cp.mode, cp.mode)}, this run reads "
+            f"{_MODE_TEXT.get(mode, mode)}; run `btcmacro chain sync --rebuild` (or use another --index)",
+            where=where,
+        )
     if cp.xor_fp != xor_fp:
         raise XorKeyChanged(
             f"blocks/xor.dat changed since the index was built (fingerprint {cp.xor_fp} -> {xor_fp}); "
@@ -110,6 +120,7 @@ def sync(
     *,
     datadir: str | os.PathLike | None = None,
     blocks_dir: str | os.PathLike | None = None,
+    rpc: "RpcConfig | RpcClient | None" = None,
     store_path: str | os.PathLike | None = None,
     network: str = "mainnet",
     rebuild: bool = False,
@@ -124,6 +135,9 @@ def sync(
         A *stopped* Bitcoin Core datadir (read through py-bitcoinkernel, undo data used).
     blocks_dir
         A directory of ``blk*.dat`` files (own parser; spends resolved by a SQL coin map).
+    rpc
+        A running node's JSON-RPC (:class:`~btcmacro.chain.rpc.RpcConfig` or a client):
+        canonical hashes from ``getblockhash``, blocks and prevouts from ``getblock`` verbosity 3.
     store_path
         The chain index DuckDB file (default :func:`default_store_path`).
     network
@@ -148,10 +162,17 @@ def sync(
     BadBlock
         A best-chain block fails to decode or its merkle check; blocks before it stay indexed.
     """
-    if (datadir is None) == (blocks_dir is None):
-        raise ChainError("give exactly one of datadir= or blocks_dir=")
+    if sum(x is not None for x in (datadir, blocks_dir, rpc)) != 1:
+        raise ChainError("give exactly one of datadir=, blocks_dir= or rpc=")
     store_path = Path(store_path) if store_path is not None else default_store_path()
     with ChainIndex(store_path) as index:
+        if rpc is not None:
+            from btcmacro.chain.rpc import RpcClient, RpcConfig
+
+            if isinstance(rpc, RpcConfig):
+                with RpcClient(rpc) as client:
+                    return _sync_rpc(index, client, network, rebuild, max_reorg_depth, progress)
+            return _sync_rpc(index, rpc, network, rebuild, max_reorg_depth, progress)
         if datadir is not None:
             return _sync_datadir(index, Path(datadir), network, rebuild, max_reorg_depth, progress)
         return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress)
@@ -376,6 +397,125 @@ def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
         gc.collect()  # release the kernel's lock on the datadir now, not at interpreter exit
     final = index.checkpoint()
     return SyncResult(final.height, final.hash_hex, added, rolled, depth, [], "undo")
+
+
+# ------------------------------------------------------------------ running node (JSON-RPC)
+
+
+def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth: int,
+              progress: Progress | None) -> SyncResult:
+    """Index from a running node: hashes from ``getblockhash``, blocks + prevouts from ``getblock 3``."""
+    from btcmacro.chain.rpc import BLOCK_NOT_FOUND, RpcError, block_from_json
+    from btcmacro.errors import NetworkMismatch
+
+    where = client.where
+    fp, dir_id = "rpc", f"rpc:{network}"
+    cp = index.checkpoint()
+    if not rebuild:
+        _check_checkpoint(cp, fp, dir_id, "rpc", where)
+    genesis = client.call("getblockhash", 0)
+    if genesis != hash_hex(GENESIS[network]):
+        raise NetworkMismatch(f"network mismatch: the node's genesis block is {genesis}, not {network}'s",
+                              where=where)
+    tip = int(client.call("getblockcount"))
+    if rebuild and cp is not None:
+        cp = None
+        index.con.execute("BEGIN")
+        index.wipe()
+        index.con.execute("COMMIT")
+
+    start, fork = 0, None
+    if cp is not None:
+        try:
+            header = client.call("getblockheader", cp.hash_hex)
+        except RpcError as e:
+            if e.code != BLOCK_NOT_FOUND:
+                raise
+            raise ReorgBeyondDepth(
+                f"checkpoint block {cp.hash_hex} at height {cp.height} is unknown to the node; "
+                "nothing was changed. Run `btcmacro chain sync --rebuild`",
+                where=where,
+            ) from None
+        if header.get("confirmations", -1) >= 1 and cp.height <= tip:
+            fork = cp.height
+        else:  # a stale block: find the fork among the last max_depth heights
+            lo, hi = max(0, cp.height - max_depth), min(cp.height, tip)
+            node = dict(zip(range(lo, hi + 1), client.block_hashes(lo, hi))) if hi >= lo else {}
+
+            def chain_hash_at(h: int) -> bytes | None:
+                x = node.get(h)
+                return bytes.fromhex(x)[::-1] if x else None
+
+            fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
+        start = fork + 1
+    depth = (cp.height - fork) if cp is not None else 0
+    rolled = fork if depth > 0 else None
+    prev_hash = index.hash_at(fork) if fork is not None else None
+
+    added = 0
+    h = start
+    first = True
+    step = max(1, client.cfg.batch_blocks)
+    while h <= tip or (first and depth > 0):
+        hi = min(tip, h + BATCH_BLOCKS - 1)
+        hashes = client.block_hashes(h, hi) if h <= hi else []
+        rows, created, spends = [], [], []
+        bad: BadBlock | None = None
+        last_hash = None
+        for a in range(0, len(hashes), step):
+            docs = client.blocks(hashes[a : a + step])
+            for j, doc in enumerate(docs):
+                height = h + a + j
+                want = hashes[a + j]
+                loc = f"height {height} {want}"
+                raw, ch, vals = block_from_json(doc, where=loc)
+                try:
+                    blk = parse_block(raw, height=height, where=loc)
+                    if blk.header.hash_hex != want or int(doc.get("height", height)) != height:
+                        raise BadBlock(f"the node sent block {blk.header.hash_hex} for height {height}, "
+                                       f"expected {want}", where=loc)
+                    blk.check_merkle()
+                except BadBlock as e:
+                    bad = e
+                    break
+                if height > 0 and blk.header.prev_hash != prev_hash:
+                    raise ChainError(
+                        f"block {want} at height {height} does not extend the indexed chain: the node's "
+                        "best chain changed during the sync; run again", where=loc)
+                prev_hash = blk.header.hash
+                last_hash = blk.header.hash
+                rows.append(lifecycle.block_row(blk, height))
+                created.append((height, *lifecycle.created_row(blk)))
+                if height > 0:
+                    spends.append(lifecycle.undo_spends(height, ch, vals))
+            if bad is not None:
+                break
+        index.con.execute("BEGIN")
+        try:
+            if first and depth > 0:
+                index.rollback_to(fork)
+            index.append("blocks", lifecycle.blocks_table(rows))
+            index.append("created", pd.DataFrame(created, columns=["height", "value", "n"]).astype(
+                {"height": "int32", "value": "int64", "n": "int64"}))
+            for t in spends:
+                index.append("spends", t)
+            if rows:
+                index.set_checkpoint(Checkpoint(rows[-1].height, last_hash, fp, dir_id, "rpc"))
+            elif first and depth > 0:
+                index.set_checkpoint(Checkpoint(fork, index.hash_at(fork), fp, dir_id, "rpc"))
+            index.con.execute("COMMIT")
+        except BaseException:
+            index.con.execute("ROLLBACK")
+            raise
+        first = False
+        added += len(rows)
+        if progress and rows:
+            progress(rows[-1].height, tip)
+        if bad is not None:
+            raise bad
+        h = hi + 1
+    final = index.checkpoint()
+    return SyncResult(final.height, final.hash_hex, added, rolled, depth, [], "rpc")
 
 
 # ------------------------------------------------------------------ reads

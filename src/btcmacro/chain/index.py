@@ -100,10 +100,13 @@ class ChainIndex:
         try:
             row = self.con.execute(
                 "SELECT height, hash, xor_fp, blocks_dir_id, mode FROM checkpoint WHERE id = 1"
-            ).fetchone()
+            ).fetchall()  # fetchall: a half-read result would block the next query on this connection
         except duckdb.CatalogException:
             return None
-        return Checkpoint(row[0], bytes(row[1]), row[2], row[3], row[4]) if row else None
+        if not row:
+            return None
+        row = row[0]
+        return Checkpoint(row[0], bytes(row[1]), row[2], row[3], row[4])
 
     def set_checkpoint(self, cp: Checkpoint) -> None:
         self.con.execute("DELETE FROM checkpoint WHERE id = 1")
@@ -113,8 +116,8 @@ class ChainIndex:
         )
 
     def hash_at(self, height: int) -> bytes | None:
-        row = self.con.execute("SELECT hash FROM blocks WHERE height = ?", [height]).fetchone()
-        return bytes(row[0]) if row else None
+        rows = self.con.execute("SELECT hash FROM blocks WHERE height = ?", [height]).fetchall()
+        return bytes(rows[0][0]) if rows else None
 
     def hashes_from(self, height: int) -> dict[int, bytes]:
         rows = self.con.execute(
@@ -163,7 +166,7 @@ class ChainIndex:
             WHERE i.height BETWEEN ? AND ?
             """,
             [lo, hi],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if unresolved:
             raise ChainError(
                 f"{unresolved} inputs in blocks {lo}..{hi} spend outputs not found in the index "
@@ -180,7 +183,7 @@ class ChainIndex:
                    (SELECT coalesce(sum(n), 0) FROM created) - (SELECT coalesce(sum(n), 0) FROM spends),
                    (SELECT coalesce(sum(value), 0) FROM created) - (SELECT coalesce(sum(value), 0) FROM spends)
             """
-        ).fetchone()
+        ).fetchall()[0]
         return {
             "height": cp.height if cp else None,
             "tip_hash": cp.hash_hex if cp else None,

@@ -6,6 +6,10 @@ a row that is silently skipped. Year-on-year changes therefore compare a month w
 a year earlier, never with "12 rows back", and month-on-month changes need the previous calendar
 month. Units: FRED publishes payrolls and JOLTS openings in thousands; the metrics below return
 persons. Inflation rates are fractions (0.028), published rates stay in percent.
+
+Not declared: the JOLTS hires rate (JTSHIR). No reachable copy of it exists in the embedded data
+and the catalogue has no ``fred/JTSHIR`` series yet; once it does, a ``jolts_hires_rate`` metric
+is one declaration over :func:`month_grid`.
 """
 
 from __future__ import annotations
@@ -248,11 +252,10 @@ _TARGET = "FOMC Statement on Longer-Run Goals and Monetary Policy Strategy (2% P
 
 
 def _m(id, en, zh, unit, definition, inputs, fn, citation, frequency="monthly", kind="number",
-       params=(), note="", unavailable_reason=""):
-    variants = (Variant(tuple(inputs), fn, note),) if inputs else ()
+       params=(), note=""):
     return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category="macro",
-                  definition=definition, variants=variants, citation=citation, frequency=frequency,
-                  kind=kind, params=tuple(params), unavailable_reason=unavailable_reason)
+                  definition=definition, variants=(Variant(tuple(inputs), fn, note),),
+                  citation=citation, frequency=frequency, kind=kind, params=tuple(params))
 
 
 def _target(p) -> float:
@@ -280,9 +283,6 @@ METRICS = [
     _m("jolts_openings_trend", "JOLTS openings, 12-month change", "JOLTS職位空缺年變動率", "fraction",
        "Job openings versus the same month a year earlier (fraction); detail gives the 6-month change.",
        [JTSJOL], lambda s, p: openings_trend(s[JTSJOL]), _JOLTS + " (JTSJOL)"),
-    _m("jolts_hires_rate", "JOLTS hires rate", "JOLTS僱用率", "percent",
-       "Hires as a percent of employment (JTSHIR).", [], None, _JOLTS + " (JTSHIR)",
-       unavailable_reason="JOLTS hires rate (JTSHIR) is not in the embedded data: no reachable copy was found"),
     _m("quits_rate", "JOLTS quits rate", "JOLTS離職率", "percent",
        "Quits as a percent of total employment, seasonally adjusted.", [JTSQUR],
        lambda s, p: month_grid(s[JTSQUR]), _JOLTS + " (JTSQUR)"),

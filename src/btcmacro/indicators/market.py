@@ -76,7 +76,7 @@ def moving_average_weeks(close: pd.Series, weeks: int = 200) -> pd.Series:
     # sum of the (weeks - 1) completed weekly closes before each week
     prev_sum = wk.rolling(weeks - 1).sum().shift(1)
     prev_cnt = wk.rolling(weeks - 1).count().shift(1)
-    week_end = s.index + pd.to_timedelta((6 - s.index.weekday) % 7, unit="D")
+    week_end = s.index + pd.to_timedelta((6 - s.index.day_of_week) % 7, unit="D")
     ps = prev_sum.reindex(week_end).to_numpy()
     pc = prev_cnt.reindex(week_end).to_numpy()
     out = (ps + s.to_numpy()) / weeks

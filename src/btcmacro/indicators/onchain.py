@@ -21,7 +21,6 @@ dates both exist, so a figure never pairs today's price with a level nobody has 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..registry import Metric, Variant
@@ -369,12 +368,12 @@ METRICS = [
         Variant((CM_MCAP, CM_MVRV), lambda s, p: growth_over(_rcap_derived(s), 30), _RCAP_DERIVED_NOTE)],
        CITE_REALIZED_CAP),
     # --- supply in profit / loss -----------------------------------------------------------
-    _m("supply_in_loss", "Supply in loss", "虧損中供給量", "BTC",
+    _m("supply_in_loss", "Supply in loss", "處於虧損的供給量", "BTC",
        "Coins whose price when they last moved is above the current price.",
        [_own("supply_in_loss", lambda s, p: with_mean_detail(s[_chain("supply_in_loss")])),
         Variant((BG_LOSS,), lambda s, p: with_mean_detail(s[BG_LOSS]), "provider series")],
        CITE_SUPPLY_PL),
-    _m("supply_in_loss_pct", "Supply in loss, share of supply", "虧損中供給占比", "fraction",
+    _m("supply_in_loss_pct", "Supply in loss, share of supply", "處於虧損的供給占比", "fraction",
        "Supply in loss divided by circulating supply.",
        [Variant((_chain("supply_in_loss"), _chain("supply_in_profit")),
                 lambda s, p: share_of_own_total(s[_chain("supply_in_loss")], s[_chain("supply_in_profit")]),
@@ -382,7 +381,7 @@ METRICS = [
         Variant((BG_LOSS, CM_SUPPLY), lambda s, p: share_of_supply(s[BG_LOSS], s[CM_SUPPLY]),
                 "BGeometrics supply in loss / Coin Metrics SplyCur")],
        CITE_SUPPLY_PL),
-    _m("supply_in_profit", "Supply in profit", "獲利中供給量", "BTC",
+    _m("supply_in_profit", "Supply in profit", "處於獲利的供給量", "BTC",
        "Coins whose price when they last moved is below the current price.",
        [_own("supply_in_profit"), _provider(BG_PROFIT)], CITE_SUPPLY_PL),
     # --- realized profit / loss (own node only) --------------------------------------------

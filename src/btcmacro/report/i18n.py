@@ -83,7 +83,7 @@ class Catalog:
         self._compiled: dict[str, jinja2.Template] = {}
         self._patterns = {
             table: [(k, _pattern(v)) for k, v in self.en.items() if k.startswith(table + ".") and isinstance(v, str)]
-            for table in ("reason", "note", "source_note")
+            for table in ("reason", "note", "source_note", "derived", "fomc_note", "release_note")
         }
 
     # lookup -----------------------------------------------------------------------------
@@ -112,8 +112,27 @@ class Catalog:
         return None
 
     def _fill(self, key: str, groups: dict) -> str:
-        vals = {k: (self.date(v) if _ISO.match(v) else v) for k, v in groups.items()}
+        vals = {}
+        for k, v in groups.items():
+            if k == "reason":
+                vals[k] = self.reason(v)
+            elif k == "delays":
+                vals[k] = self.t("fmt.delay_sep").join(self._delay(x) for x in v.split(" | "))
+            elif _ISO.match(v):
+                vals[k] = self.date(v)
+            else:
+                vals[k] = v
         return self.t(key, **vals)
+
+    def _delay(self, text: str) -> str:
+        """``"2025-10: BLS: ..."`` (a late release from the calendar) in the language."""
+        m = re.match(r"^(\d{4})-(\d{2}): (.*)$", text.strip(), re.S)
+        if not m:
+            return self.t("fallback.note_other", text=text)
+        hit = self._match("release_note", m.group(3))
+        note = self._fill(*hit) if hit else self.t("fallback.note_other", text=m.group(3))
+        y, mo = int(m.group(1)), int(m.group(2))
+        return self.t("fmt.delay", period=self.t("fmt.month", y=y, m=mo, mm=f"{mo:02d}"), note=note)
 
     def reason(self, text: str | None) -> str:
         """Translate a reason produced in English by the library (one place, by pattern)."""
@@ -130,6 +149,22 @@ class Catalog:
         if hit is None:
             return self.t("fallback.note_other", text=text)
         return self._fill(*hit)
+
+    def derived(self, text: str | None) -> str:
+        """A regime condition's derived quantity (e.g. "change over 91 days")."""
+        if not text:
+            return ""
+        hit = self._match("derived", text)
+        return self._fill(*hit) if hit else self.t("fallback.note_other", text=text)
+
+    def fomc_note(self, text: str | None, code: str | None = None) -> str:
+        """An FOMC balance-sheet announcement: the calendar's note if known, else its code."""
+        hit = self._match("fomc_note", text) if text else None
+        if hit:
+            return self._fill(*hit)
+        if code and f"bs.{code}" in self.d:
+            return self.t(f"bs.{code}")
+        return self.t("fallback.note_other", text=text or code or "")
 
     def source(self, text: str | None) -> str:
         """A source label, its trailing ``(note)`` translated when the note is known."""
@@ -225,6 +260,10 @@ class Catalog:
             return self.t("unit.per", x=body, per=self.unit_name(rest))
         if unit == "fraction":
             return self.percent(100.0 * x, signed)
+        if unit in ("annualised percent", "annualized percent"):
+            return self._signed(self.t("unit.annualised_percent", x=f"{abs(x):.2f}"), x, signed)
+        if unit.startswith("index"):
+            unit = "index"
         if unit == "percent":
             return self._signed(self.t("unit.percent", x=f"{abs(x):.2f}"), x, signed)
         if unit == "bp":

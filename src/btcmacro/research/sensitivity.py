@@ -8,7 +8,8 @@ upper bound, 2-year yield, 10-year yield), with the dollar and the 10-year real 
   beta**: the BTC log return that goes with a one-standard-deviation move of that regressor. This
   is what makes a liquidity effect and a rate effect comparable.
 * Standard errors are Newey–West (HAC, Bartlett kernel) from statsmodels, with
-  ``floor(4 (n/100)^(2/9))`` lags (Newey and West 1994's rule of thumb).
+  ``floor(4 (n/100)^(2/9))`` lags (Newey and West 1994's rule of thumb) and the small-sample
+  factor ``n / (n − k)`` (statsmodels ``use_correction=True``).
 * "Liquidity beats rates" is tested as the linear contrast ``s_L·b_L − s_R·b_R = 0`` where
   ``s`` is the sign of each point estimate (a delta-method test of ``|b_L| = |b_R|`` that is valid
   when both signs are clearly estimated; the report says when they are not).
@@ -423,7 +424,7 @@ def _verdict(r: SensitivityResult) -> list[str]:
 
 def _doc(r: SensitivityResult) -> Doc:
     method = (f"OLS of BTC log returns on z-scored changes, constant included; Newey–West (HAC, Bartlett) "
-              f"standard errors with {r.hac_lags} lags")
+              f"standard errors with {r.hac_lags} lags and n/(n−k) correction")
     samp = f"Sample {r.sample}"
     if r.as_of is not None:
         samp += f", data as published by {r.as_of.date()}"

@@ -474,35 +474,37 @@ def sentiment(x: _Ctx) -> dict:
 
 
 def crossasset_rotation(x: _Ctx) -> dict:
-    """Gold versus BTC: a liquidity-driven rotation when they move apart.
+    """Gold versus BTC: a liquidity-driven rotation when they move in opposite directions.
 
-    Rotation into gold ("liquidity-driven rotation") when gold's 30-day return beats BTC's by at
-    least ``relative_min`` while the 30-day return correlation is at most ``corr_max``; the
-    mirror image is a rotation into BTC.
+    ``gold_btc_relative_30d`` is BTC's 30-day return minus gold's. A "liquidity-driven rotation"
+    (out of BTC, into gold) is an inverse move (``gold_btc_inverse_move``: the two 30-day returns
+    have opposite signs) with gold ahead by at least ``relative_min``; the mirror image is a
+    rotation into BTC; anything else is no rotation. The 30-day return correlation is shown as
+    context.
     """
     rel = float(x.param("relative_min"))
     c = {
-        "gold_outperforms": x.cond("gold_outperforms", "gold_btc_relative_30d", ">=", "relative_min"),
-        "btc_outperforms": x.cond("btc_outperforms", "gold_btc_relative_30d", "<=", None, threshold=-rel),
-        "decoupled": x.cond("decoupled", "gold_btc_corr_30d", "<=", "corr_max"),
+        "inverse_move": x.cond("inverse_move", "gold_btc_inverse_move", "==", None, threshold=True),
+        "gold_outperforms": x.cond("gold_outperforms", "gold_btc_relative_30d", "<=", None, threshold=-rel),
+        "btc_outperforms": x.cond("btc_outperforms", "gold_btc_relative_30d", ">=", "relative_min"),
     }
-    c["btc_outperforms"].threshold_key = "relative_min (negated)"
+    c["gold_outperforms"].threshold_key = "relative_min (negated)"
 
     def fn(b):
-        if b["decoupled"] and b["gold_outperforms"]:
+        if b["inverse_move"] and b["gold_outperforms"]:
             return "liquidity-driven rotation"
-        if b["decoupled"] and b["btc_outperforms"]:
+        if b["inverse_move"] and b["btc_outperforms"]:
             return "rotation into btc"
         return "no rotation"
 
     ctx = []
-    inv, _ = x.mv("gold_btc_inverse_move")
-    if inv is not None:
-        ctx.append({"metric": "gold_btc_inverse_move", "value": _plain(inv.value), "unit": inv.unit,
-                    "date": inv.date, "source": inv.source})
+    for mid in ("gold_btc_corr_30d", "gold_return_30d", "btc_return_30d"):
+        v, _ = x.mv(mid)
+        if v is not None:
+            ctx.append({"metric": mid, "value": _plain(v.value), "unit": v.unit, "date": v.date, "source": v.source})
     return _outcome("crossasset_rotation", c, fn,
-                    "gold beats BTC over 30 days by the threshold while their correlation is low: "
-                    "liquidity-driven rotation (mirror: rotation into BTC)", ctx,
+                    "BTC and gold 30-day returns of opposite sign with gold ahead by the threshold: "
+                    "liquidity-driven rotation (BTC ahead: rotation into BTC); otherwise no rotation", ctx,
                     ("liquidity-driven rotation", "rotation into btc", "no rotation"))
 
 

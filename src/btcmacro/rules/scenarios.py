@@ -45,13 +45,15 @@ def _nearest(levels: list[dict], kind: str, method: str) -> dict | None:
 
 
 def _targets_above(levels: list[dict], above: float, n: int) -> list[dict]:
+    """The ``n`` levels wholly above ``above``, nearest first; a target's price is its low edge."""
     up = sorted((lv for lv in levels if lv["low"] > above), key=lambda lv: lv["low"])
-    return [_price_ref(lv, "low") for lv in up[:n]]
+    return [{**_price_ref(lv, "low"), "kind": "target"} for lv in up[:n]]
 
 
 def _targets_below(levels: list[dict], below: float, n: int) -> list[dict]:
+    """The ``n`` levels wholly below ``below``, nearest first; a target's price is its high edge."""
     down = sorted((lv for lv in levels if lv["high"] < below), key=lambda lv: -lv["high"])
-    return [_price_ref(lv, "high") for lv in down[:n]]
+    return [{**_price_ref(lv, "high"), "kind": "target"} for lv in down[:n]]
 
 
 def _regime_matches(regimes: Mapping[str, dict], wanted: list[str]) -> list[dict]:

@@ -483,7 +483,8 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
             cat = m.category if m else "other"
             by_cat.setdefault(cat, []).append({"id": mid, "name": m.name(lang) if m else mid, **mv})
         page_data = {"page": "briefing", "as_of": j["as_of"], "lang": lang,
-                     "levels": j["levels"], "labels": _js_labels(lang)}
+                     "levels": j["levels"], "labels": _js_labels(lang),
+                     "overlay_ids": list(b["overlays"])}
         return page(request, "briefing.html", lang, res.computed_at if res.stale else None,
                     b=j, by_cat=by_cat, chart_ids=list(b["charts"]), charts=b["charts"],
                     range=b["range"], page_data=page_data, report=_report_available(),
@@ -505,7 +506,7 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
             raise WebError(422, "bad_date", "start is after end")
         as_of = check_date(as_of, "as_of")
         scale = check_choice(scale, "scale", ("linear", "log"), "linear")
-        twin_on = check_choice(twin, "twin", ("0", "1"), "1" if len(metric) == 2 else "0") == "1"
+        twin_on = check_choice(twin, "twin", ("0", "1"), "0") == "1"
         rng = data_range()
         if as_of is not None and not (rng.value[0] <= as_of <= rng.value[1]):
             raise WebError(422, "bad_date", f"as_of must lie within the data ({rng.value[0]} to {rng.value[1]})")

@@ -79,6 +79,34 @@ class Result:
     cached: bool = False
 
 
+def write_lock_holder(path: str | Path) -> int | None:
+    """PID of another process holding a POSIX write lock on ``path`` (Linux ``/proc/locks``).
+
+    DuckDB's read-write open takes such a lock on the whole file, so this tells -- without
+    opening the file, which could disturb the locks this process holds -- whether an update is
+    running. ``None`` when no other process holds one, or where ``/proc/locks`` does not exist.
+    """
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    me = os.getpid()
+    for line in text.splitlines():
+        parts = line.split()
+        # "1: POSIX  ADVISORY  WRITE 10289 fe:00:2147732 0 EOF" ("->" marks a blocked waiter)
+        if len(parts) >= 6 and parts[1] != "->" and parts[3] == "WRITE" and parts[5] == dev:
+            try:
+                pid = int(parts[4])
+            except ValueError:
+                continue
+            if pid != me:
+                return pid
+    return None
+
+
 def _stat(p: Path) -> tuple[int, int]:
     try:
         st = os.stat(p)
@@ -134,6 +162,9 @@ class WebData:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == fp:
                 self._cache.move_to_end(key)
+                if write_lock_holder(self.store_path) is not None:
+                    self.stale_served += 1  # an update is running: say the data may be replaced
+                    return Result(hit[1].value, True, hit[1].computed_at, True)
                 self.hits += 1
                 return Result(hit[1].value, False, hit[1].computed_at, True)
             klock = self._key_locks.setdefault(key, threading.Lock())
@@ -173,7 +204,10 @@ class WebData:
             return Result(hit[1].value, True, hit[1].computed_at, True)
 
     def locked_by(self) -> str | None:
-        """``None`` when the store can be opened, else the lock message (an update is running)."""
+        """``None`` when no update holds the store's write lock, else a message naming it."""
+        pid = write_lock_holder(self.store_path)
+        if pid is not None:
+            return f"store is locked by process {pid} (an update is running)"
         try:
             st = self.open()
         except StoreLocked as e:

@@ -1,0 +1,201 @@
+"""Write the chain engine's daily metrics into the main btcmacro store (``chain/<key>`` series).
+
+After a sync, :func:`publish` computes every daily metric from the chain index (the value matrix
+plus the BTC close held in the main store, ``cmc/btc_close``) and writes each as the catalogue
+series ``chain/<key>`` with ``vintage = tip hash`` and ``provenance = "own node, tip <hash> height
+<h>"``; the briefing's own-node variants then pick them up.
+
+Which days are written
+----------------------
+Every written day carries the block it was computed up to: the store's ``meta`` table keeps
+
+* ``chain_tip``: ``{"hash", "height", "first_day", "last_day", "prices", "version"}`` of the last
+  publish (``prices`` is a digest of the price series used, ``version`` the metric definitions);
+* ``chain_days``: ``{day: [height, hash]}``, for each day with blocks the highest block of that
+  day (the last block that changed the day's figures).
+
+On the next publish, a day whose recorded ``[height, hash]`` is no longer the index's block at
+that height was computed on a branch that a reorg removed. The first such day is the fork day:
+that day and every later one are rewritten (a new vintage where the value changed; a day that no
+longer exists on the new chain is published as missing, NaN). Days before the fork day are not
+touched at all. Without a reorg, the rewrite starts at the previous last day (which was still
+filling up). A changed price series or metric version rewrites everything.
+
+The series are written one transaction each (``Store.write_series``) and the two meta keys last:
+a crash in between leaves the meta pointing at the older publish, so the next run rewrites from
+there (writes are idempotent: an unchanged value adds no row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from btcmacro import catalog
+from btcmacro.chain.aggregate import Matrix, build_matrix
+from btcmacro.chain.index import ChainIndex
+from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix
+from btcmacro.errors import ChainError
+from btcmacro.store import Store, WriteResult
+
+__all__ = ["publish", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION",
+           "day_closers", "published_tip"]
+
+PRICE_SERIES = "cmc/btc_close"
+TIP_KEY = "chain_tip"
+DAYS_KEY = "chain_days"
+#: bump when a metric definition in :mod:`btcmacro.chain.metrics` changes (forces a full rewrite)
+METRICS_VERSION = 1
+
+
+@dataclass
+class PublishResult:
+    tip_hash: str
+    height: int
+    first_day: dt.date | None  # first day (re)written; None if nothing to write
+    last_day: dt.date | None
+    fork_day: dt.date | None = None  # first day invalidated by a reorg, if any
+    removed_days: list[dt.date] = field(default_factory=list)  # now published as missing
+    full: bool = False  # everything rewritten (first publish, new prices or metric version)
+    written: dict[str, WriteResult] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "tip_hash": self.tip_hash, "height": self.height,
+            "first_day": None if self.first_day is None else self.first_day.isoformat(),
+            "last_day": None if self.last_day is None else self.last_day.isoformat(),
+            "fork_day": None if self.fork_day is None else self.fork_day.isoformat(),
+            "removed_days": [d.isoformat() for d in self.removed_days], "full": self.full,
+            "new": sum(w.new for w in self.written.values()),
+            "revised": sum(w.revised for w in self.written.values()),
+        }
+
+
+def day_closers(index: ChainIndex) -> dict[str, tuple[int, str]]:
+    """``{ISO day: (height, hash hex)}``: the highest best-chain block stamped with each day."""
+    rows = index.con.execute(
+        "SELECT day, max(height) FROM blocks GROUP BY day ORDER BY day").fetchall()
+    hashes = dict(index.con.execute(
+        "SELECT height, hash FROM blocks WHERE height IN (SELECT max(height) FROM blocks GROUP BY day)"
+    ).fetchall())
+    return {d.isoformat(): (int(h), bytes(hashes[h])[::-1].hex()) for d, h in rows}
+
+
+def published_tip(store: Store) -> dict | None:
+    """The ``chain_tip`` meta of the last publish into ``store`` (or None)."""
+    raw = store.get_meta(TIP_KEY)
+    return json.loads(raw) if raw else None
+
+
+def _price_digest(prices: pd.Series, last_day: dt.date) -> str:
+    s = prices[prices.index <= pd.Timestamp(last_day)].dropna()
+    h = hashlib.sha256()
+    h.update(np.asarray(s.index.values, dtype="datetime64[D]").astype(np.int64).tobytes())
+    h.update(np.asarray(s.to_numpy(), dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def publish(
+    store: Store,
+    index_path: str | os.PathLike | None = None,
+    *,
+    prices: pd.Series | None = None,
+    matrix: Matrix | None = None,
+    extra: dict[str, pd.DataFrame] | None = None,
+) -> PublishResult:
+    """Compute the daily chain metrics and write them into ``store`` as ``chain/<key>``.
+
+    Parameters
+    ----------
+    store
+        The main btcmacro store, opened read-write.
+    index_path
+        The chain index (default ``$BTCMACRO_HOME/chain.duckdb``).
+    prices
+        Daily BTC close in USD; default ``store.series("cmc/btc_close")`` (latest vintage).
+    matrix
+        A precomputed matrix of this index (skips the SQL aggregation).
+    extra
+        Further ``{key: DataFrame(date, value)}`` series computed for the same tip (e.g.
+        ``exchange_balance``, ``supply_whales_1k``); written under the same rules.
+
+    Returns
+    -------
+    PublishResult
+
+    Raises
+    ------
+    ChainError
+        The index is empty (nothing synced yet).
+    StoreError
+        A write failed (that series is unchanged; see the module notes on crashes).
+    """
+    from btcmacro.chain.api import default_store_path
+
+    p = Path(index_path) if index_path is not None else default_store_path()
+    if not p.exists():
+        raise ChainError("no chain index yet: run `btcmacro chain sync` first", where=str(p))
+    with ChainIndex(p, read_only=True) as index:
+        cp = index.checkpoint()
+        if cp is None:
+            raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
+        m = matrix if matrix is not None else build_matrix(index)
+        closers = day_closers(index)
+    if prices is None:
+        prices = store.series(PRICE_SERIES) if store.has_series(PRICE_SERIES) else pd.Series(dtype=float)
+    frames = daily_metrics_from_matrix(m, prices)
+    for k, f in (extra or {}).items():
+        frames[k] = f
+    tip_hex, height = cp.hash_hex, cp.height
+    first_day = pd.Timestamp(m.days[0]).date()
+    last_day = pd.Timestamp(m.days[-1]).date()
+    digest = _price_digest(prices, last_day)
+
+    prev = published_tip(store)
+    prev_days = json.loads(store.get_meta(DAYS_KEY) or "{}")
+    res = PublishResult(tip_hex, height, None, last_day)
+    if prev is None or prev.get("prices") != digest or prev.get("version") != METRICS_VERSION \
+            or prev.get("first_day") != first_day.isoformat():
+        start = first_day
+        res.full = True
+    else:
+        bad = [d for d, hv in prev_days.items() if tuple(closers.get(d, ())) != tuple(hv)]
+        if bad:
+            res.fork_day = dt.date.fromisoformat(min(bad))
+        start = min([res.fork_day or dt.date.max, dt.date.fromisoformat(prev["last_day"])])
+    prev_last = dt.date.fromisoformat(prev["last_day"]) if prev else None
+    if prev_last is not None and prev_last > last_day:
+        res.removed_days = [last_day + dt.timedelta(days=i) for i in range(1, (prev_last - last_day).days + 1)]
+    res.first_day = start
+
+    prov = f"own node, tip {tip_hex} height {height}"
+    for key, f in frames.items():
+        sid = f"chain/{key}"
+        defn = catalog.SERIES.get(sid)
+        if defn is None:  # a metric without a catalogue id (never silently invented)
+            continue
+        g = f[pd.to_datetime(f["date"]).dt.date >= start][["date", "value"]].copy()
+        if res.removed_days:
+            gone = pd.DataFrame({"date": pd.to_datetime(res.removed_days), "value": np.nan})
+            g = pd.concat([g, gone], ignore_index=True)
+        if g.empty:
+            continue
+        g["published_at"] = g["date"]
+        res.written[sid] = store.write_series(defn.meta(provenance=prov), g, vintage=tip_hex)
+
+    keep = {d: hv for d, hv in prev_days.items() if d < start.isoformat()} if not res.full else {}
+    keep.update({d: list(hv) for d, hv in closers.items() if d >= start.isoformat() or res.full})
+    store.set_meta(DAYS_KEY, json.dumps(keep, separators=(",", ":"), sort_keys=True))
+    store.set_meta(TIP_KEY, json.dumps({
+        "hash": tip_hex, "height": height, "first_day": first_day.isoformat(),
+        "last_day": last_day.isoformat(), "prices": digest, "version": METRICS_VERSION,
+        "published_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat(),
+    }, sort_keys=True))
+    return res

@@ -1,0 +1,152 @@
+"""``btcmacro chain sync|status|inspect``: thin wrappers over :mod:`btcmacro.chain`.
+
+Errors are one line on stderr and a non-zero exit code (``btcmacro.errors.EXIT_CODES``); the
+messages of ``XorKeyChanged``, ``BlocksDirChanged`` and ``ReorgBeyondDepth`` carry the
+``--rebuild`` hint themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import BtcmacroError, exit_code
+
+chain_app = typer.Typer(no_args_is_help=True,
+                        help="Own-node on-chain engine: index your Bitcoin Core data, publish daily metrics.")
+
+_IndexOpt = typer.Option(None, "--index", help="chain index file (default: $BTCMACRO_HOME/chain.duckdb)")
+_StoreOpt = typer.Option(None, "--store", help="main store file (default: $BTCMACRO_HOME/store.duckdb)")
+
+
+def _handled(fn):
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except BtcmacroError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(exit_code(e))
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted (the index keeps every committed batch; rerun to continue)", err=True)
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+def _progress():
+    """A Rich progress bar showing blocks done, blocks/s and ETA; returns (progress, callback)."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                               TimeRemainingColumn)
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.0f} blocks/s" if task.speed else "- blocks/s")
+
+    prog = Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), Rate(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+    state: dict = {}
+
+    def cb(height: int, tip: int) -> None:
+        if "task" not in state:
+            state["start"] = height
+            state["task"] = prog.add_task("sync", total=max(1, tip + 1))
+        prog.update(state["task"], completed=height + 1, total=max(1, tip + 1))
+
+    return prog, cb
+
+
+@chain_app.command("sync")
+@_handled
+def sync_cmd(
+    datadir: Optional[Path] = typer.Option(None, "--datadir", help="a STOPPED Bitcoin Core datadir (read via py-bitcoinkernel)"),
+    blocks_dir: Optional[Path] = typer.Option(None, "--blocks-dir", help="a directory of blk*.dat files (no undo data needed)"),
+    rpc: Optional[str] = typer.Option(None, "--rpc", help="JSON-RPC URL of a running node, e.g. http://127.0.0.1:8332"),
+    rpc_cookie: Optional[Path] = typer.Option(None, "--rpc-cookie", help="the node's .cookie file"),
+    rpc_user: Optional[str] = typer.Option(None, "--rpc-user"),
+    rpc_password: Optional[str] = typer.Option(None, "--rpc-password", envvar="BTCMACRO_RPC_PASSWORD",
+                                               help="or set BTCMACRO_RPC_PASSWORD"),
+    network: str = typer.Option("mainnet", "--network", help="mainnet | testnet3 | testnet4 | signet | regtest"),
+    rebuild: bool = typer.Option(False, "--rebuild", help="drop the chain index and start from genesis"),
+    publish: bool = typer.Option(True, "--publish/--no-publish", help="write the daily metrics into the main store"),
+    store: Optional[Path] = _StoreOpt,
+    index: Optional[Path] = _IndexOpt,
+):
+    """Index the best chain incrementally (rolls back on reorg), then publish daily chain/* series."""
+    from . import chain
+    from .errors import UsageError
+
+    if sum(x is not None for x in (datadir, blocks_dir, rpc)) != 1:
+        raise UsageError("give exactly one of --datadir, --blocks-dir or --rpc", where="chain sync")
+    rpc_opts = None
+    if rpc is not None:
+        rpc_opts = chain.rpc.RpcConfig.from_options(rpc, cookie=rpc_cookie, user=rpc_user, password=rpc_password,
+                                                    network=network)
+    prog, cb = _progress()
+    with prog:
+        r = chain.sync(datadir=datadir, blocks_dir=blocks_dir, rpc=rpc_opts, store_path=index, network=network,
+                       rebuild=rebuild, progress=cb)
+    for w in r.warnings:
+        typer.echo(f"warning: {w}", err=True)
+    msg = f"indexed {r.blocks_added} blocks; tip {r.height} {r.tip_hash}"
+    if r.rolled_back_to is not None:
+        msg += f" (reorg: rolled back {r.reorg_depth} blocks to height {r.rolled_back_to})"
+    typer.echo(msg, err=True)
+    if publish:
+        from . import api
+
+        with api.open_store(store, read_only=False) as st:
+            pr = chain.publish(st, index)
+        d = pr.as_dict()
+        typer.echo(f"published chain/* for {d['first_day']}..{d['last_day']} "
+                   f"({d['new']} new, {d['revised']} revised values)"
+                   + (f"; reorg invalidated days from {d['fork_day']}" if d["fork_day"] else ""), err=True)
+
+
+@chain_app.command("status")
+@_handled
+def status_cmd(fmt: str = typer.Option("table", "--format", help="table | json"), index: Optional[Path] = _IndexOpt):
+    """Height, tip hash, transaction count and UTXO totals of the chain index."""
+    from . import chain
+    from .errors import UsageError
+
+    if fmt not in ("table", "json"):
+        raise UsageError(f"unknown format {fmt!r} (expected table or json)", where="--format")
+    st = chain.status(index)
+    if fmt == "json":
+        typer.echo(json.dumps(st))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(show_header=False)
+    for k, v in st.items():
+        t.add_row(k, "-" if v is None else f"{v:,}" if isinstance(v, int) else str(v))
+    Console().print(t)
+
+
+@chain_app.command("inspect")
+@_handled
+def inspect_cmd(file: Path = typer.Argument(..., help="a raw block (.bin) or a blk*.dat file"),
+                fmt: str = typer.Option("json", "--format", help="json"),
+                network: str = typer.Option("mainnet", "--network")):
+    """Describe a raw block file: hash, prev_hash, merkle_root, merkle_ok, tx_count, size, weight, time."""
+    from . import chain
+    from .errors import UsageError
+
+    if fmt != "json":
+        raise UsageError(f"unknown format {fmt!r} (expected json)", where="--format")
+    if not file.is_file():
+        raise UsageError("no such file", where=str(file))
+    typer.echo(json.dumps(chain.inspect(file, network=network)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``chain`` sub-app to the main CLI."""
+    app.add_typer(chain_app, name="chain")

@@ -1,0 +1,227 @@
+"""The briefing as HTML, Markdown and JSON, in English and Traditional Chinese.
+
+>>> from btcmacro import api, report
+>>> b = api.briefing("2025-12-09")
+>>> report.write(b, fmt="html", lang="zh-TW", out=None)   # ./btcmacro-brief-2025-12-09-zh-TW.html
+
+* :func:`render` returns the text of one format (HTML with charts and plotly.js embedded inline;
+  Markdown without charts; JSON = ``briefing.to_json()``).
+* :func:`write` writes a file atomically (temp file in the same directory + ``os.replace``);
+  Markdown gets its PNG charts in ``<stem>_files/`` next to it.
+* :func:`render_sections` gives the translated, structured sections (for the dashboard).
+
+Every sentence comes from a catalogue template (``i18n/<lang>.toml``) fed by the briefing's
+values; the report computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+FORMATS = ("html", "md", "json")
+LANGS = ("en", "zh-TW")
+EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
+
+__all__ = ["FORMATS", "LANGS", "render", "render_sections", "write", "default_filename", "to_json_text"]
+
+
+def _check(fmt: str, lang: str) -> None:
+    from ..errors import UsageError
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})", where="--format")
+    if lang not in LANGS:
+        raise UsageError(f"unknown language {lang!r} (expected one of: {', '.join(LANGS)})", where="--lang")
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("btcmacro.report", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
+    return env
+
+
+def render_sections(briefing, lang: str = "en") -> list[dict]:
+    """The briefing's sections, translated and formatted (summary first, appendix and notes last).
+
+    Each item is a dict with ``id`` and ``title`` plus the section's content (see
+    :func:`btcmacro.report.builder.build`); chart entries are chart ids described in
+    ``"chart_plans"``.
+    """
+    from . import builder, charts
+    from .i18n import catalog
+
+    _check("json", lang)
+    doc = builder.build(briefing, lang)
+    ctx = builder.Ctx(briefing, lang)
+    plans = {cid: charts.describe(charts.plan(ctx, cid)) for cid in charts.chart_ids()}
+    out = [{"id": "summary", **doc["summary"]}]
+    for sec in doc["sections"]:
+        out.append({**sec, "chart_plans": [plans[c] for c in sec["charts"]]})
+    out.append({"id": "appendix", **doc["appendix"]})
+    out.append({"id": "notes", **doc["notes"]})
+    del catalog
+    return out
+
+
+def to_json_text(briefing) -> str:
+    """``briefing.to_json()`` as JSON text (plain numbers; NaN is never written)."""
+    return json.dumps(briefing.to_json(), ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+
+
+def _labels(lang: str) -> dict:
+    from .i18n import catalog
+
+    c = catalog(lang)
+    return {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("label.") and "{{" not in v}
+
+
+def _render_html(briefing, lang: str) -> str:
+    from markupsafe import Markup
+
+    from . import builder, charts
+
+    doc = builder.build(briefing, lang)
+    ctx = builder.Ctx(briefing, lang)
+    chart_out = {}
+    for cid in charts.chart_ids():
+        p = charts.plan(ctx, cid)
+        chart_out[cid] = {"title": p["title"], "fallback": p["fallback"], "note": p["note"],
+                          "html": Markup(charts.plotly_div(p)) if not p["fallback"] else ""}
+    tpl = _env().get_template("briefing.html.j2")
+    return tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"),
+                      plotlyjs=Markup(charts.plotly_js()))
+
+
+def _render_md(briefing, lang: str, chart_dir: Path | None = None, rel: str = "") -> str:
+    """Markdown; with ``chart_dir`` the PNGs are written there and referenced as ``rel/<id>.png``."""
+    from . import builder, charts
+
+    doc = builder.build(briefing, lang)
+    ctx = builder.Ctx(briefing, lang)
+    chart_out = {}
+    note = "" if chart_dir is not None else ctx.cat.t("label.charts_skipped_stdout")
+    for cid in charts.chart_ids():
+        p = charts.plan(ctx, cid)
+        entry = {"title": p["title"], "fallback": p["fallback"], "note": p["note"], "png": ""}
+        if chart_dir is not None and not p["fallback"]:
+            target = chart_dir / f"{cid}.png"
+            _atomic_write_via(target, lambda tmp, p=p: charts.png(p, tmp, lang))
+            entry["png"] = f"{rel}/{cid}.png" if rel else f"{cid}.png"
+        chart_out[cid] = entry
+    tpl = _env().get_template("briefing.md.j2")
+    text = tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"),
+                      charts_note=note)
+    return _tidy_md(text)
+
+
+def _tidy_md(text: str) -> str:
+    """Collapse runs of blank lines left by template control blocks."""
+    out, blank = [], 0
+    for line in text.splitlines():
+        if line.strip() == "":
+            blank += 1
+            if blank > 1:
+                continue
+        else:
+            blank = 0
+        out.append(line.rstrip())
+    return "\n".join(out).strip() + "\n"
+
+
+def render(briefing, fmt: str, lang: str = "en") -> str:
+    """The briefing as text in ``fmt`` (``html`` | ``md`` | ``json``) and ``lang``.
+
+    HTML is one self-contained page (inline CSS, plotly.js embedded, no network). Markdown
+    rendered this way has no charts (it says so in one line); :func:`write` adds PNGs.
+    """
+    _check(fmt, lang)
+    if fmt == "json":
+        return to_json_text(briefing)
+    if fmt == "html":
+        return _render_html(briefing, lang)
+    return _render_md(briefing, lang)
+
+
+def default_filename(briefing, fmt: str, lang: str) -> str:
+    """``btcmacro-brief-<as_of>[-zh-TW].<ext>``."""
+    suffix = "" if lang == "en" else f"-{lang}"
+    return f"btcmacro-brief-{briefing.as_of.date().isoformat()}{suffix}.{EXTENSIONS[fmt]}"
+
+
+def _atomic_write_via(target: Path, produce) -> None:
+    """Let ``produce(tmp_path)`` write a temp file next to ``target``, then ``os.replace`` it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        produce(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _atomic_write_text(target: Path, text: str) -> None:
+    def produce(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    _atomic_write_via(target, produce)
+
+
+def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> Path | None:
+    """Write the briefing; return the path written (None when written to stdout).
+
+    Parameters
+    ----------
+    briefing : btcmacro.api.Briefing
+    fmt : {"html", "md", "json"}
+    lang : {"en", "zh-TW"}
+    out : Path or None
+        ``None``: ``./btcmacro-brief-<as_of>[-zh-TW].<ext>``; ``Path("-")``: standard output
+        (md and json only; Markdown then has no charts). A directory: the default name inside it.
+
+    Raises
+    ------
+    btcmacro.errors.UsageError
+        Unknown format or language, or HTML requested on standard output.
+    """
+    from ..errors import UsageError
+
+    _check(fmt, lang)
+    if out is not None and str(out) == "-":
+        if fmt == "html":
+            raise UsageError("HTML cannot be written to standard output; give a file name", where="--out")
+        sys.stdout.write(render(briefing, fmt, lang))
+        sys.stdout.flush()
+        return None
+    target = Path(out) if out is not None else Path.cwd() / default_filename(briefing, fmt, lang)
+    if target.is_dir():
+        target = target / default_filename(briefing, fmt, lang)
+    target = target.expanduser()
+    if fmt == "md":
+        files = target.parent / f"{target.stem}_files"
+        text = _render_md(briefing, lang, chart_dir=files, rel=f"{target.stem}_files")
+    else:
+        text = render(briefing, fmt, lang)
+    _atomic_write_text(target, text)
+    return target

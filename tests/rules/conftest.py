@@ -1,0 +1,85 @@
+"""Fixtures for the rules tests: one evaluation of the real snapshot as of 2025-12-09, shared.
+
+``rules_store_path`` builds a store from the embedded snapshot once per session (in a pytest temp
+dir); ``dec9`` evaluates every registry metric once for 2025-12-09 with the packaged default
+rules. Every test also runs with a private BTCMACRO_HOME and config dir.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+AS_OF = "2025-12-09"
+
+
+@dataclass
+class Evaluated:
+    store: object
+    ev: object
+    values: dict
+    cfg: object
+    regimes: dict
+    levels: list
+    fomc: dict | None
+    scenarios: list
+
+
+@pytest.fixture(autouse=True)
+def _private_rules_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("BTCMACRO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BTCMACRO_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(scope="session")
+def rules_store_path(tmp_path_factory):
+    """A store loaded once from the embedded snapshot (tests only read it)."""
+    from btcmacro import data
+    from btcmacro.store import Store
+
+    path = tmp_path_factory.mktemp("rules_store") / "store.duckdb"
+    s = Store(path)
+    try:
+        data.install_into(s)
+    finally:
+        s.close()
+    return path
+
+
+@pytest.fixture()
+def rules_store(rules_store_path):
+    from btcmacro.store import Store
+
+    s = Store(rules_store_path, read_only=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def dec9(rules_store_path):
+    from btcmacro.registry import REGISTRY, Evaluator
+    from btcmacro.rules import build_scenarios, compute_levels, evaluate_regimes, next_meeting
+    from btcmacro.store import Store
+
+    store = Store(rules_store_path, read_only=True)
+    cfg = _default_rules()
+    ev = Evaluator(store, AS_OF, cfg.params)
+    ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
+    values = {mid: ev.value(mid) for mid in REGISTRY}
+    regimes = evaluate_regimes(ev, values, cfg)
+    levels = compute_levels(ev, values, cfg)
+    fomc = next_meeting(AS_OF)
+    scenarios = build_scenarios(ev, values, regimes, levels, fomc, cfg)
+    yield Evaluated(store, ev, values, cfg, regimes, levels, fomc, scenarios)
+    store.close()
+
+
+def _default_rules():
+    """The packaged defaults only (never a rules.toml from the user's config dir)."""
+    import tomllib
+
+    from btcmacro.rules.config import RulesConfig, default_rules_text
+
+    d = tomllib.loads(default_rules_text())
+    return RulesConfig(params=d["params"], regimes=d["regimes"], levels=d["levels"], scenarios=d["scenarios"])

@@ -1,0 +1,109 @@
+"""The FOMC scenario map as of 2025-12-09 (next meeting 2025-12-09/10)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from btcmacro.rules import build_scenarios
+from btcmacro.rules.fomc import next_meeting
+
+from .conftest import _default_rules
+
+
+def _level_names(dec9):
+    return {lv["name"]: lv for lv in dec9.levels}
+
+
+def test_next_meeting_and_scenarios(dec9):
+    # fomc_meetings.csv: 2025-12-09,2025-12-10 is the next decision after 2025-12-09
+    assert dec9.fomc["end"] == "2025-12-10" and dec9.fomc["days_ahead"] == 1
+    assert [s["id"] for s in dec9.scenarios] == ["cut_with_expansion", "cut_without_expansion", "hold"]
+    for s in dec9.scenarios:
+        assert s["fomc_date"] == "2025-12-10"
+        assert s["probability"] is None and "not available" in s["probability_note"]
+        assert [p["direction"] for p in s["paths"]] == ["bullish", "bearish"]
+        assert s["names"]["zh-TW"]
+    json.dumps(dec9.scenarios)
+
+
+def test_policy_range_after_decision(dec9):
+    # DFEDTARL/DFEDTARU 2025-12-09: 3.75 / 4.00
+    rate = {s["id"]: s["decision"]["rate"] for s in dec9.scenarios}
+    assert rate["cut_with_expansion"]["current"] == [3.75, 4.0]
+    assert rate["cut_with_expansion"]["after"] == [3.5, 3.75]
+    assert rate["cut_without_expansion"]["after"] == [3.5, 3.75]
+    assert rate["hold"]["after"] == [3.75, 4.0]
+
+
+def test_paths_use_computed_levels(dec9):
+    names = _level_names(dec9)
+    res = names["Resistance zone (swing highs)"]
+    sup = names["Support range (swing lows)"]
+    cfg = dec9.cfg.scenarios
+    for s in dec9.scenarios:
+        bull, bear = s["paths"]
+        # trigger = top of the nearest swing-high zone (93,527.80, the 2025-12-03 close)
+        assert bull["trigger"]["price"] == res["high"] == pytest.approx(93527.8038002451)
+        assert bull["trigger"]["condition"] == "daily close above"
+        assert bull["invalidation"]["price"] == sup["low"] == pytest.approx(84648.3567285902)
+        assert bear["trigger"]["price"] == sup["low"]
+        assert bear["invalidation"]["price"] == res["high"]
+        # bullish targets: levels wholly above the trigger, nearest first, as many as configured
+        above = sorted((lv for lv in dec9.levels if lv["low"] > res["high"]), key=lambda lv: lv["low"])
+        n = cfg[s["id"]]["bull_targets"]
+        assert [t["name"] for t in bull["targets"]] == [lv["name"] for lv in above[:n]]
+        assert [t["price"] for t in bull["targets"]] == sorted(t["price"] for t in bull["targets"])
+        below = sorted((lv for lv in dec9.levels if lv["high"] < sup["low"]), key=lambda lv: -lv["high"])
+        n = cfg[s["id"]]["bear_targets"]
+        assert [t["name"] for t in bear["targets"]] == [lv["name"] for lv in below[:n]]
+        for t in bull["targets"] + bear["targets"]:
+            assert t["kind"] == "target"
+            assert t["name"] in names  # every price is a computed level
+    # hand check: 5k round number above 92,691.71 is the first bullish target
+    assert dec9.scenarios[0]["paths"][0]["targets"][0]["price"] == 95000.0
+
+
+def test_supporting_regimes_are_the_current_states(dec9):
+    for s in dec9.scenarios:
+        for p in s["paths"]:
+            wanted = dec9.cfg.scenarios[s["id"]]["bull_regimes" if p["direction"] == "bullish" else "bear_regimes"]
+            expect = [w for w in wanted if dec9.regimes.get(w.split(":")[0], {}).get("state") == w.split(":", 1)[1]]
+            assert [f"{m['regime']}:{m['state']}" for m in p["supporting_regimes"]] == expect
+    hold_bear = dec9.scenarios[2]["paths"][1]["supporting_regimes"]
+    assert {"regime": "funding_stress", "state": "stress"} in [
+        {k: m[k] for k in ("regime", "state")} for m in hold_bear]
+
+
+def test_liquidity_regime_after_expansion_signal(dec9):
+    lr = {s["id"]: s["liquidity_regime"] for s in dec9.scenarios}
+    assert lr["cut_with_expansion"]["now"] == "tightening"
+    assert lr["cut_with_expansion"]["after"] == "easing"  # purchases visible -> easing
+    assert lr["cut_with_expansion"]["implied_growth_usd_per_year"] == pytest.approx(12 * 40e9)
+    assert lr["hold"]["after"] == "tightening"
+
+
+def test_no_meeting_no_scenarios(dec9):
+    assert build_scenarios(dec9.ev, dec9.values, dec9.regimes, dec9.levels, None, dec9.cfg) == []
+    # the embedded calendar ends with 2026-12-09
+    assert next_meeting("2026-12-09") is None
+
+
+def test_price_discovery_without_levels_above(dec9):
+    """At a new high there is no level above: the bullish path says so instead of inventing one."""
+    levels = [lv for lv in dec9.levels if lv["kind"] == "support"]
+    out = build_scenarios(dec9.ev, dec9.values, dec9.regimes, levels, dec9.fomc, dec9.cfg)
+    bull, bear = out[0]["paths"]
+    assert bull["targets"] == [] and "price discovery" in bull["trigger"]["text"]
+    assert bear["invalidation"] is None
+    assert bear["targets"]
+
+
+def test_disabled_scenario(dec9):
+    cfg = _default_rules()
+    cfg.scenarios["hold"]["enabled"] = False
+    cfg.scenarios["cut_with_expansion"]["bull_targets"] = 1
+    out = build_scenarios(dec9.ev, dec9.values, dec9.regimes, dec9.levels, dec9.fomc, cfg)
+    assert [s["id"] for s in out] == ["cut_with_expansion", "cut_without_expansion"]
+    assert len(out[0]["paths"][0]["targets"]) == 1

@@ -1,0 +1,418 @@
+"""``btcmacro update`` end to end against a local replay server (RELIABILITY.md T13-T25).
+
+No network: every provider body is served from 127.0.0.1 by pytest-httpserver; time is a
+FakeClock, so waits are asserted, never slept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from btcmacro import catalog, http
+from btcmacro.catalog import SeriesDef
+from btcmacro.errors import AuthError, NotFound, StoreLocked, Unavailable
+from btcmacro.http import FakeClock
+from btcmacro.store import SeriesMeta, Store
+from btcmacro.update import list_sources, run_update
+from sources.replay import FIXTURES, isolated_env, load_fixture, replay  # noqa: F401
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+FAKE_KEY = "btcmacrofakekey00000000000000042"   # recognisable, FRED-shaped (32 lower alnum)
+TODAY = dt.date(2024, 1, 20)
+CM_OPTS = {"coinmetrics": {"series": ["cm/PriceUSD", "cm/CapMVRVCur"], "page_size": 2}}
+
+
+def cm_last_page() -> str:
+    return load_fixture(FIXTURES / "coinmetrics/three_pages.json")["http"][2]["body"]
+
+
+def fred_body(code_rows) -> str:
+    return json.dumps({"realtime_start": "2024-01-01", "realtime_end": "9999-12-31", "count": len(code_rows),
+                       "offset": 0, "limit": 100000, "observations": [
+                           {"realtime_start": p, "realtime_end": "9999-12-31", "date": d, "value": v}
+                           for d, v, p in code_rows]})
+
+
+WALCL = [("2024-01-03", "7681024", "2024-01-04"), ("2024-01-10", "7686710", "2024-01-11")]
+
+
+def seed(path: Path) -> str:
+    """A store holding one earlier CM row, so 'before' is not empty. Returns its checksum."""
+    with Store(path) as st:
+        st.write_series(catalog.get("cm/PriceUSD").meta(), __import__("pandas").DataFrame(
+            {"date": ["2023-12-31"], "value": [42265.0], "published_at": ["2024-01-01"]}))
+        return st.checksum()
+
+
+def checksum(path: Path) -> str:
+    with Store(path, read_only=True) as st:
+        return st.checksum()
+
+
+# -- T13: SIGKILL at each stage -------------------------------------------------------------------
+KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys, datetime as dt
+    from btcmacro import update, store
+    stage = sys.argv[2]
+    def die(s):
+        if s == stage:
+            os.kill(os.getpid(), signal.SIGKILL)
+    update.STAGE_HOOK = die
+    store.Store._hook = staticmethod(die)
+    update.run_update(sys.argv[1], ["coinmetrics"], since="2024-01-01", today=dt.date(2024, 1, 20),
+                      options={"coinmetrics": {"series": ["cm/PriceUSD", "cm/CapMVRVCur"], "page_size": 2}})
+    print("completed")
+""")
+
+
+@pytest.mark.parametrize("stage", ["after_fetch", "mid_insert", "checkpoint", "before_commit"])
+def test_sigkill_leaves_before_or_after_and_next_run_completes(stage, replay, tmp_path):
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    path, ref = tmp_path / "s.duckdb", tmp_path / "ref.duckdb"
+    before = seed(path)
+    shutil.copy(path, ref)
+    run_update(ref, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS, clock=FakeClock())
+    after = checksum(ref)
+    assert after != before
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    p = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(path), stage], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == -signal.SIGKILL, p.stderr[-500:]
+    assert "completed" not in p.stdout
+    assert checksum(path) in (before, after)
+    rep = run_update(path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS,
+                     clock=FakeClock())
+    assert rep.ok, rep.all_errors()
+    assert checksum(path) == after
+
+
+# -- T14: injected write failure ------------------------------------------------------------------
+def test_write_failure_rolls_back_names_path_and_series(replay, tmp_path, monkeypatch):
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+
+    def disk_full(stage):
+        if stage == "mid_insert":
+            raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+
+    monkeypatch.setattr(Store, "_hook", staticmethod(disk_full))
+    rep = run_update(path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS,
+                     clock=FakeClock())
+    assert not rep.ok
+    (msg,) = rep.all_errors()
+    assert str(path) in msg and "cm/PriceUSD" in msg and "No space left" in msg
+    monkeypatch.setattr(Store, "_hook", None)
+    assert checksum(path) == before
+
+
+def test_cli_write_failure_exits_nonzero_one_line(replay, tmp_path, monkeypatch):
+    from btcmacro.cli_update import register
+
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+    monkeypatch.setattr(Store, "_hook", staticmethod(
+        lambda s: (_ for _ in ()).throw(OSError(28, "No space left on device")) if s == "before_commit" else None))
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["update", "--source", "coinmetrics", "--since", "2024-01-01",
+                                   "--store", str(path)])
+    assert res.exit_code != 0
+    out = res.output
+    assert "Traceback" not in out
+    err_lines = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    assert len(err_lines) == 1 and str(path) in err_lines[0] and "cm/" in err_lines[0]
+    monkeypatch.setattr(Store, "_hook", None)
+    assert checksum(path) == before
+
+
+# -- T15: second writer ---------------------------------------------------------------------------
+def test_second_writer_fails_fast_naming_pid(tmp_path, replay):
+    path = tmp_path / "s.duckdb"
+    seed(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from btcmacro.store import Store; s=Store(sys.argv[1]);"
+         " print('ready', flush=True); time.sleep(60)", str(path)],
+        env={**os.environ, "PYTHONPATH": str(SRC)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        with pytest.raises(StoreLocked) as ei:
+            run_update(path, ["coinmetrics"], clock=FakeClock())
+        assert time.monotonic() - t0 < 1.0
+        assert str(holder.pid) in str(ei.value)
+        assert replay.log == []  # nothing fetched when the store is busy
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run_update(path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS,
+                      clock=FakeClock()).requests >= 1
+
+
+# -- T18: idempotent ------------------------------------------------------------------------------
+def test_same_update_twice_is_idempotent(replay, tmp_path):
+    fx = load_fixture(FIXTURES / "fred/alfred_vintages.json")
+    for _ in range(2):
+        replay.add_fixture_http(fx["http"])
+        replay.add_fixture_http(load_fixture(FIXTURES / "coinmetrics/three_pages.json")["http"])
+    os.environ["FRED_API_KEY"] = FAKE_KEY
+    try:
+        path = tmp_path / "s.duckdb"
+        opts = {"fred": {"series": ["fred/PAYEMS"]}, **CM_OPTS}
+        r1 = run_update(path, ["fred", "coinmetrics"], since="2024-09-01", today=dt.date(2024, 12, 10),
+                        options=opts, clock=FakeClock())
+        c1 = checksum(path)
+        with Store(path, read_only=True) as st:
+            n1 = st.counts()
+        r2 = run_update(path, ["fred", "coinmetrics"], since="2024-09-01", today=dt.date(2024, 12, 10),
+                        options=opts, clock=FakeClock())
+    finally:
+        del os.environ["FRED_API_KEY"]
+    assert r1.ok and r2.ok, r2.all_errors()
+    assert sum(r.new + r.revised for s in r1.sources for r in s.results) == 5 + 12
+    assert all(r.new == r.revised == 0 for s in r2.sources for r in s.results)
+    assert checksum(path) == c1
+    with Store(path, read_only=True) as st:
+        assert st.counts() == n1 == (3, 17)
+        dup = st.con.execute("SELECT count(*) FROM (SELECT series_id, date, published_at FROM obs "
+                             "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+        assert dup == 0
+
+
+# -- T19: 429 + Retry-After, FRED 120/min -----------------------------------------------------------
+def test_fred_429_retry_after_is_honoured(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    replay.add("/fred/series/observations", 429, "Too Many Requests. Exceeded Rate Limit",
+               {"Retry-After": "3"})
+    replay.add("/fred/series/observations", 200, fred_body(WALCL))
+    clock = FakeClock()
+    times = []
+    orig = http.Limiter.acquire
+
+    def spy(self, c, *a, **k):
+        orig(self, c, *a, **k)
+        times.append(c.monotonic())
+
+    monkeypatch.setattr(http.Limiter, "acquire", spy)
+    rep = run_update(tmp_path / "s.duckdb", ["fred"], since="2024-01-01", today=TODAY,
+                     options={"fred": {"series": ["fred/WALCL"]}}, clock=clock)
+    assert rep.ok, rep.all_errors()
+    assert replay.count() == 2
+    assert times[1] - times[0] >= 3.0
+    assert 3.0 in clock.sleeps
+
+
+def test_fred_never_exceeds_120_per_minute(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    ids = [f"fred/ZZTEST{i:03d}" for i in range(500)]
+    for sid in ids:
+        catalog.register(SeriesDef(sid, "FRED", sid, "x", "daily", "same_day"))
+    try:
+        replay.add("/fred/series/observations", 200, fred_body(WALCL), repeat=True)
+        times = []
+        orig = http.Limiter.acquire
+
+        def spy(self, c, *a, **k):
+            orig(self, c, *a, **k)
+            times.append(c.monotonic())
+
+        monkeypatch.setattr(http.Limiter, "acquire", spy)
+        rep = run_update(tmp_path / "s.duckdb", ["fred"], since="2024-01-01", today=TODAY,
+                         options={"fred": {"series": ids}}, clock=FakeClock())
+    finally:
+        for sid in ids:
+            catalog.SERIES.pop(sid, None)
+    assert rep.ok and replay.count() == 500
+    j = 0
+    for i, t in enumerate(times):  # sliding 60 s window
+        while times[j] <= t - 60.0:
+            j += 1
+        assert i - j + 1 <= 120
+    assert times[-1] - times[0] >= 499 * 0.5
+
+
+# -- T20: retry classes ---------------------------------------------------------------------------
+def test_5xx_three_times_then_ok(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    for st in (500, 502, 503):
+        replay.add("/fred/series/observations", st, "<html>oops</html>")
+    replay.add("/fred/series/observations", 200, fred_body(WALCL))
+    clock = FakeClock()
+    rep = run_update(tmp_path / "s.duckdb", ["fred"], since="2024-01-01", today=TODAY,
+                     options={"fred": {"series": ["fred/WALCL"]}}, clock=clock)
+    assert rep.ok and replay.count() == 4
+    assert clock.sleeps == [1.0, 2.0, 4.0]  # FRED policy: base 1 s, doubling
+
+
+def test_5xx_beyond_max_retries_is_unavailable_store_unchanged(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    replay.add("/fred/series/observations", 503, "busy", repeat=True)
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+    rep = run_update(path, ["fred"], since="2024-01-01", today=TODAY,
+                     options={"fred": {"series": ["fred/WALCL"]}}, clock=FakeClock())
+    from btcmacro.sources import SOURCES
+
+    assert replay.count() == SOURCES["fred"].policy.max_retries + 1
+    (exc,) = rep.sources[0].failures
+    assert isinstance(exc, Unavailable) and "fred/WALCL" in str(exc) and "503" in str(exc)
+    assert checksum(path) == before
+
+
+def test_deadline_bounds_the_update(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    replay.add("/fred/series/observations", 200, fred_body(WALCL), repeat=True)
+    rep = run_update(tmp_path / "s.duckdb", ["fred"], since="2024-01-01", today=TODAY,
+                     options={"fred": {"series": ["fred/WALCL", "fred/WRESBAL", "fred/WDTGAL"]}},
+                     clock=FakeClock(), deadline_s=0.7)
+    assert replay.count() == 2  # the third would start after 1.0 s
+    assert any("deadline" in e for e in rep.all_errors())
+
+
+# -- T22: FRED "." is missing, visible in coverage ---------------------------------------------------
+def test_fred_dot_is_nan_and_in_coverage(replay, tmp_path, monkeypatch):
+    fx = load_fixture(FIXTURES / "fred/json_missing_dot.json")
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    replay.add_fixture_http(fx["http"])
+    path = tmp_path / "s.duckdb"
+    run_update(path, ["fred"], since="2024-01-01", today=TODAY,
+               options={"fred": {"series": ["fred/DGS10"]}}, clock=FakeClock())
+    with Store(path, read_only=True) as st:
+        cov = st.coverage("fred/DGS10")
+        rows = st.con.execute("SELECT count(*), count(value) FROM obs WHERE series_id='fred/DGS10'").fetchone()
+    assert cov["rows"] == 3 and cov["missing"] == 1 and cov["missing_dates"] == [dt.date(2024, 1, 15)]
+    assert rows == (3, 2)  # a row exists for the holiday, its value is NULL (not 0, not dropped)
+
+
+# -- T23: pagination ------------------------------------------------------------------------------
+def test_pagination_stores_each_row_once_and_page2_failure_writes_nothing(replay, tmp_path):
+    ok = load_fixture(FIXTURES / "coinmetrics/three_pages.json")
+    replay.add_fixture_http(ok["http"])
+    path = tmp_path / "s.duckdb"
+    run_update(path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS, clock=FakeClock())
+    with Store(path, read_only=True) as st:
+        assert st.counts() == (2, 12)
+    tokens = [a.get("next_page_token") for _, a in replay.log]
+    assert tokens == [None, "MjAyNC0wMS0wMw", "MjAyNC0wMS0wNQ"]
+    # a 5xx burst on page 2 (after retries) names the page and writes nothing
+    replay.log.clear()
+    replay.add("/timeseries/asset-metrics", 200, ok["http"][0]["body"])
+    replay.add("/timeseries/asset-metrics", 500, "boom", repeat=True)
+    path2 = tmp_path / "s2.duckdb"
+    rep = run_update(path2, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS,
+                     clock=FakeClock())
+    (msg,) = rep.all_errors()
+    assert "page 2" in msg and "coinmetrics" in msg
+    with Store(path2, read_only=True) as st:
+        assert st.counts() == (0, 0)
+
+
+# -- T24: ccxt error classes ----------------------------------------------------------------------
+KLINES = load_fixture(FIXTURES / "exchanges/binance.json")["http"][0]["body"]
+
+
+def _ohlcv(replay, timeout_ms=2000):
+    import ccxt
+
+    from btcmacro.sources import SOURCES
+    from btcmacro.sources.base import Context
+
+    src = SOURCES["exchanges"]
+    src._clients.clear()
+    src.factory = lambda venue: getattr(ccxt, venue)({"timeout": timeout_ms})
+    try:
+        ctx = Context(http.Http(clock=FakeClock()), dt.date(2025, 12, 2), {}, dt.date(2025, 12, 1),
+                      {"venues": ["binance"]})
+        q = next(q for q in src.plan(ctx) if q.key == "ohlcv")
+        raw = src.fetch(src.prepare(q, ctx), ctx)
+        return src.parse(raw, q)
+    finally:
+        src.factory = None
+        src._clients.clear()
+
+
+def test_ccxt_rate_limit_and_timeout_are_retried(replay):
+    replay.add("/api/v3/klines", 429, json.dumps({"code": -1003, "msg": "Too many requests."}))
+    replay.add("/api/v3/klines", 200, "[]", delay=0.45)  # longer than the 300 ms client timeout
+    replay.add("/api/v3/klines", 200, KLINES)
+    parsed = _ohlcv(replay, timeout_ms=300)
+    assert replay.count("/api/v3/klines") == 3
+    assert parsed.frames["ccxt/binance/btc_close"]["value"].tolist() == [86286.01, 91277.88]
+
+
+@pytest.mark.parametrize("status,body,exc", [
+    (400, {"code": -1121, "msg": "Invalid symbol."}, NotFound),                                  # BadSymbol
+    (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, AuthError),  # AuthenticationError
+])
+def test_ccxt_bad_symbol_and_auth_are_not_retried(replay, status, body, exc):
+    replay.add("/api/v3/klines", status, json.dumps(body), repeat=True)
+    with pytest.raises(exc):
+        _ohlcv(replay)
+    assert replay.count("/api/v3/klines") == 1
+
+
+# -- T25: the key never leaks -----------------------------------------------------------------------
+def test_fake_key_never_leaks(replay, tmp_path, monkeypatch, caplog):
+    from btcmacro.cli_update import register
+
+    caplog.set_level("DEBUG", logger="btcmacro")
+    monkeypatch.setattr(http.SystemClock, "sleep", lambda self, s: None)  # the CLI's backoff, not slept
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    cfg = Path(os.environ["BTCMACRO_CONFIG_DIR"])
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "config.toml").write_text('[sources.fred]\nseries = ["fred/WALCL", "fred/DGS10", "fred/EFFR"]\n')
+    replay.add("/fred/series/observations", 200, fred_body(WALCL))
+    replay.add("/fred/series/observations", 400, json.dumps(
+        {"error_code": 400, "error_message": "Bad Request.  The value for variable api_key is not registered."}))
+    replay.add("/fred/series/observations", 500, "down", repeat=True)
+    path = tmp_path / "s.duckdb"
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["update", "--source", "fred", "--since", "2024-01-01", "--store", str(path)])
+    assert res.exit_code == 1
+    assert all(a.get("api_key") == FAKE_KEY for _, a in replay.log)  # the key was really used
+    assert "fred/DGS10" in res.output and "fred/EFFR" in res.output
+    res2 = CliRunner().invoke(app, ["sources", "--store", str(path)], env={"COLUMNS": "250"})
+    assert res2.exit_code == 0 and "FRED_API_KEY (set)" in res2.output
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("btcmacro"))
+    texts = [res.output, res2.output, ours,
+             json.dumps(list_sources(path)), Path(path).read_bytes().decode("latin-1")]
+    with Store(path, read_only=True) as st:
+        for table in ("obs", "series", "meta"):
+            texts.append(st.con.execute(f"SELECT * FROM {table}").df().to_csv())
+    assert "observations" in ours and "retrying fred [fred/EFFR]" in ours  # requests were logged
+    for t in texts:
+        assert FAKE_KEY not in t
+
+
+def test_secrets_file_must_be_private(tmp_path, monkeypatch):
+    from btcmacro import config
+    from btcmacro.errors import ConfigError
+
+    cfg = Path(os.environ["BTCMACRO_CONFIG_DIR"])
+    cfg.mkdir(parents=True, exist_ok=True)
+    f = cfg / "secrets.toml"
+    f.write_text(f'fred_api_key = "{FAKE_KEY}"\n')
+    f.chmod(0o644)
+    with pytest.raises(ConfigError) as ei:
+        config.secret("fred_api_key")
+    assert "chmod 600" in str(ei.value) and FAKE_KEY not in str(ei.value)
+    f.chmod(0o600)
+    assert config.secret("fred_api_key") == FAKE_KEY
+    monkeypatch.setenv("BTCMACRO_FRED_API_KEY", "envwins")
+    assert config.secret("fred_api_key") == "envwins"

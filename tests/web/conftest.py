@@ -1,0 +1,89 @@
+"""Fixtures for the dashboard tests: one snapshot store, one app, one live uvicorn server.
+
+The app (and its cache) is shared by the API tests and the browser tests so each briefing is
+computed once per session. The live server runs uvicorn in a thread on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _web_private_home(tmp_path, monkeypatch):
+    """Every test runs with a private BTCMACRO_HOME and config dir (never the user's)."""
+    monkeypatch.setenv("BTCMACRO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BTCMACRO_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(scope="session")
+def web_store_path(tmp_path_factory):
+    """One store loaded from the embedded snapshot for the whole session (read, never written)."""
+    from btcmacro import data
+    from btcmacro.store import Store
+
+    path = tmp_path_factory.mktemp("webstore") / "store.duckdb"
+    with Store(path) as s:
+        data.install_into(s)
+    return path
+
+
+@pytest.fixture(scope="session")
+def web_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def web_app(web_store_path, web_port):
+    from btcmacro.web import create_app
+
+    return create_app(web_store_path, port=web_port)
+
+
+@pytest.fixture()
+def client(web_app, web_port):
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app, base_url=f"http://127.0.0.1:{web_port}",
+                    raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture()
+def store_copy(web_store_path, tmp_path):
+    """A private copy of the snapshot store (for tests that lock or write it)."""
+    p = tmp_path / "copy" / "store.duckdb"
+    p.parent.mkdir()
+    shutil.copy(web_store_path, p)
+    return p
+
+
+@pytest.fixture(scope="session")
+def live_server(web_app, web_port):
+    """uvicorn serving the shared app on 127.0.0.1:<free port>, in a thread."""
+    import uvicorn
+
+    cfg = uvicorn.Config(web_app, host="127.0.0.1", port=web_port, log_level="warning",
+                         access_log=False, lifespan="off")
+    server = uvicorn.Server(cfg)
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not th.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{web_port}"
+    server.should_exit = True
+    th.join(timeout=10)
