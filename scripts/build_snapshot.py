@@ -83,6 +83,7 @@ MAP: list[tuple[str, list[str], str, str | None]] = [
     ("sec/mstr_avg_price", ["btc/mstr_btc_purchases_8k.csv"], "avg_price_usd", None),
     ("sec/mstr_holdings", ["btc/mstr_btc_purchases_8k.csv"], "cumulative_holdings_btc", None),
     ("sec/mstr_total_cost", ["btc/mstr_btc_purchases_8k.csv"], "total_cost_usd", None),
+    ("sec/mstr_inferred", ["btc/mstr_btc_purchases_8k.csv"], "inferred", None),
 ]
 
 

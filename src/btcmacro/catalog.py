@@ -67,6 +67,7 @@ SERIES: dict[str, SeriesDef] = {
         _fred("UNRATE", "Unemployment rate", "percent", "monthly", "employment_situation"),
         _fred("JTSJOL", "JOLTS job openings", "thousands", "monthly", "jolts"),
         _fred("JTSQUR", "JOLTS quits rate", "percent", "monthly", "jolts"),
+        _fred("JTSHIR", "JOLTS hires rate", "percent", "monthly", "jolts"),
         _fred("ICSA", "Initial jobless claims", "number", "weekly", "claims"),
         _fred("CPIAUCSL", "CPI, all items", "index 1982-84=100", "monthly", "cpi"),
         _fred("CPILFESL", "Core CPI", "index 1982-84=100", "monthly", "cpi"),
@@ -131,6 +132,7 @@ SERIES: dict[str, SeriesDef] = {
         SeriesDef("sec/mstr_btc_acquired", "SEC 8-K (Strategy)", "Strategy BTC bought per filing", "BTC", "irregular", "same_day"),
         SeriesDef("sec/mstr_avg_price", "SEC 8-K (Strategy)", "Strategy purchase average price", "USD", "irregular", "same_day"),
         SeriesDef("sec/mstr_holdings", "SEC 8-K (Strategy)", "Strategy BTC holdings", "BTC", "irregular", "same_day"),
+        SeriesDef("sec/mstr_inferred", "SEC 8-K (Strategy)", "Row inferred by the transcriber (0/1)", "flag", "irregular", "same_day"),
         SeriesDef("sec/mstr_total_cost", "SEC 8-K (Strategy)", "Strategy purchase cost", "USD", "irregular", "same_day"),
         # --- the user's own node (btcmacro chain sync); preferred over provider series
         *[SeriesDef(f"chain/{n}", "own node", n.replace("_", " "), u, "daily", "same_day")

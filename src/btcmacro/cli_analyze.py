@@ -10,13 +10,18 @@ import typer
 FMT_HELP = "md | json | html"
 
 
-def _write(doc, fmt: str, out: Optional[Path]) -> None:
+def _check_fmt(fmt: str) -> None:
+    from .errors import UsageError
     from .research import render
 
     if fmt not in render.FORMATS:
-        from .errors import UsageError
-
         raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(render.FORMATS)})", where="--format")
+
+
+def _write(doc, fmt: str, out: Optional[Path]) -> None:
+    from .research import render
+
+    _check_fmt(fmt)
     figs = None
     if out is not None and str(out) != "-" and fmt == "md":
         figs = {}
@@ -57,6 +62,7 @@ def register(app: typer.Typer) -> None:
         from . import api
         from .research import sensitivity as S
 
+        _check_fmt(fmt)
         with api.open_store(store) as st:
             r = S.sensitivity(start, end, freq.upper(), as_of=as_of, store=st)
         _write(r.to_doc(), fmt, out)
@@ -74,6 +80,7 @@ def register(app: typer.Typer) -> None:
         from . import api
         from .research import fomc_events as F
 
+        _check_fmt(fmt)
         w = F.parse_window(window)
         with api.open_store(store) as st:
             r = F.fomc_event_study(w, est_days=est_days, store=st)
@@ -96,6 +103,7 @@ def register(app: typer.Typer) -> None:
         from .errors import ConfigError, UsageError
         from .research import backtest as B
 
+        _check_fmt(fmt)
         if rules is not None and not rules.is_file():
             raise ConfigError("rules file not found", where=str(rules))
         try:

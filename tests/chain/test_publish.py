@@ -142,7 +142,8 @@ def test_synthetic_usd_metrics_by_hand(tmp_path, blocks_path):
     assert s["realized_cap"][d(170)] == 7050 and s["sth_supply"][d(170)] == 13
     assert s["sth_cost_basis"][d(170)] == 50
     assert s["lth_cost_basis"][d(170)] == pytest.approx(6400 / 57, rel=1e-15)
-    assert s["supply_in_profit"][d(9)] == 0 and s["supply_in_profit"][d(10)] == 64  # 50 + 4 @100 < 200
+    # day 10 @200: genesis 50 + B 4 were created @100 (A, also @100, was spent that day)
+    assert s["supply_in_profit"][d(9)] == 0 and s["supply_in_profit"][d(10)] == 54
 
 
 def test_briefing_uses_own_node_series(tmp_path, blocks_path):
@@ -156,7 +157,7 @@ def test_briefing_uses_own_node_series(tmp_path, blocks_path):
     with Store(tmp_path / "store.duckdb") as st:
         _write_prices(st)
         P.publish(st, tmp_path / "chain.duckdb")
-        v = Evaluator(st, "2009-06-21", {}).value("sth_cost_basis")  # day 169
+        v = Evaluator(st, "2009-06-16", {}).value("sth_cost_basis")  # day 164: A2, C still 154 days old
     assert v.status in ("ok", "stale") and v.value == pytest.approx(1950 / 18) and "own node" in v.source
 
 
@@ -198,9 +199,9 @@ def test_reorg_rewrites_days_from_fork(tmp_path, blocks_path):
         for k in P.METRIC_KEYS:
             got = st.series(f"chain/{k}")
             want = fresh.series(f"chain/{k}")
-            pd.testing.assert_series_equal(got[got.index <= "2009-06-11"], want, check_names=False)
+            pd.testing.assert_series_equal(got[got.index <= "2009-06-14"], want, check_names=False)
             # A's days 163..170 are gone from the best chain: published as missing
-            assert got[(got.index > "2009-06-11")].isna().all() and len(got) == 171
+            assert got[got.index > "2009-06-14"].isna().all() and len(got) == 171
     tipb = block_hash(b[-1])[::-1].hex()
     assert json.loads(st.get_meta("chain_tip"))["hash"] == tipb
     days = json.loads(st.get_meta("chain_days"))

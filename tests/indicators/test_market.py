@@ -163,3 +163,19 @@ def test_round_levels():
     assert market.round_levels(3.2, step=1.0)["below"] == [3.0, 2.0]
     with pytest.raises(ValueError):
         market.round_number_step(0)
+
+
+def test_weekly_average_synthetic_and_gap():
+    # five Monday-Sunday weeks from Mon 2025-01-06; each day's close = its week number (1..5)
+    idx = pd.date_range("2025-01-06", periods=35, freq="D")
+    s = pd.Series([float(i // 7 + 1) for i in range(35)], index=idx)
+    out = market.moving_average_weeks(s, 3)
+    assert out.loc["2025-02-09"] == pytest.approx((3 + 4 + 5) / 3)  # last Sunday: weeks 3, 4, 5
+    assert out.loc["2025-02-05"] == pytest.approx((3 + 4 + 5) / 3)  # mid-week: running week 5
+    assert np.isnan(out.loc["2025-01-19"])  # only two weeks of history
+    # drop week 3 entirely: windows that include it are NaN, not a shorter average
+    six = pd.Series([float(i // 7 + 1) for i in range(42)], index=pd.date_range("2025-01-06", periods=42, freq="D"))
+    gap = six.drop(pd.date_range("2025-01-20", "2025-01-26"))
+    out = market.moving_average_weeks(gap, 3)
+    assert out.loc["2025-01-27":"2025-02-09"].isna().all()  # weeks 4 and 5 reach back to week 3
+    assert out.loc["2025-02-16"] == pytest.approx((4 + 5 + 6) / 3)  # week 6: weeks 4, 5, 6

@@ -63,9 +63,9 @@ def test_car_synthetic_jump_and_bp_units():
     car, ar = F.event_car(level, "bp", idx[25], (-2, 3), est_days=10)
     assert car == pytest.approx(10.0)  # abnormal = jump only
     assert len(ar) == 6
-    # day 0 is the first trading day on or after a weekend event
-    assert F.event_car(level, "bp", idx[25] - pd.Timedelta(days=2), (0, 0), 10)[0] == pytest.approx(10.0) \
-        if idx[25].weekday() == 0 else True
+    # day 0 is the first trading day on or after a weekend event (idx[25] = Monday 2024-02-05)
+    assert idx[25] == pd.Timestamp("2024-02-05")
+    assert F.event_car(level, "bp", pd.Timestamp("2024-02-03"), (0, 0), 10)[0] == pytest.approx(10.0)
     assert F.event_car(level, "bp", idx[2], (-5, 3), 10) is None  # not enough history
 
 

@@ -175,3 +175,14 @@ def test_no_price_no_levels(dec9):
 
     vals = dict(dec9.values, btc_price=MetricValue("btc_price", None, "USD", None, None, "unavailable", "x"))
     assert compute_levels(dec9.ev, vals, dec9.cfg) == []
+
+
+@pytest.mark.parametrize("price,steps", [(92691.7, [5000.0, 10000.0]), (7400.0, [500.0, 1000.0]),
+                                         (0.06, [0.005, 0.01])])
+def test_auto_round_steps(price, steps):
+    from btcmacro.rules.levels import round_steps
+
+    assert round_steps(price, "auto") == pytest.approx(steps)
+    assert round_steps(price, [2500]) == [2500.0]
+    with pytest.raises(ValueError):
+        round_steps(price, "five")

@@ -292,3 +292,12 @@ def test_disabled_regime_is_left_out():
     cfg = _default_rules()
     cfg.regimes["sentiment"]["enabled"] = False
     assert "sentiment" not in run({}, cfg)
+
+
+def test_missing_threshold_is_a_config_error():
+    from btcmacro.errors import ConfigError
+
+    cfg = _default_rules()
+    del cfg.regimes["funding_stress"]["range_top_days_min"]
+    with pytest.raises(ConfigError, match="range_top_days_min"):
+        run(FUNDING, cfg, only="funding_stress")

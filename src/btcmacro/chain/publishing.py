@@ -161,7 +161,10 @@ def publish(
     prev = published_tip(store)
     prev_days = json.loads(store.get_meta(DAYS_KEY) or "{}")
     res = PublishResult(tip_hex, height, None, last_day)
-    if prev is None or prev.get("prices") != digest or prev.get("version") != METRICS_VERSION \
+    # prices are compared over the days published last time (a new price day is not a revision)
+    same_prices = prev is not None and prev.get("prices") == _price_digest(
+        prices, dt.date.fromisoformat(prev["last_day"]))
+    if not same_prices or prev.get("version") != METRICS_VERSION \
             or prev.get("first_day") != first_day.isoformat():
         start = first_day
         res.full = True

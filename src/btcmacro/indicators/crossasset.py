@@ -132,7 +132,12 @@ def inverse_move(btc: pd.Series, gold: pd.Series, days: int = 30, min_move: floa
 
 
 def percent_to_bp(s: pd.Series) -> pd.Series:
-    """A spread published in percent, in basis points."""
+    """A spread published in percent, in basis points (x 100).
+
+    References
+    ----------
+    ICE BofA US High Yield Index option-adjusted spread, published by FRED in percent.
+    """
     return s.dropna() * 100.0
 
 

@@ -23,6 +23,7 @@ ETF, STABLE, FNG = "farside/etf_netflow", "defillama/stablecoin_supply", "altern
 CMC, YAHOO = "cmc/btc_close", "yahoo/btc_close"
 MSTR_BTC, MSTR_COST = "sec/mstr_btc_acquired", "sec/mstr_total_cost"
 MSTR_PRICE, MSTR_HOLD = "sec/mstr_avg_price", "sec/mstr_holdings"
+MSTR_INFERRED = "sec/mstr_inferred"
 
 FUNDINGS_PER_DAY = 3
 DAYS_PER_YEAR = 365
@@ -67,7 +68,12 @@ def oi_change(oi_usd: pd.Series, days: int = 30) -> pd.Series:
 
 
 def flows_usd(flows_musd: pd.Series) -> pd.Series:
-    """Farside daily totals (US$ millions) in USD."""
+    """Farside daily totals (US$ millions) in USD.
+
+    References
+    ----------
+    Farside Investors, "Bitcoin ETF Flow (US$m)", Total column.
+    """
     return flows_musd.dropna() * MILLION
 
 
@@ -158,6 +164,12 @@ def etf_cost_basis(flows_musd: pd.Series, close: pd.Series) -> pd.Series:
 
 
 def identity(s: pd.Series) -> pd.Series:
+    """A provider series as published (missing values dropped), for metrics that are the series.
+
+    References
+    ----------
+    The provider named in the metric's citation (DefiLlama, venue APIs).
+    """
     return s.dropna()
 
 
@@ -305,11 +317,11 @@ _oi_variants = [
 
 
 def _avg_cost_variants():
-    # the source's 0/1 "inferred" column is not in the catalogue yet; strategy_average_cost takes
-    # it as ``inferred`` once a series carries it
+    # the transcription's 0/1 "inferred" column flags rows whose date and cost were estimated
     return [
-        ([MSTR_BTC, MSTR_COST, MSTR_PRICE],
-         lambda s, p: strategy_average_cost(s[MSTR_BTC], s[MSTR_COST], s[MSTR_PRICE]), ""),
+        ([MSTR_BTC, MSTR_COST, MSTR_PRICE, MSTR_INFERRED],
+         lambda s, p: strategy_average_cost(s[MSTR_BTC], s[MSTR_COST], s[MSTR_PRICE],
+                                            inferred=s[MSTR_INFERRED]), ""),
     ]
 
 

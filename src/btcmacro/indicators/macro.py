@@ -14,7 +14,6 @@ is one declaration over :func:`month_grid`.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..registry import Metric, Variant
@@ -43,6 +42,10 @@ def month_grid(s: pd.Series) -> pd.Series:
     -------
     pandas.Series
         Indexed by every month start from the first to the last observation.
+
+    References
+    ----------
+    FRED monthly observations are dated on the first day of the month they describe.
     """
     s = s.dropna()
     if s.empty:
@@ -221,6 +224,12 @@ def gap_to_target(yoy: pd.Series, target: float = 0.02) -> pd.Series:
 
 
 def persons_from_thousands(s: pd.Series) -> pd.Series:
+    """A count published in thousands (PAYEMS, JTSJOL), in persons.
+
+    References
+    ----------
+    BLS publishes CES employment and JOLTS levels in thousands.
+    """
     return s.dropna() * THOUSAND
 
 

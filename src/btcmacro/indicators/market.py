@@ -29,7 +29,13 @@ PRICE_SOURCES = (CMC, YAHOO, CM)
 
 
 def daily_close(close: pd.Series) -> pd.Series:
-    """Daily closes sorted by date, missing values dropped."""
+    """Daily closes sorted by date, missing values dropped.
+
+    References
+    ----------
+    CoinMarketCap historical data (daily close at 23:59:59 UTC); Yahoo Finance BTC-USD; Coin
+    Metrics ``PriceUSD`` reference rate.
+    """
     return close.dropna().sort_index()
 
 
@@ -72,7 +78,7 @@ def moving_average_weeks(close: pd.Series, weeks: int = 200) -> pd.Series:
     s = daily_close(close)
     if s.empty:
         return s
-    wk = weekly_closes(s)
+    wk = s.resample("W-SUN").last()  # a week without any close stays NaN and breaks the count
     # sum of the (weeks - 1) completed weekly closes before each week
     prev_sum = wk.rolling(weeks - 1).sum().shift(1)
     prev_cnt = wk.rolling(weeks - 1).count().shift(1)
@@ -117,6 +123,7 @@ def drawdown_from_ath(close: pd.Series) -> pd.Series:
 
 
 def log_returns(close: pd.Series) -> pd.Series:
+    """Daily log returns ln(P_t / P_{t-1}) of the closes."""
     s = daily_close(close)
     return np.log(s / s.shift(1)).dropna()
 
@@ -136,7 +143,12 @@ def realized_vol(close: pd.Series, days: int = 30, periods_per_year: int = 365) 
 
 
 def period_return(close: pd.Series, days: int = 30) -> pd.Series:
-    """Fractional change of the close against the latest close at least ``days`` days earlier."""
+    """Fractional change of the close against the latest close at least ``days`` days earlier.
+
+    References
+    ----------
+    Simple (arithmetic) holding-period return P_t / P_{t-days} - 1.
+    """
     return pct_change_over(daily_close(close), days)
 
 

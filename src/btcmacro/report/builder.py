@@ -424,6 +424,14 @@ def _level_row(ctx: Ctx, lv: Mapping[str, Any]) -> dict:
                     n=len(members))
     elif method == "round_number":
         basis = c.t("level.method.round_number")
+    elif method == "price_cluster":
+        share = lv.get("share")
+        basis = c.t("level.method.price_cluster",
+                    share=c.percent(100 * float(share)) if not _is_missing(share) else "")
+    elif method and method != "metric":
+        basis = c.t("level.method.other", n=len(members), members=c.t("fmt.list_sep").join(
+            c.t("level.member", date=c.date(m.get("date")), price=c.usd(float(m.get("price"))))
+            for m in members if isinstance(m, Mapping)))
     else:
         basis = c.t("level.method.metric", name=metric_name(mid, ctx.lang))
     dist = lv.get("distance_pct")

@@ -284,7 +284,14 @@ def png(p: dict, path: Path, lang: str) -> bool:
         if has_font:
             ax.set_title(p["title"], fontsize=11)
         ax.grid(True, alpha=0.3)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
+        loc = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(loc)
+        if lang == "en":
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        else:  # numeric months: no English month names in a Chinese chart
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+                loc, formats=["%Y", "%m", "%d", "%H:%M", "%H:%M", "%S"],
+                zero_formats=["", "%Y", "%m", "%m-%d", "%H:%M", "%H:%M"]))
         ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
         fig.subplots_adjust(left=0.08, right=0.91 if ax2 is not None else 0.97, top=0.9, bottom=0.1)
         fig.savefig(path, format="png")

@@ -11,7 +11,8 @@ applies them with the ``[levels]`` parameters of the rules file.
 A level is a dict::
 
     {"name": "Resistance zone", "names": {"en", "zh-TW"}, "low": 93000.0, "high": 94500.0,
-     "kind": "resistance" | "support", "method": "swing_high_zone" | "round_number" | "metric",
+     "kind": "resistance" | "support",
+     "method": "swing_high_zone" | "swing_low_zone" | "price_cluster" | "round_number" | "metric",
      "metric": "btc_price" | "sth_cost_basis" | ..., "evidence": "how it was computed",
      "source": "CoinMarketCap:btc_close", "date": "2025-12-09", "distance_pct": 1.2}
 
@@ -21,13 +22,12 @@ Scenarios (``scenarios.py``) pick targets from these levels.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..indicators.market import cluster_zones, price_profile, round_levels, swing_points
+from ..indicators.market import cluster_zones, price_profile, round_levels, round_number_step, swing_points
 
 # ----------------------------------------------------------------------------------------------
 # pure helpers
@@ -55,7 +55,19 @@ def cluster_prices(points: pd.Series, tolerance: float) -> list[pd.Series]:
 
 
 def _usd(x: float) -> str:
-    return f"{x:,.0f}"
+    """A price for evidence text: whole dollars from 1,000 up, cents below, 4 digits under 1."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.4g}"
+
+
+def round_steps(price: float, steps) -> list[float]:
+    """The round-number spacings to use: ``steps`` as given, or with ``"auto"`` half the price's
+    power of ten and the power of ten itself (92,000 -> 5,000 and 10,000; 7,400 -> 500 and 1,000)."""
+    if isinstance(steps, str):
+        if steps != "auto":
+            raise ValueError(f"round_steps_usd must be a list of numbers or 'auto', not {steps!r}")
+        half = round_number_step(price)
+        return [half, 2.0 * half]
+    return [float(s) for s in steps]
 
 
 def _kind(low: float, high: float, price: float) -> str:
@@ -118,7 +130,8 @@ def _zones(close: pd.Series, price: float, as_of_txt: str, src: str | None, cfg:
             "metric": "btc_price",
             "evidence": (f"daily closes that are the {what} within ±{window} days, over the {lookback} days to "
                          f"{as_of_txt}, {'above' if side == 'resistance' else 'below'} the latest close "
-                         f"{_usd(price)}, grouped when within {tol:.0%} of each other: {members}"),
+                         f"{_usd(price)}, sorted by price and split where the gap between neighbours exceeds {tol:.0%}: "
+                         f"{members}"),
             "source": src, "date": c.index.max().date().isoformat(),
             "members": [{"date": d.date().isoformat(), "price": float(x)} for d, x in c.sort_index().items()],
         })
@@ -191,8 +204,8 @@ def compute_levels(ev, values: Mapping[str, Any], cfg) -> list[dict]:
     levels += _congestion(close, price, as_of_txt, src, lc)
 
     seen: set[float] = set()
-    for step in lc["round_steps_usd"]:
-        r = round_levels(price, step=float(step), count=1)
+    for step in round_steps(price, lc["round_steps_usd"]):
+        r = round_levels(price, step=step, count=1)
         for side, lv in [("below", x) for x in r["below"]] + [("above", x) for x in r["above"]]:
             if lv in seen:
                 continue

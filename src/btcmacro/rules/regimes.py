@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from ..errors import ConfigError
 from ..indicators.common import change_over, pct_change_over
 
 INSUFFICIENT = "insufficient data"
@@ -170,7 +171,7 @@ class _Ctx:
 
     def param(self, key: str):
         if key not in self.t:
-            raise KeyError(f"rules file: [regimes] table lacks {key!r}")
+            raise ConfigError(f"missing threshold {key!r}", where="rules file [regimes]")
         return self.t[key]
 
     def mv(self, metric: str):

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .levels import _usd
+
 PROBABILITY_NOTE = ("market-implied probability not available: fed funds futures / OIS pricing is not "
                     "in btcmacro's data")
 
@@ -149,7 +151,7 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
             trig = _price_ref(res, "high")
             bull = {"direction": "bullish",
                     "trigger": {"condition": "daily close above", **trig,
-                                "text": f"daily close above {res['name']} ({trig['price']:,.0f})"},
+                                "text": f"daily close above {res['name']} ({_usd(trig['price'])})"},
                     "targets": _targets_above(levels, res["high"], n_bull)}
         else:
             bull = {"direction": "bullish",
@@ -157,7 +159,7 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
                                 "text": "no level above the price in the data: price discovery"},
                     "targets": []}
         bull["invalidation"] = ({"condition": "daily close below", **_price_ref(sup, "low"),
-                                 "text": f"daily close below {sup['name']} ({sup['low']:,.0f})"}
+                                 "text": f"daily close below {sup['name']} ({_usd(sup['low'])})"}
                                 if sup is not None else None)
         bull["supporting_regimes"] = _regime_matches(regimes, list(d.get("bull_regimes", [])))
         paths.append(bull)
@@ -166,7 +168,7 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
             trig = _price_ref(sup, "low")
             bear = {"direction": "bearish",
                     "trigger": {"condition": "daily close below", **trig,
-                                "text": f"daily close below {sup['name']} ({trig['price']:,.0f})"},
+                                "text": f"daily close below {sup['name']} ({_usd(trig['price'])})"},
                     "targets": _targets_below(levels, sup["low"], n_bear)}
         else:
             bear = {"direction": "bearish",
@@ -174,7 +176,7 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
                                 "text": "no level below the price in the data"},
                     "targets": []}
         bear["invalidation"] = ({"condition": "daily close above", **_price_ref(res, "high"),
-                                 "text": f"daily close above {res['name']} ({res['high']:,.0f})"}
+                                 "text": f"daily close above {res['name']} ({_usd(res['high'])})"}
                                 if res is not None else None)
         bear["supporting_regimes"] = _regime_matches(regimes, list(d.get("bear_regimes", [])))
         paths.append(bear)

@@ -1,0 +1,77 @@
+"""`btcmacro chain sync|status|inspect`: wiring, exit codes and one-line errors (library tested elsewhere)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _chainhelp import write_blk
+from typer.testing import CliRunner
+
+from btcmacro.cli import app
+from btcmacro.store import Store
+
+runner = CliRunner()
+
+
+def _run(*args, env=None):
+    return runner.invoke(app, list(map(str, args)), env=env)
+
+
+def test_inspect_json(blocks_path):
+    r = _run("chain", "inspect", blocks_path / "170.bin", "--format", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["hash"] == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee"
+    assert d["merkle_ok"] is True and d["tx_count"] == 2 and d["time"] == "2009-01-12T03:30:25Z"
+
+
+def test_inspect_errors(tmp_path, blocks_path):
+    r = _run("chain", "inspect", tmp_path / "nope.bin")
+    assert r.exit_code == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes((blocks_path / "170.bin").read_bytes()[:200])
+    r = _run("chain", "inspect", bad)
+    assert r.exit_code == 8 and "Traceback" not in r.output and r.stderr.startswith("error: ")
+
+
+def test_sync_status_publish(tmp_path, fixture_blocks):
+    write_blk(tmp_path / "blocks", fixture_blocks)
+    env = {"BTCMACRO_HOME": str(tmp_path / "home")}
+    store, index = tmp_path / "main.duckdb", tmp_path / "chain.duckdb"
+    Store(store).close()  # an empty main store (no prices): the publish still writes BTC metrics
+    r = _run("chain", "sync", "--blocks-dir", tmp_path / "blocks", "--store", store, "--index", index, env=env)
+    assert r.exit_code == 0, r.output
+    assert "indexed 256 blocks; tip 255 00000000d0a75c86" in r.stderr and "published chain/*" in r.stderr
+    r = _run("chain", "status", "--format", "json", "--index", index)
+    st = json.loads(r.stdout)
+    assert {k: st[k] for k in ("height", "tx_count", "utxo_count", "utxo_value_btc")} == \
+        {"height": 255, "tx_count": 263, "utxo_count": 261, "utxo_value_btc": 12800.0}
+    assert st["tip_hash"] == "00000000d0a75c861fabf9ff7b92022f60e4afeed9331fe5aa073d8e4706fe3c"
+    r = _run("chain", "status", "--index", index)
+    assert r.exit_code == 0 and "12800.0" in r.stdout
+    with Store(store, read_only=True) as s:
+        assert s.series("chain/cdd").sum() == 150.0
+
+
+def test_sync_usage_and_rebuild_hint(tmp_path, fixture_blocks):
+    r = _run("chain", "sync")
+    assert r.exit_code == 2 and "exactly one of --datadir, --blocks-dir or --rpc" in r.stderr
+    r = _run("chain", "status", "--format", "xml")
+    assert r.exit_code == 2
+    write_blk(tmp_path / "blocks", fixture_blocks)
+    index = tmp_path / "chain.duckdb"
+    assert _run("chain", "sync", "--blocks-dir", tmp_path / "blocks", "--index", index, "--no-publish").exit_code == 0
+    (tmp_path / "blocks" / "xor.dat").write_bytes(bytes(range(1, 9)))  # the key changed under us
+    r = _run("chain", "sync", "--blocks-dir", tmp_path / "blocks", "--index", index, "--no-publish")
+    assert r.exit_code == 8 and "--rebuild" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--rpc-user", "u"], "give both --rpc-user and --rpc-password"),
+    (["--rpc-cookie", "/nonexistent/.cookie"], "cannot read the RPC cookie file"),
+])
+def test_rpc_auth_options(args, msg, tmp_path):
+    r = _run("chain", "sync", "--rpc", "http://127.0.0.1:1", *args, "--index", tmp_path / "i.duckdb")
+    assert r.exit_code == 7 and msg in r.stderr
