@@ -19,6 +19,7 @@ from .errors import BtcmacroError, exit_code
 chain_app = typer.Typer(no_args_is_help=True,
                         help="Own-node on-chain engine: index your Bitcoin Core data, publish daily metrics.")
 
+ADDRESS_LIST_KEY = "chain_address_list"
 _IndexOpt = typer.Option(None, "--index", help="chain index file (default: $BTCMACRO_HOME/chain.duckdb)")
 _StoreOpt = typer.Option(None, "--store", help="main store file (default: $BTCMACRO_HOME/store.duckdb)")
 
@@ -45,18 +46,22 @@ def _progress():
                                TimeRemainingColumn)
     from rich.text import Text
 
+    state: dict = {}
+
     class Rate(ProgressColumn):
+        """Blocks per second since this run started (not since genesis)."""
+
         def render(self, task) -> Text:
-            return Text(f"{task.speed:,.0f} blocks/s" if task.speed else "- blocks/s")
+            done = task.completed - state.get("first", task.completed)
+            el = task.elapsed or 0.0
+            return Text(f"{done / el:,.0f} blocks/s" if el > 0 and done > 0 else "- blocks/s")
 
     prog = Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), Rate(), TextColumn("ETA"),
                     TimeRemainingColumn(), console=Console(stderr=True), transient=False)
-    state: dict = {}
-
     def cb(height: int, tip: int) -> None:
         if "task" not in state:
-            state["start"] = height
-            state["task"] = prog.add_task("sync", total=max(1, tip + 1))
+            state["first"] = height
+            state["task"] = prog.add_task("sync", total=max(1, tip + 1), completed=height)
         prog.update(state["task"], completed=height + 1, total=max(1, tip + 1))
 
     return prog, cb
@@ -75,6 +80,10 @@ def sync_cmd(
     network: str = typer.Option("mainnet", "--network", help="mainnet | testnet3 | testnet4 | signet | regtest"),
     rebuild: bool = typer.Option(False, "--rebuild", help="drop the chain index and start from genesis"),
     publish: bool = typer.Option(True, "--publish/--no-publish", help="write the daily metrics into the main store"),
+    exchange_addresses: Optional[Path] = typer.Option(
+        None, "--exchange-addresses",
+        help="CSV of exchange addresses (columns address|script[,label]; a '# provenance: …' line); "
+             "remembered for later syncs"),
     store: Optional[Path] = _StoreOpt,
     index: Optional[Path] = _IndexOpt,
 ):
@@ -101,8 +110,19 @@ def sync_cmd(
     if publish:
         from . import api
 
+        from .chain.addresses import load_address_list
+
+        lst = load_address_list(exchange_addresses) if exchange_addresses is not None else None
         with api.open_store(store, read_only=False) as st:
-            pr = chain.publish(st, index)
+            remembered = st.get_meta(ADDRESS_LIST_KEY)
+            if lst is None and remembered:
+                try:
+                    lst = load_address_list(remembered)
+                except BtcmacroError as e:
+                    typer.echo(f"warning: exchange balance not updated: {e}", err=True)
+            pr = chain.publish(st, index, addresses=lst)
+            if exchange_addresses is not None:
+                st.set_meta(ADDRESS_LIST_KEY, str(exchange_addresses.resolve()))
         d = pr.as_dict()
         typer.echo(f"published chain/* for {d['first_day']}..{d['last_day']} "
                    f"({d['new']} new, {d['revised']} revised values)"

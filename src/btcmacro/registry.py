@@ -223,8 +223,10 @@ class Evaluator:
         if not need:
             return
         df = self.store.frame(need, as_of=self.as_of)
+        groups = dict(tuple(df.groupby("series_id", sort=False))) if len(df) else {}
+        empty = df.iloc[0:0]
         for sid in need:
-            part = df[df["series_id"] == sid]
+            part = groups.get(sid, empty)
             s = pd.Series(part["value"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(part["date"], name="date"), name=sid)
             self._inputs[sid] = s
             self._pub[sid] = pd.Series(part["published_at"].to_numpy(), index=s.index)
@@ -283,7 +285,9 @@ class Evaluator:
         self._results[metric_id] = chosen
         return chosen
 
-    def value(self, metric_id: str) -> MetricValue:
+    def value(self, metric_id: str, *, alternatives: bool = True) -> MetricValue:
+        """The metric's figure at the as-of date; ``alternatives=False`` skips computing the
+        other providers' values (faster, e.g. for backtests)."""
         m = get(metric_id)
         s, v = self._eval(metric_id)
         as_of_txt = self.as_of.date().isoformat() if self.as_of is not None else "now"
@@ -312,7 +316,7 @@ class Evaluator:
         if lastpub:
             pub = max(lastpub).date().isoformat()
         alts = []
-        for other in m.variants:
+        for other in (m.variants if alternatives else ()):
             if other is v:
                 continue
             o = self._variant_series(other)

@@ -94,7 +94,8 @@ def _classify_open_error(path: Path, exc: Exception) -> StoreError:
 class Store:
     """A btcmacro warehouse in one DuckDB file (or ``:memory:``)."""
 
-    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False):
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
+                 config: dict | None = None):
         self.path = Path(path) if str(path) != ":memory:" else None
         self.read_only = read_only
         if self.path is not None and not read_only:
@@ -102,7 +103,7 @@ class Store:
         if self.path is not None and read_only and not self.path.exists():
             raise StoreError("no store at this path", where=str(self.path))
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
+            self.con = duckdb.connect(str(path), read_only=read_only, config=config or {})
         except duckdb.Error as e:
             raise _classify_open_error(Path(str(path)), e) from None
         try:

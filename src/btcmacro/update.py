@@ -162,7 +162,7 @@ def run_update(
     opts = dict(config.user_config().get("sources", {}) if options is None else options)
     report = UpdateReport(str(store_path))
     progress = progress or (lambda *a, **k: None)
-    store = Store(store_path)
+    store = _open_for_update(store_path)
     http = Http(clock=clock, deadline_s=deadline_s)
     try:
         last = _last_dates(store)
@@ -298,3 +298,22 @@ def list_sources(store_path: str | Path | None = None) -> list[dict]:
             "status": ("ok" if st.get("ok") else "failed") if st else (status.get("*", {}).get("error") or "never"),
         })
     return out
+
+
+def _open_for_update(store_path, *, patience_s: float = 0.9, step_s: float = 0.1) -> Store:
+    """Open the store read-write, retrying briefly while a dashboard read holds the file.
+
+    A reader (``btcmacro serve`` computing a page) holds DuckDB's file lock for milliseconds to
+    about a second; a real second writer keeps it, and then :class:`StoreLocked` is raised within
+    ``patience_s`` (under a second, as the reliability requirements ask).
+    """
+    from .errors import StoreLocked
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return Store(store_path)
+        except StoreLocked:
+            if time.monotonic() + step_s > deadline:
+                raise
+            time.sleep(step_s)

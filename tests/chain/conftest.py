@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# the helpers (_chainhelp, _rpcnode) are imported as top-level modules, with or without an
+# __init__.py in this folder
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BLOCKS = Path(os.environ.get("BTCMACRO_BLOCKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "blocks"))
 if not BLOCKS.exists():  # the repo may be checked out elsewhere than /work/main
@@ -25,5 +30,6 @@ def fixture_blocks(blocks_path) -> list[bytes]:
     res = scan_file(blocks_path / "blk_0_to_255.dat")
     assert len(res.records) == 256 and not res.warnings
     return [r.data for r in res.records]
+
 
 

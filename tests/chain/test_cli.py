@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from _chainhelp import write_blk
@@ -35,14 +36,15 @@ def test_inspect_errors(tmp_path, blocks_path):
     assert r.exit_code == 8 and "Traceback" not in r.output and r.stderr.startswith("error: ")
 
 
-def test_sync_status_publish(tmp_path, fixture_blocks):
+def test_sync_status_publish(tmp_path, fixture_blocks, snapshot_store_path):
     write_blk(tmp_path / "blocks", fixture_blocks)
     env = {"BTCMACRO_HOME": str(tmp_path / "home")}
     store, index = tmp_path / "main.duckdb", tmp_path / "chain.duckdb"
-    Store(store).close()  # an empty main store (no prices): the publish still writes BTC metrics
+    shutil.copy(snapshot_store_path, store)
     r = _run("chain", "sync", "--blocks-dir", tmp_path / "blocks", "--store", store, "--index", index, env=env)
     assert r.exit_code == 0, r.output
     assert "indexed 256 blocks; tip 255 00000000d0a75c86" in r.stderr and "published chain/*" in r.stderr
+    assert "256/256" in r.stderr and "blocks/s" in r.stderr and "ETA" in r.stderr  # the progress bar
     r = _run("chain", "status", "--format", "json", "--index", index)
     st = json.loads(r.stdout)
     assert {k: st[k] for k in ("height", "tx_count", "utxo_count", "utxo_value_btc")} == \
@@ -52,6 +54,19 @@ def test_sync_status_publish(tmp_path, fixture_blocks):
     assert r.exit_code == 0 and "12800.0" in r.stdout
     with Store(store, read_only=True) as s:
         assert s.series("chain/cdd").sum() == 150.0
+        assert not s.has_series("chain/exchange_balance")
+    # an exchange list given once is remembered by later syncs
+    csvf = tmp_path / "ex.csv"
+    csvf.write_text("# provenance: block 1 coinbase key (test)\nscript\n"
+                    + fixture_blocks[1][-71:-4].hex() + "\n")  # block 1's P2PK script (67 bytes)
+    r = _run("chain", "sync", "--blocks-dir", tmp_path / "blocks", "--store", store, "--index", index,
+             "--exchange-addresses", csvf, env=env)
+    assert r.exit_code == 0, r.output
+    with Store(store, read_only=True) as s:
+        ex = s.series("chain/exchange_balance")
+        assert ex["2009-01-08"] == 0 and ex["2009-01-09"] == 50 and ex["2009-01-12"] == 50
+        assert "block 1 coinbase key (test)" in s.meta("chain/exchange_balance").provenance
+        assert s.get_meta("chain_address_list") == str(csvf.resolve())
 
 
 def test_sync_usage_and_rebuild_hint(tmp_path, fixture_blocks):

@@ -31,14 +31,6 @@ SAT = 10**8
 TIP = "00000000d0a75c861fabf9ff7b92022f60e4afeed9331fe5aa073d8e4706fe3c"
 
 
-@pytest.fixture(scope="session")
-def snapshot_store(tmp_path_factory):
-    """The main store loaded from the embedded snapshot once (copied per test)."""
-    p = tmp_path_factory.mktemp("snap") / "store.duckdb"
-    btcmacro.api.open_store(p, read_only=False).close()
-    return p
-
-
 def _obs(store: Store, prefix: str = "chain/") -> list:
     return store.con.execute(
         "SELECT series_id, date, value, published_at, vintage FROM obs WHERE series_id LIKE ? ORDER BY ALL",
@@ -48,9 +40,9 @@ def _obs(store: Store, prefix: str = "chain/") -> list:
 # ----------------------------------------------------------------------------- real blocks
 
 
-def test_fixture_into_main_store(tmp_path, monkeypatch, fixture_blocks, snapshot_store):
+def test_fixture_into_main_store(tmp_path, monkeypatch, fixture_blocks, snapshot_store_path):
     monkeypatch.setenv("BTCMACRO_HOME", str(tmp_path))
-    shutil.copy(snapshot_store, tmp_path / "store.duckdb")
+    shutil.copy(snapshot_store_path, tmp_path / "store.duckdb")
     write_blk(tmp_path / "blocks", fixture_blocks)
     chain_api.sync(blocks_dir=tmp_path / "blocks")  # default index: $BTCMACRO_HOME/chain.duckdb
     with btcmacro.api.open_store(read_only=False) as st:

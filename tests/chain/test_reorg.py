@@ -77,7 +77,7 @@ def _matrix(store):
 def _tables(store):
     with ChainIndex(store, read_only=True) as ix:
         return {t: ix.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                for t in ("blocks", "created", "spends", "checkpoint")}
+                for t in ("blocks", "created", "spends", "flows", "checkpoint")}
 
 
 def test_regtest_reorg_T11(tmp_path, chains):
@@ -103,6 +103,7 @@ def test_regtest_reorg_T11(tmp_path, chains):
     assert api.status(store) == api.status(fresh)
     t1, t2 = _tables(store), _tables(fresh)
     assert t1["blocks"] == t2["blocks"] and t1["spends"] == t2["spends"] and t1["created"] == t2["created"]
+    assert t1["flows"] == t2["flows"] and t1["flows"]  # per-script flows rolled back and redone too
 
     # the same node's blk files through the own parser (regtest magic, XOR) give the same aggregates
     blk = tmp_path / "blkonly"
@@ -110,6 +111,7 @@ def test_regtest_reorg_T11(tmp_path, chains):
     own = tmp_path / "own.duckdb"
     api.sync(blocks_dir=blk, store_path=own, network="regtest")
     assert _matrix(own) == _matrix(fresh)
+    assert _tables(own)["flows"] == t2["flows"]  # undo-data scripts (Core) == coin-map scripts (own parser)
     own_st = api.status(own)
     assert {k: own_st[k] for k in ("height", "tip_hash", "tx_count", "utxo_count", "utxo_value_btc")} == \
         {k: st2 for k, st2 in api.status(fresh).items() if k in ("height", "tip_hash", "tx_count", "utxo_count", "utxo_value_btc")}

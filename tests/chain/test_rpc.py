@@ -44,7 +44,7 @@ def _cfg(node, tmp_path, clock=None, **kw) -> RpcConfig:
 def _tables(store):
     with ChainIndex(store, read_only=True) as ix:
         return {t: ix.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                for t in ("blocks", "created", "spends", "checkpoint")}
+                for t in ("blocks", "created", "spends", "flows", "checkpoint")}
 
 
 def _matrix(store):
@@ -79,6 +79,7 @@ def test_rpc_sync_matches_blk_files(node, tmp_path, fixture_blocks):
     api.sync(blocks_dir=tmp_path / "blocks", store_path=files)
     assert _matrix(store) == _matrix(files)
     assert _tables(store)["blocks"] == _tables(files)["blocks"]
+    assert _tables(store)["flows"] == _tables(files)["flows"]  # prevout scripts == coin-map scripts
     # incremental: nothing new → two cheap calls plus the checkpoint header
     n0 = node.requests
     assert api.sync(rpc=_cfg(node, tmp_path), store_path=store).blocks_added == 0
@@ -202,7 +203,7 @@ def test_rpc_reorg_T11(httpserver, tmp_path, branches):
     api.sync(blocks_dir=tmp_path / "bl", store_path=fresh)
     assert _matrix(store) == _matrix(fresh)
     t1, t2 = _tables(store), _tables(fresh)
-    assert all(t1[k] == t2[k] for k in ("blocks", "created", "spends"))
+    assert all(t1[k] == t2[k] for k in ("blocks", "created", "spends", "flows"))
 
 
 def test_rpc_reorg_too_deep_T12(httpserver, tmp_path, branches):

@@ -233,5 +233,11 @@ def test_core_datadir_undo_mode_T8(core_datadir, plain_store, tmp_path):
     a, b = api.daily_metrics(prices, matrix=m1), api.daily_metrics(prices, matrix=m2)
     for k in api.METRIC_KEYS:
         assert a[k].equals(b[k]), k
+    # per-script flows: scripts from Core's undo data == scripts from the own coin map
+    flows = []
+    for p in (store, plain_store):
+        with ChainIndex(p, read_only=True) as ix:
+            flows.append(ix.con.execute("SELECT * FROM flows ORDER BY ALL").fetchall())
+    assert flows[0] == flows[1] and len(flows[0]) > 256
     # rerun: incremental no-op
     assert api.sync(datadir=core_datadir, store_path=store).blocks_added == 0

@@ -28,8 +28,15 @@ def _web_private_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def web_store_path(tmp_path_factory):
-    """One store loaded from the embedded snapshot for the whole session (read, never written)."""
+def web_store_path(request, tmp_path_factory):
+    """One store loaded from the embedded snapshot for the whole session (read, never written).
+
+    Reuses the suite-wide ``snapshot_store_path`` when the top-level conftest provides it.
+    """
+    try:
+        return request.getfixturevalue("snapshot_store_path")
+    except pytest.FixtureLookupError:
+        pass
     from btcmacro import data
     from btcmacro.store import Store
 

@@ -142,3 +142,23 @@ def test_plotly_is_served_locally(client):
     assert r.status_code == 200 and "plotly.js" in r.text[:200]
     page = client.get("/").text
     assert "http://" not in page.replace("http://127.0.0.1", "") and "https://" not in page
+
+
+def test_label_catalogues_have_the_same_keys():
+    from btcmacro.web.i18n import LABELS
+
+    assert set(LABELS["en"]) == set(LABELS["zh-TW"])
+    assert all(LABELS["zh-TW"][k] for k in LABELS["en"])
+
+
+def test_value_formatting():
+    from btcmacro.web.format import value
+
+    assert value(5_624_744e6, "USD") == "$5.62T"
+    assert value(5_624_744e6, "USD", "zh-TW") == "5.62 兆美元"
+    assert value(3_211_000_000.0, "USD", "zh-TW") == "32.11 億美元"
+    assert value(92691.707470239, "USD") == "$92,692"
+    assert value(0.04279480894421339, "fraction") == "4.28%"
+    assert value(5.000000000000027, "bp") == "5.0 bp"
+    assert value(True, "bool", "zh-TW") == "是" and value(None, "USD") == "—"
+    assert value("running", "state") == "running"

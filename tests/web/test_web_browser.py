@@ -219,8 +219,16 @@ def test_works_with_every_other_host_blocked(wpage):
         wpage.goto(url)
     wpage.check_clean()
     # the block is real: a request to another host never leaves the browser
-    ok = p.evaluate("() => fetch('http://example.com/').then(() => 'reached', () => 'blocked')")
-    assert ok == "blocked" and wpage.blocked == ["http://example.com/"]
+    from playwright.sync_api import Error
+
+    with pytest.raises(Error, match="ERR_FAILED"):
+        p.goto("http://example.com/")
+    assert wpage.blocked == ["http://example.com/"]
+    # and the page's own CSP would refuse it too (connect-src 'self')
+    p2 = p.context.new_page()
+    assert p2.goto("/status").status == 200
+    ok = p2.evaluate("() => fetch('http://example.com/').then(() => 'reached', () => 'refused')")
+    assert ok == "refused" and wpage.blocked == ["http://example.com/"]
 
 
 def test_status_page(wpage):

@@ -17,9 +17,10 @@ from btcmacro.chain.api import (  # noqa: F401
     load_matrix,
     status,
     sync,
+    urpd,
 )
 from btcmacro.chain import rpc  # noqa: F401,E402
 from btcmacro.chain.publishing import PublishResult, publish  # noqa: F401,E402
 
 __all__ = ["sync", "status", "inspect", "daily_metrics", "load_matrix", "SyncResult",
-           "METRIC_KEYS", "default_store_path", "publish", "PublishResult", "rpc"]
+           "METRIC_KEYS", "default_store_path", "urpd", "publish", "PublishResult", "rpc"]

@@ -112,3 +112,75 @@ def build_matrix(index: ChainIndex) -> Matrix:
         c = s = value = n = np.zeros(0, dtype=np.int64)
     return Matrix(days, c, s, value, n, created, created_n,
                   cp.hash_hex if cp else None, cp.height if cp else None)
+
+
+# ------------------------------------------------------------------ second aggregation: per-script balances
+
+#: supply held by scripts whose balance lies in [lo, hi) satoshis, as per-day *changes*: each
+#: script's running balance (window sum over its flows by day) contributes its balance while in
+#: the band; the change of that contribution is summed per day (a cumulative sum gives the series)
+BAND_SQL = """
+WITH f AS (
+    SELECT fl.script_key, b.day, sum(fl.delta) AS d
+    FROM flows fl JOIN blocks b ON b.height = fl.height
+    GROUP BY 1, 2),
+bal AS (
+    SELECT script_key, day,
+           sum(d) OVER (PARTITION BY script_key ORDER BY day ROWS UNBOUNDED PRECEDING) AS bal
+    FROM f),
+band AS (
+    SELECT script_key, day, CASE WHEN bal >= $lo AND bal < $hi THEN bal ELSE 0 END AS inband
+    FROM bal),
+chg AS (
+    SELECT day, inband - coalesce(lag(inband) OVER (PARTITION BY script_key ORDER BY day), 0) AS dc
+    FROM band)
+SELECT day, CAST(sum(dc) AS BIGINT) AS delta FROM chg GROUP BY day HAVING sum(dc) <> 0 ORDER BY day
+"""
+
+#: net daily flow into a set of scripts (registered as ``_keys(script_key)``)
+KEYS_FLOW_SQL = """
+SELECT b.day, CAST(sum(fl.delta) AS BIGINT) AS delta
+FROM flows fl JOIN blocks b ON b.height = fl.height
+WHERE fl.script_key IN (SELECT script_key FROM _keys)
+GROUP BY 1 ORDER BY 1
+"""
+
+
+def _daily_cumsum(rows, days: np.ndarray) -> np.ndarray:
+    out = np.zeros(days.size, dtype=np.int64)
+    if rows and days.size:
+        d = np.array([np.datetime64(r[0], "D") for r in rows])
+        v = np.array([int(r[1]) for r in rows], dtype=np.int64)
+        idx = (d - days[0]).astype(np.int64)
+        np.add.at(out, idx, v)
+    return np.cumsum(out)
+
+
+def band_supply(index: ChainIndex, days: np.ndarray, lo_sat: int, hi_sat: int | None = None) -> np.ndarray:
+    """Satoshis held at the end of each day by scripts whose balance is in ``[lo_sat, hi_sat)``.
+
+    Parameters
+    ----------
+    days
+        The day axis (``Matrix.days``).
+    """
+    hi = (1 << 62) if hi_sat is None else hi_sat
+    rows = index.con.execute(BAND_SQL, {"lo": lo_sat, "hi": hi}).fetchall()
+    return _daily_cumsum(rows, days)
+
+
+def scripts_balance(index: ChainIndex, days: np.ndarray, keys: list[bytes]) -> np.ndarray:
+    """Satoshis held at the end of each day by the given script keys (``lifecycle.script_key``)."""
+    import pyarrow as pa
+
+    index.con.register("_keys", pa.table({"script_key": pa.array(list(keys), pa.binary())}))
+    try:
+        rows = index.con.execute(KEYS_FLOW_SQL).fetchall()
+    finally:
+        index.con.unregister("_keys")
+    return _daily_cumsum(rows, days)
+
+
+def has_flows(index: ChainIndex) -> bool:
+    """True when every indexed block has its per-script flows (an index built by this version)."""
+    return bool(index.con.execute("SELECT count(*) > 0 FROM flows").fetchall()[0][0])

@@ -34,11 +34,12 @@ from btcmacro.errors import ChainError, ReorgBeyondDepth, XorKeyChanged
 
 log = logging.getLogger("btcmacro.chain")
 
-__all__ = ["SyncResult", "sync", "status", "inspect", "load_matrix", "daily_metrics",
+__all__ = ["SyncResult", "sync", "status", "inspect", "load_matrix", "daily_metrics", "urpd",
            "default_store_path", "METRIC_KEYS"]
 
 DEFAULT_MAX_REORG_DEPTH = 100
 BATCH_BLOCKS = 2000
+PROGRESS_EVERY = 50  # blocks between progress callbacks inside a batch
 Progress = Callable[[int, int], None]
 
 
@@ -147,7 +148,8 @@ def sync(
     max_reorg_depth
         Deepest rollback accepted before ``ReorgBeyondDepth``.
     progress
-        Called as ``progress(height, tip_height)`` after each batch.
+        Called as ``progress(height, tip_height)`` every ``PROGRESS_EVERY`` blocks and after each
+        batch commit.
 
     Returns
     -------
@@ -249,13 +251,15 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
         for height in range(h, hi + 1):
             rec = by_hash[chain[height].hash]
             try:
-                blk = parse_block(rec.data, height=height, where=rec.where)
+                blk = parse_block(rec.data, height=height, where=rec.where, full=True)
                 blk.check_merkle()
             except BadBlock as e:
                 bad = e
                 hi = height - 1
                 break
             rows.append(lifecycle.block_row(blk, height))
+            if progress and height % PROGRESS_EVERY == 0:
+                progress(height, tip)  # parsed, committed with the batch
             batch.add(blk, height)
         index.con.execute("BEGIN")
         try:
@@ -348,7 +352,7 @@ def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
         first = True
         while h <= tip or (first and depth > 0):
             hi = min(tip, h + BATCH_BLOCKS - 1)
-            rows, created, spends = [], [], []
+            rows, created, spends, flows = [], [], [], []
             bad: BadBlock | None = None
             for height in range(h, hi + 1):
                 entry = entries[height]
@@ -361,14 +365,20 @@ def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
                     hi = height - 1
                     break
                 rows.append(lifecycle.block_row(blk, height))
+                if progress and height % PROGRESS_EVERY == 0:
+                    progress(height, tip)  # parsed, committed with the batch
                 created.append((height, *lifecycle.created_row(blk)))
+                spent: list[tuple[bytes, int]] = []
                 if height > 0:
                     ch, vals = [], []
                     for txs in cm.block_spent_outputs[entry].transactions:
                         for coin in txs.coins:
+                            out = coin.output
                             ch.append(coin.confirmation_height)
-                            vals.append(coin.output.amount)
+                            vals.append(out.amount)
+                            spent.append((bytes(out.script_pubkey), out.amount))
                     spends.append(lifecycle.undo_spends(height, ch, vals))
+                flows.append(lifecycle.block_flows(blk, height, spent))
             index.con.execute("BEGIN")
             try:
                 if first and depth > 0:
@@ -378,6 +388,8 @@ def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
                     {"height": "int32", "value": "int64", "n": "int64"}))
                 for t in spends:
                     index.append("spends", t)
+                for t in flows:
+                    index.append("flows", t)
                 last_h = hi if rows else h - 1
                 if last_h >= 0:
                     index.set_checkpoint(Checkpoint(last_h, chain_hash_at(last_h), fp, dir_id, "undo"))
@@ -459,7 +471,7 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
     while h <= tip or (first and depth > 0):
         hi = min(tip, h + BATCH_BLOCKS - 1)
         hashes = client.block_hashes(h, hi) if h <= hi else []
-        rows, created, spends = [], [], []
+        rows, created, spends, flows = [], [], [], []
         bad: BadBlock | None = None
         last_hash = None
         for a in range(0, len(hashes), step):
@@ -468,7 +480,7 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
                 height = h + a + j
                 want = hashes[a + j]
                 loc = f"height {height} {want}"
-                raw, ch, vals = block_from_json(doc, where=loc)
+                raw, ch, vals, scripts = block_from_json(doc, where=loc)
                 try:
                     blk = parse_block(raw, height=height, where=loc)
                     if blk.header.hash_hex != want or int(doc.get("height", height)) != height:
@@ -485,9 +497,12 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
                 prev_hash = blk.header.hash
                 last_hash = blk.header.hash
                 rows.append(lifecycle.block_row(blk, height))
+                if progress and height % PROGRESS_EVERY == 0:
+                    progress(height, tip)  # parsed, committed with the batch
                 created.append((height, *lifecycle.created_row(blk)))
                 if height > 0:
                     spends.append(lifecycle.undo_spends(height, ch, vals))
+                flows.append(lifecycle.block_flows(blk, height, list(zip(scripts, vals))))
             if bad is not None:
                 break
         index.con.execute("BEGIN")
@@ -499,6 +514,8 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
                 {"height": "int32", "value": "int64", "n": "int64"}))
             for t in spends:
                 index.append("spends", t)
+            for t in flows:
+                index.append("flows", t)
             if rows:
                 index.set_checkpoint(Checkpoint(rows[-1].height, last_hash, fp, dir_id, "rpc"))
             elif first and depth > 0:
@@ -599,3 +616,12 @@ def daily_metrics(prices: pd.Series, store_path: str | os.PathLike | None = None
     """
     m = matrix if matrix is not None else load_matrix(store_path)
     return daily_metrics_from_matrix(m, prices)
+
+
+def urpd(day, prices: pd.Series, store_path: str | os.PathLike | None = None, *,
+         buckets=100, matrix: Matrix | None = None) -> pd.DataFrame:
+    """Supply on ``day`` by realized-price bucket (see :func:`btcmacro.chain.metrics.urpd`)."""
+    from btcmacro.chain.metrics import urpd as _urpd
+
+    m = matrix if matrix is not None else load_matrix(store_path)
+    return _urpd(m, prices, day, buckets=buckets)

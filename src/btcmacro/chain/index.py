@@ -11,9 +11,13 @@ replacement blocks. Tables:
 ``spends(spend_height, create_height, value, n)``
     coins spent by the block, grouped by the height that created them (from undo data, or
     from the coin map below).
-``outputs(height, txid, vout, value)`` / ``inputs(height, prev_txid, prev_vout)``
+``outputs(height, txid, vout, value, script_key)`` / ``inputs(height, prev_txid, prev_vout)``
     the coin map, filled only when reading plain blk files without undo data; ``spends`` is
     then produced from them by a plain SQL join (no Python dict).
+``flows(height, script_key, delta)``
+    net satoshis each output script (``script_key`` = first 16 bytes of SHA-256 of the
+    scriptPubKey) gained (+) or lost (-) in the block: the input of the second aggregation,
+    per-script balances (address-balance bands, user address lists).
 ``checkpoint(id, height, hash, xor_fp, blocks_dir_id, mode)``
     the single checkpoint row.
 """
@@ -43,7 +47,9 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE TABLE IF NOT EXISTS created (height INTEGER NOT NULL, value BIGINT NOT NULL, n BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS spends (
     spend_height INTEGER NOT NULL, create_height INTEGER NOT NULL, value BIGINT NOT NULL, n BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS outputs (height INTEGER NOT NULL, txid BLOB NOT NULL, vout INTEGER NOT NULL, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS outputs (height INTEGER NOT NULL, txid BLOB NOT NULL, vout INTEGER NOT NULL, value BIGINT NOT NULL,
+    script_key BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS flows (height INTEGER NOT NULL, script_key BLOB NOT NULL, delta BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS inputs (height INTEGER NOT NULL, prev_txid BLOB NOT NULL, prev_vout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint (
     id INTEGER PRIMARY KEY, height INTEGER NOT NULL, hash BLOB NOT NULL, xor_fp VARCHAR NOT NULL,
@@ -56,6 +62,7 @@ _TABLES_BY_HEIGHT = {
     "spends": "spend_height",
     "outputs": "height",
     "inputs": "height",
+    "flows": "height",
 }
 
 
@@ -85,6 +92,12 @@ class ChainIndex:
             raise ChainError(f"cannot open chain index: {e}", where=self.path) from None
         if not read_only:
             self.con.execute(_SCHEMA)
+        cols = [r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'outputs'").fetchall()]
+        if cols and "script_key" not in cols:
+            self.con.close()
+            raise ChainError("the chain index was built by an older btcmacro (no per-script data); "
+                             "run `btcmacro chain sync --rebuild`", where=self.path)
 
     def close(self) -> None:
         self.con.close()
@@ -158,6 +171,20 @@ class ChainIndex:
             GROUP BY i.height, o.height
             """,
             [lo, hi],
+        )
+        # per-script net flows: outputs created in lo..hi (+) and the coins their inputs spend (-)
+        self.con.execute(
+            """
+            INSERT INTO flows
+            SELECT height, script_key, sum(delta) FROM (
+                SELECT height, script_key, value AS delta FROM outputs WHERE height BETWEEN ? AND ?
+                UNION ALL
+                SELECT i.height, o.script_key, -o.value
+                FROM inputs i JOIN outputs o ON o.txid = i.prev_txid AND o.vout = i.prev_vout
+                WHERE i.height BETWEEN ? AND ?)
+            GROUP BY 1, 2 HAVING sum(delta) <> 0
+            """,
+            [lo, hi, lo, hi],
         )
         unresolved = self.con.execute(
             """

@@ -17,6 +17,7 @@ blocks README's 261 unspent outputs / 12,800 BTC after block 255.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,8 @@ import pyarrow as pa
 
 from btcmacro.chain.parse import Block
 
-__all__ = ["spendable", "block_row", "coinmap_rows", "undo_spends", "created_row", "utc_day"]
+__all__ = ["spendable", "block_row", "coinmap_rows", "undo_spends", "created_row", "utc_day", "script_key",
+           "block_flows"]
 
 MAX_SCRIPT_SIZE = 10_000
 _EPOCH = dt.date(1970, 1, 1)
@@ -33,6 +35,34 @@ _EPOCH = dt.date(1970, 1, 1)
 def spendable(script: bytes) -> bool:
     """False for provably unspendable outputs (OP_RETURN, or script over 10,000 bytes)."""
     return not (script[:1] == b"\x6a" or len(script) > MAX_SCRIPT_SIZE)
+
+
+def script_key(script: bytes) -> bytes:
+    """The key of an output script in the ``flows`` table: SHA-256(scriptPubKey)[:16]."""
+    return hashlib.sha256(script).digest()[:16]
+
+
+def block_flows(block: Block, height: int, spent: list[tuple[bytes, int]]) -> pa.Table:
+    """Net satoshis per output script in one block: spendable outputs (+), spent coins (-).
+
+    Parameters
+    ----------
+    spent
+        ``(scriptPubKey, value)`` of every coin the block spends (from undo data or RPC prevouts).
+    """
+    acc: dict[bytes, int] = {}
+    for t in block.txs:
+        for val, script in t.vout:
+            if spendable(script):
+                k = script_key(script)
+                acc[k] = acc.get(k, 0) + val
+    for script, val in spent:
+        k = script_key(script)
+        acc[k] = acc.get(k, 0) - val
+    keys = [k for k, v in acc.items() if v != 0]
+    return pa.table({"height": pa.array([height] * len(keys), pa.int32()),
+                     "script_key": pa.array(keys, pa.binary()),
+                     "delta": pa.array([acc[k] for k in keys], pa.int64())})
 
 
 def utc_day(ts: int) -> dt.date:
@@ -55,10 +85,8 @@ class BlockRow:
 
 def block_row(block: Block, height: int) -> BlockRow:
     h = block.header
-    n_in = sum(len(t.vin) for t in block.txs)
-    n_out = sum(len(t.vout) for t in block.txs)
-    return BlockRow(height, h.hash, h.prev_hash, h.time, utc_day(h.time), len(block.txs),
-                    block.size, block.weight, n_in, n_out)
+    return BlockRow(height, h.hash, h.prev_hash, h.time, utc_day(h.time), len(block.txids),
+                    block.size, block.weight, block.n_in, block.n_out)
 
 
 def blocks_table(rows: list[BlockRow]) -> pa.Table:
@@ -77,14 +105,10 @@ def blocks_table(rows: list[BlockRow]) -> pa.Table:
 
 
 def created_row(block: Block) -> tuple[int, int]:
-    """(value in satoshis, count) of the block's spendable outputs."""
-    v = n = 0
-    for t in block.txs:
-        for val, script in t.vout:
-            if spendable(script):
-                v += val
-                n += 1
-    return v, n
+    """(value in satoshis, count) of the block's spendable outputs (vectorised, see
+    :meth:`~btcmacro.chain.parse.Block.output_arrays`; same rule as :func:`spendable`)."""
+    vals, ok = block.output_arrays()
+    return int(vals[ok].sum()), int(ok.sum())
 
 
 class CoinMapBatch:
@@ -95,6 +119,7 @@ class CoinMapBatch:
         self.o_txid: list[bytes] = []
         self.o_vout: list[int] = []
         self.o_val: list[int] = []
+        self.o_key: list[bytes] = []
         self.i_h: list[int] = []
         self.i_txid: list[bytes] = []
         self.i_vout: list[int] = []
@@ -112,6 +137,7 @@ class CoinMapBatch:
                     self.o_txid.append(txid)
                     self.o_vout.append(i)
                     self.o_val.append(val)
+                    self.o_key.append(script_key(script))
                     cv += val
                     cn += 1
             if not t.is_coinbase:
@@ -127,6 +153,7 @@ class CoinMapBatch:
         return pa.table({
             "height": pa.array(self.o_h, pa.int32()), "txid": pa.array(self.o_txid, pa.binary()),
             "vout": pa.array(self.o_vout, pa.int32()), "value": pa.array(self.o_val, pa.int64()),
+            "script_key": pa.array(self.o_key, pa.binary()),
         })
 
     def inputs(self) -> pa.Table:

@@ -36,7 +36,7 @@ from btcmacro.chain.aggregate import Matrix
 __all__ = [
     "STH_DAYS", "HODL_BANDS", "METRIC_KEYS", "align_prices", "supply", "realized_cap",
     "realized_price", "realized_pl", "sopr", "cdd", "holdings", "hodl_waves",
-    "daily_metrics_from_matrix",
+    "daily_metrics_from_matrix", "unspent_by_creation_day", "urpd",
 ]
 
 SAT = 100_000_000
@@ -228,3 +228,52 @@ def daily_metrics_from_matrix(m: Matrix, prices: pd.Series | np.ndarray) -> dict
         f.attrs.update(tip_hash=m.tip_hash, height=m.tip_height, unit=UNITS[k], source="chain")
         out[k] = f
     return out
+
+
+def unspent_by_creation_day(m: Matrix, d: int) -> np.ndarray:
+    """``U[:, d]``: satoshis created on each day ``c <= d`` and still unspent at the end of day ``d``."""
+    if not 0 <= d < m.ndays:
+        raise ValueError(f"day index {d} outside 0..{m.ndays - 1}")
+    u = m.created[: d + 1].copy()
+    hi = np.searchsorted(m.s, d, side="right")  # cells are sorted by spend day
+    np.subtract.at(u, m.c[:hi], m.value[:hi])
+    return u
+
+
+def urpd(m: Matrix, prices: pd.Series | np.ndarray, day, *, buckets: int | np.ndarray = 100) -> pd.DataFrame:
+    """UTXO Realized Price Distribution: supply at the end of ``day`` by the price it last moved at.
+
+    Each unspent coin is placed at the close of its creation day (forward-filled; coins from
+    before the first quote at 0 USD) and the supply is summed per price bucket.
+
+    Parameters
+    ----------
+    day
+        A date (``"2024-06-24"``) or a day index into ``m.days``.
+    buckets
+        Number of equal-width buckets from 0 to the highest creation price among unspent coins,
+        or explicit bucket edges in USD (ascending).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``price_low``, ``price_high`` (USD, bucket ``[low, high)``; the last bucket includes its
+        top) and ``btc``; the BTC column sums to the day's supply.
+
+    References
+    ----------
+    Glassnode Academy, "UTXO Realized Price Distribution (URPD)".
+    """
+    d = day if isinstance(day, (int, np.integer)) else int((np.datetime64(pd.Timestamp(day).date(), "D") - m.days[0])
+                                                           .astype(np.int64))
+    u = unspent_by_creation_day(m, d)
+    p = align_prices(m, prices)[: d + 1]
+    held = u > 0
+    if isinstance(buckets, (int, np.integer)):
+        top = float(p[held].max()) if held.any() else 1.0
+        edges = np.linspace(0.0, top if top > 0 else 1.0, int(buckets) + 1)
+    else:
+        edges = np.asarray(buckets, dtype=np.float64)
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, edges.size - 2)
+    sat = np.bincount(idx[held], weights=u[held].astype(np.float64), minlength=edges.size - 1)
+    return pd.DataFrame({"price_low": edges[:-1], "price_high": edges[1:], "btc": sat / SAT})

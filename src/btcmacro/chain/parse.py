@@ -1,9 +1,12 @@
 """Block and transaction decoding (consensus wire format, SegWit aware).
 
-One pass over the raw block bytes produces :class:`Block` with its :class:`Tx` list.
-Each transaction keeps its byte span in the block, so the txid (double SHA-256 of the
-serialization *without* witness data) is computed from at most three slices of the
-original buffer, never by re-serialising.
+One pass over the raw block bytes walks and bounds-checks every field of every transaction and
+hashes each txid (double SHA-256 of the serialization *without* witness data) from at most three
+``memoryview`` slices of the original buffer (no copies, no re-serialising). Nothing else is
+materialised: :class:`Block` keeps the txids, per-transaction offsets and output offsets;
+:attr:`Block.txs` gives :class:`Tx` views whose inputs/outputs/witnesses decode on first access,
+and :meth:`Block.output_arrays` reads every output value with numpy. This lazy layout is what
+makes the pure-Python scan fast (see ``benchmarks/chain_parse.py``).
 
 Every failure to decode raises :class:`btcmacro.errors.BadBlock` (a ``ChainError``):
 callers never see ``IndexError`` or ``struct.error``. ``serialize(parse_block(b)) == b``
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from btcmacro.errors import BadBlock
 
@@ -42,6 +47,7 @@ _U16 = struct.Struct("<H")
 _HEADER = struct.Struct("<i32s32sIII")
 _OUT_VAL = struct.Struct("<q")
 _sha256 = hashlib.sha256
+_EIGHT = np.arange(8, dtype=np.int64)
 
 
 def sha256d(data: bytes) -> bytes:
@@ -76,25 +82,83 @@ class Header:
 
 
 class Tx:
-    """One decoded transaction.
+    """A view of one transaction inside its block's buffer; fields decode on first access.
 
-    ``vin`` is a list of ``(prev_txid, prev_vout, script_sig, sequence)`` tuples and ``vout`` a
-    list of ``(value_sat, script_pubkey)`` tuples. ``witness`` is ``None`` for a transaction
-    serialized without the SegWit marker, otherwise one list of stack items per input.
+    The block scan (:func:`parse_block`) has already walked and bounds-checked every field and
+    hashed the txid, so a view only records offsets. ``vin`` is a list of ``(prev_txid,
+    prev_vout, script_sig, sequence)`` tuples and ``vout`` a list of ``(value_sat,
+    script_pubkey)`` tuples, built when first read. ``witness_raw`` is ``None`` for a
+    transaction serialized without the SegWit marker, else the serialized witness section.
     """
 
-    __slots__ = ("version", "vin", "vout", "witness_raw", "_witness", "locktime", "txid", "size", "base_size")
+    __slots__ = ("_b", "_start", "_body", "_ins", "_outs", "_body_end", "_end", "_nin", "_nout",
+                 "_segwit", "txid", "_vin", "_vout", "_witness")
 
-    def __init__(self, version, vin, vout, witness_raw, locktime, txid, size, base_size):
-        self.version = version
-        self.vin = vin
-        self.vout = vout
-        self.witness_raw = witness_raw  # serialized witness section, or None (no SegWit marker)
-        self._witness = None
-        self.locktime = locktime
+    def __init__(self, b: bytes, span: tuple, txid: bytes):
+        (self._start, self._body, self._ins, self._outs, self._body_end, self._end, self._nin,
+         self._nout, self._segwit) = span
+        self._b = b
         self.txid = txid
-        self.size = size
-        self.base_size = base_size
+        self._vin = self._vout = self._witness = None
+
+    @property
+    def version(self) -> int:
+        return _I32.unpack_from(self._b, self._start)[0]
+
+    @property
+    def locktime(self) -> int:
+        return _U32.unpack_from(self._b, self._end - 4)[0]
+
+    @property
+    def size(self) -> int:
+        return self._end - self._start
+
+    @property
+    def base_size(self) -> int:
+        """Size without the marker, flag and witness (what the txid hashes)."""
+        return 8 + self._body_end - self._body
+
+    @property
+    def witness_raw(self) -> bytes | None:
+        return self._b[self._body_end : self._end - 4] if self._segwit else None
+
+    @property
+    def vin(self) -> list[tuple[bytes, int, bytes, int]]:
+        if self._vin is None:
+            b, p, out = self._b, self._ins, []
+            u32 = _U32.unpack_from
+            append = out.append
+            for _ in range(self._nin):
+                c = b[p + 36]
+                if c < 0xFD:
+                    q = p + 37
+                    e = q + c
+                else:
+                    ls, q = _cs_big(b, p + 36)
+                    e = q + ls
+                append((b[p : p + 32], u32(b, p + 32)[0], b[q:e], u32(b, e)[0]))
+                p = e + 4
+            self._vin = out
+        return self._vin
+
+    @property
+    def vout(self) -> list[tuple[int, bytes]]:
+        if self._vout is None:
+            b, p, out = self._b, self._outs, []
+            val = _OUT_VAL.unpack_from
+            append = out.append
+            for _ in range(self._nout):
+                c = b[p + 8]
+                if c < 0xFD:
+                    q = p + 9
+                    e = q + c
+                else:
+                    ls, q = _cs_big(b, p + 8)
+                    e = q + ls
+                append((val(b, p)[0], b[q:e]))
+                p = e
+            self._vout = out
+        return self._vout
 
     @property
     def txid_hex(self) -> str:
@@ -103,43 +167,98 @@ class Tx:
     @property
     def witness(self) -> list[list[bytes]] | None:
         """Witness stacks, one list of items per input (decoded on first access)."""
-        if self.witness_raw is None:
+        if not self._segwit:
             return None
         if self._witness is None:
-            self._witness = _decode_witness(self.witness_raw, len(self.vin))
+            self._witness = _decode_witness(self.witness_raw, self._nin)
         return self._witness
 
     @property
     def is_coinbase(self) -> bool:
-        return len(self.vin) == 1 and self.vin[0][1] == 0xFFFFFFFF and self.vin[0][0] == b"\0" * 32
+        b, p = self._b, self._ins
+        return (self._nin == 1 and b[p + 32 : p + 36] == b"\xff\xff\xff\xff"
+                and b[p : p + 32] == b"\0" * 32)
 
     @property
     def weight(self) -> int:
         return self.base_size * 3 + self.size
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"Tx({self.txid_hex}, {len(self.vin)} in, {len(self.vout)} out)"
+        return f"Tx({self.txid_hex}, {self._nin} in, {self._nout} out)"
 
 
-@dataclass(slots=True)
 class Block:
-    header: Header
-    txs: list[Tx]
-    size: int
-    height: int | None = None
-    _merkle: bytes | None = field(default=None, repr=False)
+    """A decoded block: header, txids, per-transaction offsets; :attr:`txs` views on demand.
+
+    Attributes
+    ----------
+    header : Header
+    txids : list[bytes]
+        Every txid (internal byte order), in block order.
+    size : int
+        Serialized size in bytes.
+    n_in, n_out : int
+        Inputs (coinbase included) and outputs in the block.
+    height : int or None
+    """
+
+    __slots__ = ("header", "txids", "size", "height", "n_in", "n_out", "_raw", "_spans", "_opos",
+                 "_txs", "_merkle", "_witness_bytes")
+
+    def __init__(self, header: Header, raw: bytes, txids: list, spans: list, opos: list,
+                 n_in: int, n_out: int, witness_bytes: int, height: int | None = None):
+        self.header = header
+        self._raw = raw
+        self.txids = txids
+        self._spans = spans
+        self._opos = opos
+        self.size = len(raw)
+        self.n_in = n_in
+        self.n_out = n_out
+        self._witness_bytes = witness_bytes  # marker + flag + witness sections, all txs
+        self.height = height
+        self._txs = None
+        self._merkle = None
 
     @property
     def hash(self) -> bytes:
         return self.header.hash
 
     @property
+    def txs(self) -> list[Tx]:
+        if self._txs is None:
+            raw = self._raw
+            self._txs = [Tx(raw, sp, t) for sp, t in zip(self._spans, self.txids)]
+        return self._txs
+
+    @property
     def weight(self) -> int:
-        return block_weight(self)
+        """BIP141 weight: non-witness bytes × 4 + witness bytes × 1."""
+        return (self.size - self._witness_bytes) * 4 + self._witness_bytes
+
+    def output_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every output's value (int64 satoshis) and whether it is spendable, vectorised.
+
+        Unspendable = script starting with ``OP_RETURN`` or longer than 10,000 bytes (as Core's
+        UTXO set). Read straight from the buffer with numpy, no per-output Python objects.
+        """
+        pos = np.fromiter(self._opos, dtype=np.int64, count=len(self._opos))
+        if pos.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, bool)
+        buf = np.frombuffer(self._raw, dtype=np.uint8)
+        vals = buf[pos[:, None] + _EIGHT].copy().view("<i8").ravel()
+        c = buf[pos + 8].astype(np.int64)
+        slen, sstart = c.copy(), pos + 9
+        for i in np.flatnonzero(c >= 0xFD):  # rare: scripts of 253 bytes or more
+            ls, q = _read_cs(self._raw, int(pos[i]) + 8)
+            slen[i], sstart[i] = ls, q
+        first = buf[np.minimum(sstart, buf.size - 1)]
+        unspendable = ((slen > 0) & (first == 0x6A)) | (slen > 10_000)
+        return vals, ~unspendable
 
     def computed_merkle_root(self) -> bytes:
         if self._merkle is None:
-            self._merkle = merkle_root([t.txid for t in self.txs])
+            self._merkle = merkle_root(self.txids)
         return self._merkle
 
     @property
@@ -169,18 +288,21 @@ def merkle_root(txids: list[bytes]) -> bytes:
     if not txids:
         raise BadBlock("block has no transactions")
     level = txids
+    sha = _sha256
     while len(level) > 1:
         if len(level) & 1:
             level = level + [level[-1]]
-        level = [
-            _sha256(_sha256(level[i] + level[i + 1]).digest()).digest()
-            for i in range(0, len(level), 2)
-        ]
+        mv = memoryview(b"".join(level))
+        level = [sha(sha(mv[i : i + 64]).digest()).digest() for i in range(0, len(mv), 64)]
     return level[0]
 
 
-def parse_block(raw: bytes, *, height: int | None = None, where: str | None = None) -> Block:
+def parse_block(raw: bytes, *, height: int | None = None, where: str | None = None,
+                full: bool = False) -> Block:
     """Decode one raw block (80-byte header, CompactSize tx count, transactions).
+
+    One pass walks every field of every transaction (bounds-checked) and hashes the txids;
+    inputs, outputs and witnesses are materialised only when a :class:`Tx` view is read.
 
     Parameters
     ----------
@@ -190,6 +312,9 @@ def parse_block(raw: bytes, *, height: int | None = None, where: str | None = No
         Optional height, used only in error messages.
     where
         Optional location (``blk00000.dat@0x…``) used in error messages.
+    full
+        Decode every input and output into the :class:`Tx` views during the same pass (for
+        callers that read them all, e.g. the coin map); the default scan decodes them lazily.
 
     Returns
     -------
@@ -203,7 +328,7 @@ def parse_block(raw: bytes, *, height: int | None = None, where: str | None = No
     if not isinstance(raw, bytes):
         raw = bytes(raw)
     try:
-        return _parse_block(raw, height)
+        return _parse_block_full(raw, height) if full else _parse_block(raw, height)
     except BadBlock as e:
         if where and e.where is None:
             raise BadBlock(e.message, where=where) from None
@@ -213,6 +338,16 @@ def parse_block(raw: bytes, *, height: int | None = None, where: str | None = No
         raise BadBlock(f"cannot decode block: {type(e).__name__}: {e}", where=loc) from None
 
 
+def _cs_big(b: bytes, p: int) -> tuple[int, int]:
+    """A CompactSize whose first byte is 0xFD..0xFF: (value, position after it)."""
+    c = b[p]
+    if c == 0xFD:
+        return _U16.unpack_from(b, p + 1)[0], p + 3
+    if c == 0xFE:
+        return _U32.unpack_from(b, p + 1)[0], p + 5
+    return _U64.unpack_from(b, p + 1)[0], p + 9
+
+
 def _parse_block(b: bytes, height: int | None) -> Block:
     n = len(b)
     if n < 81:
@@ -220,171 +355,231 @@ def _parse_block(b: bytes, height: int | None) -> Block:
     if n > MAX_BLOCK_SIZE:
         raise BadBlock(f"block of {n} bytes exceeds {MAX_BLOCK_SIZE}")
     header = parse_header(b)
-    u32 = _U32.unpack_from
-    u64 = _U64.unpack_from
-    u16 = _U16.unpack_from
-    sval = _OUT_VAL.unpack_from
     sha = _sha256
+    big = _cs_big
+    mv = memoryview(b)
 
-    # CompactSize tx count
     p = 80
     c = b[p]
     if c < 0xFD:
-        ntx = c
-        p += 1
-    elif c == 0xFD:
-        ntx = u16(b, p + 1)[0]
-        p += 3
-    elif c == 0xFE:
-        ntx = u32(b, p + 1)[0]
-        p += 5
+        ntx, p = c, p + 1
     else:
-        ntx = u64(b, p + 1)[0]
-        p += 9
+        ntx, p = big(b, p)
     if ntx == 0 or ntx > (n - p) // 10:
         raise BadBlock(f"impossible transaction count {ntx} for {n} bytes")
 
-    txs: list[Tx] = []
-    append = txs.append
-    for _ in range(ntx):
+    txids: list[bytes] = []
+    spans: list[tuple] = []
+    opos: list[int] = []
+    t_append, s_append, o_append = txids.append, spans.append, opos.append
+    tin = tout = wbytes = 0
+    for k in range(ntx):
         start = p
         if p + 10 > n:
-            raise BadBlock(f"transaction {len(txs)} truncated at byte {p}")
-        version = _I32.unpack_from(b, p)[0]
-        p += 4
-        segwit = b[p] == 0
+            raise BadBlock(f"transaction {k} truncated at byte {p}")
+        segwit = b[p + 4] == 0
         if segwit:
-            if b[p + 1] != 1:
-                raise BadBlock(f"transaction {len(txs)}: bad SegWit flag {b[p + 1]}")
-            p += 2
-        body_start = p
-        # inputs
+            if b[p + 5] != 1:
+                raise BadBlock(f"transaction {k}: bad SegWit flag {b[p + 5]}")
+            p += 6
+        else:
+            p += 4
+        body = p
+        # inputs: outpoint(36) | script length | script | sequence(4)
         c = b[p]
         if c < 0xFD:
-            nin = c
-            p += 1
-        elif c == 0xFD:
-            nin = u16(b, p + 1)[0]
-            p += 3
-        elif c == 0xFE:
-            nin = u32(b, p + 1)[0]
-            p += 5
+            nin, p = c, p + 1
         else:
-            nin = u64(b, p + 1)[0]
-            p += 9
+            nin, p = big(b, p)
         if nin > (n - p) // 41:
-            raise BadBlock(f"transaction {len(txs)}: impossible input count {nin}")
-        vin = []
-        vappend = vin.append
+            raise BadBlock(f"transaction {k}: impossible input count {nin}")
+        ins = p
         for _ in range(nin):
-            prev = b[p : p + 32]
-            vout_idx = u32(b, p + 32)[0]
-            p += 36
-            c = b[p]
+            c = b[p + 36]
             if c < 0xFD:
-                ls = c
-                p += 1
-            elif c == 0xFD:
-                ls = u16(b, p + 1)[0]
-                p += 3
-            elif c == 0xFE:
-                ls = u32(b, p + 1)[0]
-                p += 5
+                p += 41 + c
             else:
-                ls = u64(b, p + 1)[0]
-                p += 9
-            e = p + ls
-            if e + 4 > n:
-                raise BadBlock(f"transaction {len(txs)}: input script runs past the block end")
-            vappend((prev, vout_idx, b[p:e], u32(b, e)[0]))
-            p = e + 4
-        # outputs
+                ls, q = big(b, p + 36)
+                p = q + ls + 4
+        # outputs: value(8) | script length | script
         c = b[p]
         if c < 0xFD:
-            nout = c
-            p += 1
-        elif c == 0xFD:
-            nout = u16(b, p + 1)[0]
-            p += 3
-        elif c == 0xFE:
-            nout = u32(b, p + 1)[0]
-            p += 5
+            nout, p = c, p + 1
         else:
-            nout = u64(b, p + 1)[0]
-            p += 9
+            nout, p = big(b, p)
         if nout > (n - p) // 9:
-            raise BadBlock(f"transaction {len(txs)}: impossible output count {nout}")
-        vout = []
-        oappend = vout.append
+            raise BadBlock(f"transaction {k}: impossible output count {nout}")
+        outs = p
         for _ in range(nout):
-            val = sval(b, p)[0]
-            p += 8
-            c = b[p]
+            o_append(p)
+            c = b[p + 8]
             if c < 0xFD:
-                ls = c
-                p += 1
-            elif c == 0xFD:
-                ls = u16(b, p + 1)[0]
-                p += 3
-            elif c == 0xFE:
-                ls = u32(b, p + 1)[0]
-                p += 5
+                p += 9 + c
             else:
-                ls = u64(b, p + 1)[0]
-                p += 9
-            e = p + ls
-            if e > n:
-                raise BadBlock(f"transaction {len(txs)}: output script runs past the block end")
-            oappend((val, b[p:e]))
-            p = e
+                ls, q = big(b, p + 8)
+                p = q + ls
         body_end = p
-        wraw = None
         if segwit:
-            # walk the witness without materialising items; Tx.witness decodes lazily
             for _ in range(nin):
                 c = b[p]
                 if c < 0xFD:
-                    ni = c
-                    p += 1
-                elif c == 0xFD:
-                    ni = u16(b, p + 1)[0]
-                    p += 3
-                elif c == 0xFE:
-                    ni = u32(b, p + 1)[0]
-                    p += 5
+                    ni, p = c, p + 1
                 else:
-                    ni = u64(b, p + 1)[0]
-                    p += 9
+                    ni, p = big(b, p)
                 if ni > n - p:
-                    raise BadBlock(f"transaction {len(txs)}: impossible witness item count {ni}")
+                    raise BadBlock(f"transaction {k}: impossible witness item count {ni}")
                 for _ in range(ni):
                     c = b[p]
                     if c < 0xFD:
                         p += 1 + c
-                    elif c == 0xFD:
-                        p += 3 + u16(b, p + 1)[0]
-                    elif c == 0xFE:
-                        p += 5 + u32(b, p + 1)[0]
                     else:
-                        p += 9 + u64(b, p + 1)[0]
-                    if p > n:
-                        raise BadBlock(f"transaction {len(txs)}: witness item runs past the block end")
-            wraw = b[body_end:p]
-        if p + 4 > n:
-            raise BadBlock(f"transaction {len(txs)}: locktime runs past the block end")
-        locktime = u32(b, p)[0]
+                        ls, q = big(b, p)
+                        p = q + ls
+            wbytes += p - body_end + 2
         p += 4
+        if p > n:
+            raise BadBlock(f"transaction {k}: runs past the block end")
         if segwit:
-            stripped = b[start : start + 4] + b[body_start:body_end] + b[p - 4 : p]
-            base_size = len(stripped)
-            txid = sha(sha(stripped).digest()).digest()
+            h = sha(mv[start : start + 4])
+            h.update(mv[body:body_end])
+            h.update(mv[p - 4 : p])
+            t_append(sha(h.digest()).digest())
         else:
-            base_size = p - start
-            txid = sha(sha(b[start:p]).digest()).digest()
-        append(Tx(version, vin, vout, wraw, locktime, txid, p - start, base_size))
+            t_append(sha(sha(mv[start:p]).digest()).digest())
+        s_append((start, body, ins, outs, body_end, p, nin, nout, segwit))
+        tin += nin
+        tout += nout
     if p != n:
         raise BadBlock(f"{n - p} trailing bytes after the last transaction")
-    return Block(header, txs, n, height)
+    return Block(header, b, txids, spans, opos, tin, tout, wbytes, height)
+
+
+def _parse_block_full(b: bytes, height: int | None) -> Block:
+    """:func:`_parse_block` that also builds every input and output tuple in the same pass."""
+    n = len(b)
+    if n < 81:
+        raise BadBlock(f"block of {n} bytes is shorter than a header and a tx count")
+    if n > MAX_BLOCK_SIZE:
+        raise BadBlock(f"block of {n} bytes exceeds {MAX_BLOCK_SIZE}")
+    header = parse_header(b)
+    sha = _sha256
+    big = _cs_big
+    u32 = _U32.unpack_from
+    sval = _OUT_VAL.unpack_from
+    mv = memoryview(b)
+
+    p = 80
+    c = b[p]
+    if c < 0xFD:
+        ntx, p = c, p + 1
+    else:
+        ntx, p = big(b, p)
+    if ntx == 0 or ntx > (n - p) // 10:
+        raise BadBlock(f"impossible transaction count {ntx} for {n} bytes")
+    txids: list[bytes] = []
+    spans: list[tuple] = []
+    opos: list[int] = []
+    txs: list[Tx] = []
+    o_append = opos.append
+    tin = tout = wbytes = 0
+    for k in range(ntx):
+        start = p
+        if p + 10 > n:
+            raise BadBlock(f"transaction {k} truncated at byte {p}")
+        segwit = b[p + 4] == 0
+        if segwit:
+            if b[p + 5] != 1:
+                raise BadBlock(f"transaction {k}: bad SegWit flag {b[p + 5]}")
+            p += 6
+        else:
+            p += 4
+        body = p
+        c = b[p]
+        if c < 0xFD:
+            nin, p = c, p + 1
+        else:
+            nin, p = big(b, p)
+        if nin > (n - p) // 41:
+            raise BadBlock(f"transaction {k}: impossible input count {nin}")
+        ins = p
+        vin = []
+        vappend = vin.append
+        for _ in range(nin):
+            c = b[p + 36]
+            if c < 0xFD:
+                q = p + 37
+                e = q + c
+            else:
+                ls, q = big(b, p + 36)
+                e = q + ls
+            if e + 4 > n:
+                raise BadBlock(f"transaction {k}: input script runs past the block end")
+            vappend((b[p : p + 32], u32(b, p + 32)[0], b[q:e], u32(b, e)[0]))
+            p = e + 4
+        c = b[p]
+        if c < 0xFD:
+            nout, p = c, p + 1
+        else:
+            nout, p = big(b, p)
+        if nout > (n - p) // 9:
+            raise BadBlock(f"transaction {k}: impossible output count {nout}")
+        outs = p
+        vout = []
+        oappend = vout.append
+        for _ in range(nout):
+            o_append(p)
+            c = b[p + 8]
+            if c < 0xFD:
+                q = p + 9
+                e = q + c
+            else:
+                ls, q = big(b, p + 8)
+                e = q + ls
+            if e > n:
+                raise BadBlock(f"transaction {k}: output script runs past the block end")
+            oappend((sval(b, p)[0], b[q:e]))
+            p = e
+        body_end = p
+        if segwit:
+            for _ in range(nin):
+                c = b[p]
+                if c < 0xFD:
+                    ni, p = c, p + 1
+                else:
+                    ni, p = big(b, p)
+                if ni > n - p:
+                    raise BadBlock(f"transaction {k}: impossible witness item count {ni}")
+                for _ in range(ni):
+                    c = b[p]
+                    if c < 0xFD:
+                        p += 1 + c
+                    else:
+                        ls, q = big(b, p)
+                        p = q + ls
+            wbytes += p - body_end + 2
+        p += 4
+        if p > n:
+            raise BadBlock(f"transaction {k}: runs past the block end")
+        if segwit:
+            h = sha(mv[start : start + 4])
+            h.update(mv[body:body_end])
+            h.update(mv[p - 4 : p])
+            txid = sha(h.digest()).digest()
+        else:
+            txid = sha(sha(mv[start:p]).digest()).digest()
+        span = (start, body, ins, outs, body_end, p, nin, nout, segwit)
+        t = Tx(b, span, txid)
+        t._vin, t._vout = vin, vout
+        txids.append(txid)
+        spans.append(span)
+        txs.append(t)
+        tin += nin
+        tout += nout
+    if p != n:
+        raise BadBlock(f"{n - p} trailing bytes after the last transaction")
+    blk = Block(header, b, txids, spans, opos, tin, tout, wbytes, height)
+    blk._txs = txs
+    return blk
 
 
 def _decode_witness(w: bytes, nin: int) -> list[list[bytes]]:
@@ -451,5 +646,4 @@ def serialize(block: Block) -> bytes:
 
 def block_weight(block: Block) -> int:
     """BIP141 weight: base size × 3 + total size (header and tx-count bytes count as base)."""
-    overhead = block.size - sum(t.size for t in block.txs)
-    return overhead * 4 + sum(t.base_size * 3 + t.size for t in block.txs)
+    return block.weight

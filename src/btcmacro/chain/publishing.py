@@ -1,8 +1,9 @@
 """Write the chain engine's daily metrics into the main btcmacro store (``chain/<key>`` series).
 
 After a sync, :func:`publish` computes every daily metric from the chain index (the value matrix
-plus the BTC close held in the main store, ``cmc/btc_close``) and writes each as the catalogue
-series ``chain/<key>`` with ``vintage = tip hash`` and ``provenance = "own node, tip <hash> height
+plus the BTC close held in the main store, ``cmc/btc_close``; per-script balances for
+``supply_whales_1k`` and, given an address list, ``exchange_balance``) and writes each as the
+catalogue series ``chain/<key>`` with ``vintage = tip hash`` and ``provenance = "own node, tip <hash> height
 <h>"``; the briefing's own-node variants then pick them up.
 
 Which days are written
@@ -34,23 +35,30 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from btcmacro import catalog
-from btcmacro.chain.aggregate import Matrix, build_matrix
+from btcmacro.chain.aggregate import Matrix, band_supply, build_matrix, scripts_balance
 from btcmacro.chain.index import ChainIndex
+from btcmacro.chain.lifecycle import script_key
 from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix
 from btcmacro.errors import ChainError
 from btcmacro.store import Store, WriteResult
 
-__all__ = ["publish", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION",
+if TYPE_CHECKING:
+    from btcmacro.chain.addresses import AddressList
+
+__all__ = ["publish", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS",
            "day_closers", "published_tip"]
 
 PRICE_SERIES = "cmc/btc_close"
 TIP_KEY = "chain_tip"
 DAYS_KEY = "chain_days"
+SAT = 100_000_000
+WHALE_BTC = 1000.0
 #: bump when a metric definition in :mod:`btcmacro.chain.metrics` changes (forces a full rewrite)
 METRICS_VERSION = 1
 
@@ -95,7 +103,9 @@ def published_tip(store: Store) -> dict | None:
 
 
 def _price_digest(prices: pd.Series, last_day: dt.date) -> str:
-    s = prices[prices.index <= pd.Timestamp(last_day)].dropna()
+    s = pd.Series(prices, dtype="float64")
+    s.index = pd.to_datetime(s.index)
+    s = s[s.index <= pd.Timestamp(last_day)].dropna()
     h = hashlib.sha256()
     h.update(np.asarray(s.index.values, dtype="datetime64[D]").astype(np.int64).tobytes())
     h.update(np.asarray(s.to_numpy(), dtype=np.float64).tobytes())
@@ -109,6 +119,8 @@ def publish(
     prices: pd.Series | None = None,
     matrix: Matrix | None = None,
     extra: dict[str, pd.DataFrame] | None = None,
+    addresses: "AddressList | None" = None,
+    whale_btc: float = WHALE_BTC,
 ) -> PublishResult:
     """Compute the daily chain metrics and write them into ``store`` as ``chain/<key>``.
 
@@ -123,8 +135,14 @@ def publish(
     matrix
         A precomputed matrix of this index (skips the SQL aggregation).
     extra
-        Further ``{key: DataFrame(date, value)}`` series computed for the same tip (e.g.
-        ``exchange_balance``, ``supply_whales_1k``); written under the same rules.
+        Further ``{key: DataFrame(date, value)}`` series computed for the same tip; written
+        under the same rules.
+    addresses
+        A user address list (:func:`btcmacro.chain.addresses.load_address_list`): its daily
+        balance is written as ``chain/exchange_balance`` with the list's provenance.
+    whale_btc
+        Balance threshold of ``chain/supply_whales_1k`` (supply held by scripts with at least
+        this many BTC; 1,000 by default).
 
     Returns
     -------
@@ -148,9 +166,16 @@ def publish(
             raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
         m = matrix if matrix is not None else build_matrix(index)
         closers = day_closers(index)
+        per_script = {"supply_whales_1k": band_supply(index, m.days, int(round(whale_btc * SAT)))}
+        if addresses is not None:
+            keys = [script_key(x) for x in addresses.scripts]
+            per_script["exchange_balance"] = scripts_balance(index, m.days, keys)
     if prices is None:
-        prices = store.series(PRICE_SERIES) if store.has_series(PRICE_SERIES) else pd.Series(dtype=float)
+        prices = store.series(PRICE_SERIES) if store.has_series(PRICE_SERIES) else pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
     frames = daily_metrics_from_matrix(m, prices)
+    dates = pd.to_datetime(m.days.astype("datetime64[ns]"))
+    for k, sat in per_script.items():
+        frames[k] = pd.DataFrame({"date": dates, "value": sat / SAT})
     for k, f in (extra or {}).items():
         frames[k] = f
     tip_hex, height = cp.hash_hex, cp.height
@@ -164,7 +189,8 @@ def publish(
     # prices are compared over the days published last time (a new price day is not a revision)
     same_prices = prev is not None and prev.get("prices") == _price_digest(
         prices, dt.date.fromisoformat(prev["last_day"]))
-    if not same_prices or prev.get("version") != METRICS_VERSION \
+    list_id = addresses.sha256 if addresses is not None else None
+    if not same_prices or prev.get("version") != METRICS_VERSION or prev.get("address_list") != list_id \
             or prev.get("first_day") != first_day.isoformat():
         start = first_day
         res.full = True
@@ -191,7 +217,10 @@ def publish(
         if g.empty:
             continue
         g["published_at"] = g["date"]
-        res.written[sid] = store.write_series(defn.meta(provenance=prov), g, vintage=tip_hex)
+        pv = f"{prov}; {addresses.describe()}" if key == "exchange_balance" and addresses is not None else prov
+        if key == "supply_whales_1k":
+            pv = f"{prov}; scripts holding >= {whale_btc:g} BTC"
+        res.written[sid] = store.write_series(defn.meta(provenance=pv), g, vintage=tip_hex)
 
     keep = {d: hv for d, hv in prev_days.items() if d < start.isoformat()} if not res.full else {}
     keep.update({d: list(hv) for d, hv in closers.items() if d >= start.isoformat() or res.full})
@@ -199,6 +228,7 @@ def publish(
     store.set_meta(TIP_KEY, json.dumps({
         "hash": tip_hex, "height": height, "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(), "prices": digest, "version": METRICS_VERSION,
+        "address_list": list_id,
         "published_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat(),
     }, sort_keys=True))
     return res

@@ -246,18 +246,18 @@ def _cs(n: int) -> bytes:
     return b"\xff" + n.to_bytes(8, "little")
 
 
-def block_from_json(doc: dict, *, where: str = "rpc") -> tuple[bytes, list[int], list[int]]:
+def block_from_json(doc: dict, *, where: str = "rpc") -> tuple[bytes, list[int], list[int], list[bytes]]:
     """Rebuild the raw block from ``getblock`` verbosity-3 JSON, plus its spent coins.
 
     The header comes from ``version``, ``previousblockhash``, ``merkleroot``, ``time``, ``bits``
     and ``nonce``; the transactions from each ``tx[i].hex``. The caller parses the bytes with
     :func:`btcmacro.chain.parse.parse_block` and checks the merkle root and the header hash, so a
     node answer that is inconsistent with itself is caught. Spent coins come from each
-    non-coinbase input's ``prevout`` (``height``, ``value`` in BTC).
+    non-coinbase input's ``prevout`` (``height``, ``value`` in BTC, ``scriptPubKey.hex``).
 
     Returns
     -------
-    (raw block, creation heights of spent coins, their values in satoshis)
+    (raw block, creation heights of spent coins, their values in satoshis, their scriptPubKeys)
     """
     try:
         import struct
@@ -270,6 +270,7 @@ def block_from_json(doc: dict, *, where: str = "rpc") -> tuple[bytes, list[int],
         parts = [head, _cs(len(txs))]
         heights: list[int] = []
         values: list[int] = []
+        scripts: list[bytes] = []
         for t in txs:
             parts.append(bytes.fromhex(t["hex"]))
             for vin in t["vin"]:
@@ -281,7 +282,8 @@ def block_from_json(doc: dict, *, where: str = "rpc") -> tuple[bytes, list[int],
                                      "verbosity 3 (Bitcoin Core 23 or later, block not pruned)", where=where)
                 heights.append(int(po["height"]))
                 values.append(btc_to_sat(po["value"]))
-        return b"".join(parts), heights, values
+                scripts.append(bytes.fromhex(po["scriptPubKey"]["hex"]))
+        return b"".join(parts), heights, values, scripts
     except (KeyError, TypeError, ValueError) as e:
         raise BadPayload(f"getblock answer does not match Core's documented format ({type(e).__name__}: {e})",
                          where=where) from None

@@ -108,7 +108,7 @@ class LazyValues(Mapping):
         if k not in self._cache:
             if k not in self._ids:
                 raise KeyError(k)
-            self._cache[k] = self.ev.value(k)
+            self._cache[k] = self.ev.value(k, alternatives=False)
         return self._cache[k]
 
     def __iter__(self):
@@ -289,17 +289,38 @@ def _doc(r: BacktestResult) -> Doc:
     summary = [f"{samp}. Horizons: {', '.join(f'{h} days' for h in r.horizons)}."]
     t = r.table
     for h in r.horizons:
-        sub = t[(t["horizon_days"] == h) & (t["regime"] != "(all dates)") & (t["n_dates"] >= 10)]
+        base = t[(t["horizon_days"] == h) & (t["regime"] == "(all dates)")]
+        if len(base):
+            b = base.iloc[0]
+            summary.append(f"{h}-day horizon, all dates: mean {100 * b['mean']:+.1f}% (95% CI {100 * b['ci_low']:+.1f}% "
+                           f"to {100 * b['ci_high']:+.1f}%, n={b['n_dates']}).")
+        if "liquidity" in set(t["regime"]):
+            liq = t[(t["horizon_days"] == h) & (t["regime"] == "liquidity")]
+            parts = [f"{x['state']} {100 * x['mean']:+.1f}% [{100 * x['ci_low']:+.1f}%, {100 * x['ci_high']:+.1f}%] "
+                     f"({x['n_dates']} dates, {x['episodes']} episodes)" for _, x in liq.iterrows()]
+            summary.append(f"{h}-day horizon by liquidity regime: " + "; ".join(parts) + ".")
+        sub = t[(t["horizon_days"] == h) & (t["regime"] != "(all dates)") & (t["episodes"] >= 3)]
         if sub.empty:
             continue
         best = sub.loc[sub["mean"].idxmax()]
         worst = sub.loc[sub["mean"].idxmin()]
         summary.append(
-            f"{h}-day horizon: highest mean forward return in {best['regime']} = {best['state']} "
-            f"({100 * best['mean']:+.1f}%, 95% CI {100 * best['ci_low']:+.1f}% to {100 * best['ci_high']:+.1f}%, "
-            f"{best['n_dates']} dates in {best['episodes']} episodes); lowest in {worst['regime']} = "
-            f"{worst['state']} ({100 * worst['mean']:+.1f}%, {worst['n_dates']} dates in {worst['episodes']} episodes).")
-    counts = r.states.apply(lambda s: s.value_counts()).fillna(0).astype(int).T
+            f"{h}-day horizon, among states seen in at least 3 episodes: highest mean in {best['regime']} = "
+            f"{best['state']} ({100 * best['mean']:+.1f}%, 95% CI {100 * best['ci_low']:+.1f}% to "
+            f"{100 * best['ci_high']:+.1f}%, {best['n_dates']} dates in {best['episodes']} episodes); lowest in "
+            f"{worst['regime']} = {worst['state']} ({100 * worst['mean']:+.1f}%, 95% CI {100 * worst['ci_low']:+.1f}% "
+            f"to {100 * worst['ci_high']:+.1f}%, {worst['n_dates']} dates in {worst['episodes']} episodes).")
+    summary.append("Picking the best of many states is itself a search: treat a state with few episodes or a CI "
+                   "that overlaps the all-dates mean as no evidence.")
+    ep_rows = []
+    for rid in r.states.columns:
+        s = r.states[rid].dropna()
+        eps = episodes(s)
+        for st in sorted(s.unique()):
+            d = s.index[s == st]
+            ep_rows.append({"regime": rid, "state": st, "n_dates": len(d), "episodes": int(eps.get(st, 0)),
+                            "first": d.min(), "last": d.max()})
+    counts = pd.DataFrame(ep_rows)
     return Doc(
         "Point-in-time backtest of the regime rules: BTC forward returns by regime state",
         summary,
@@ -308,8 +329,9 @@ def _doc(r: BacktestResult) -> Doc:
                 "mean, median and hit rate (share of positive returns) of BTC forward log returns; vs_all = mean minus "
                 "the all-dates mean at that horizon.",
             ], [Table("by_state", f"{samp}. {method}.", t)]),
-            Section("Dates per state", [], [Table("counts", f"{samp}. Count of as-of dates per regime (rows) and state.",
-                                                   counts, "{:.0f}")]),
+            Section("Dates and episodes per state", [], [
+                Table("episodes", f"{samp}. Count of as-of dates and of runs of consecutive dates (episodes) per "
+                      "regime state; first and last date in the state.", counts)]),
             Section("Notes", r.notes),
         ],
         meta={"start": r.dates.min(), "end": r.dates.max(), "step": r.step, "horizons": list(r.horizons),

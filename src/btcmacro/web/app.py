@@ -320,9 +320,32 @@ def _briefing_payload(st, as_of: str | None) -> dict:
             if len(s):
                 overlays[mid] = {"unit": REGISTRY[mid].unit, "names": describe(mid)["names"],
                                  **_series_to_xy(s)}
-    return {"json": b.to_json(), "charts": charts,
+    return {"json": b.to_json(), "charts": charts, "sections": _sections(b),
             "price": {"id": price_id, "start": start.date().isoformat(), **price},
             "overlays": overlays, "range": [x.date().isoformat() for x in api.data_range(st)]}
+
+
+def _sections(b) -> dict[str, list | None]:
+    """The report layer's translated sections per language (``None`` where it is unavailable).
+
+    :func:`btcmacro.report.render_sections` turns the briefing into translated, formatted
+    sentences (regimes with evidence, levels, the FOMC scenario map, the data appendix); the
+    dashboard shows them as they are, so the page and the report say the same thing. When the
+    report layer is missing or fails, the page falls back to its own view of ``to_json()``.
+    """
+    try:
+        from .. import report
+    except ImportError:
+        return {lang: None for lang in LANGS}
+    out: dict[str, list | None] = {}
+    for lang in LANGS:
+        try:
+            out[lang] = report.render_sections(b, lang)
+        except Exception:  # noqa: BLE001 -- a report bug must not take the dashboard down
+            log.exception("report.render_sections failed for %s (%s); using the plain view",
+                          b.as_of.date(), lang)
+            out[lang] = None
+    return out
 
 
 def _status_payload(st) -> dict:
@@ -485,8 +508,9 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
         page_data = {"page": "briefing", "as_of": j["as_of"], "lang": lang,
                      "levels": j["levels"], "labels": _js_labels(lang),
                      "overlay_ids": list(b["overlays"])}
+        secs = (b.get("sections") or {}).get(lang)
         return page(request, "briefing.html", lang, res.computed_at if res.stale else None,
-                    b=j, by_cat=by_cat, chart_ids=list(b["charts"]), charts=b["charts"],
+                    b=j, by_cat=by_cat, sections=secs, registry=REGISTRY, chart_ids=list(b["charts"]), charts=b["charts"],
                     range=b["range"], page_data=page_data, report=_report_available(),
                     names={mid: c["names"][lang] for mid, c in b["charts"].items()},
                     price=b["price"], page="briefing")

@@ -52,21 +52,10 @@ class WebStore(Store):
     """
 
     def __init__(self, path: str | Path):  # noqa: D107 -- documented on the class
-        self.path = Path(path)
-        self.read_only = True
-        if not self.path.exists():
+        if not Path(path).exists():
             raise StoreError("no store at this path; run `btcmacro brief` once to create it",
-                             where=str(self.path))
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=True,
-                                      config={"enable_external_access": False})
-            self.con.execute("SELECT count(*) FROM obs").fetchone()
-        except duckdb.Error as e:
-            try:
-                self.con.close()
-            except Exception:  # noqa: BLE001 -- the connection may not exist
-                pass
-            raise _classify_open_error(self.path, e) from None
+                             where=str(path))
+        super().__init__(path, read_only=True, config={"enable_external_access": False})
 
 
 @dataclass
@@ -181,6 +170,11 @@ class WebData:
             try:
                 fp = self.fingerprint()
                 value = fn(st)
+            except BaseException:
+                with self._lock:
+                    if key not in self._cache:
+                        self._key_locks.pop(key, None)
+                raise
             finally:
                 st.close()
             res = Result(value, False, time.time())

@@ -39,16 +39,24 @@
     });
   }
 
-  function levelBands(levels, x0, x1) {
+  /* Levels as horizontal bands across the chart: a zone (low < high) fills low..high; a single
+     price gets a thin band (+-0.3 %) with an edge so it stays visible. Annotations on a log axis
+     take log10 of the value (Plotly's convention); shapes take data values. */
+  function levelBands(levels, logAxis) {
     var shapes = [], annotations = [];
     (levels || []).forEach(function (l) {
       if (typeof l.low !== "number" || typeof l.high !== "number") { return; }
-      var lo = Math.min(l.low, l.high), hi = Math.max(l.low, l.high);
-      if (hi === lo) { hi = lo * 1.002; }
-      shapes.push({ type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", y0: lo, y1: hi, layer: "below",
-                    fillcolor: BAND_COLOURS[l.kind] || "rgba(127,127,127,0.16)", line: { width: 0 } });
-      annotations.push({ xref: "paper", x: 0.005, xanchor: "left", yref: "y", y: (lo + hi) / 2, text: l.name || l.kind || "",
-                         showarrow: false, font: { size: 10 } });
+      var lo = Math.min(l.low, l.high), hi = Math.max(l.low, l.high), point = hi === lo;
+      var colour = BAND_COLOURS[l.kind] || "rgba(127,127,127,0.16)";
+      shapes.push({ type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", layer: "below",
+                    y0: point ? lo * 0.997 : lo, y1: point ? hi * 1.003 : hi, fillcolor: colour,
+                    line: { width: point ? 1 : 0, color: colour.replace("0.16", "0.5") } });
+      var mid = (lo + hi) / 2, pos = logAxis ? Math.log10(mid) : mid;
+      var gap = logAxis ? 0.018 : 0;  /* skip a label that would sit on top of another one */
+      if (annotations.some(function (a) { return Math.abs(a.y - pos) < gap; })) { return; }
+      annotations.push({ xref: "paper", x: 1, xanchor: "right", yref: "y", y: pos,
+                         text: (l.names && l.names[PAGE.lang]) || l.name || l.kind || "", showarrow: false,
+                         font: { size: 9, color: "#5d6675" } });
     });
     return { shapes: shapes, annotations: annotations };
   }
@@ -67,7 +75,7 @@
         traces.push({ type: "scatter", mode: "lines", name: o.names[PAGE.lang] || id, x: o.x.filter(function (_, k) { return keep[k]; }),
                       y: numeric(o.y).filter(function (_, k) { return keep[k]; }), line: { width: 1, color: LINE_COLOURS[i++ % LINE_COLOURS.length] } });
       });
-      var bands = levelBands(d.levels);
+      var bands = levelBands(d.levels, true);
       draw(div, traces, { yaxis: { type: "log", title: { text: "USD" } }, shapes: bands.shapes, annotations: bands.annotations },
            "btcmacro_btc_price_" + asOf).catch(function (e) { fail(div, e); });
       document.querySelectorAll(".chart.small").forEach(function (cdiv) {
