@@ -115,6 +115,7 @@ def _jsonable(x):
 
 
 def _collect() -> dict[str, Metric]:
+    from . import sources  # noqa: F401  (registers the live-only series in the catalogue)
     from .indicators import FAMILIES
 
     out: dict[str, Metric] = {}

@@ -18,10 +18,11 @@ NAMES = ["0.bin", "9.bin", "170.bin", "277647.bin", "413567.bin", "702861.bin", 
          "905646.bin"]
 
 
+@pytest.mark.parametrize("full", [False, True], ids=["lazy", "full"])
 @pytest.mark.parametrize("name", NAMES)
-def test_views_match_python_bitcoinlib(blocks_path, name):
+def test_views_match_python_bitcoinlib(blocks_path, name, full):
     raw = (blocks_path / name).read_bytes()
-    ours = parse_block(raw)
+    ours = parse_block(raw, full=full)
     ref = CBlock.deserialize(raw)
     assert len(ours.txs) == len(ref.vtx)
     for t, r in zip(ours.txs, ref.vtx):
@@ -63,3 +64,19 @@ def test_output_arrays_long_and_empty_scripts():
     assert vals.tolist() == [5, 1000, 1001, 1002, 1003, 1004]
     assert ok.tolist() == [True, True, True, False, False, True]
     assert np.array_equal(ok, [spendable(s) for t in blk.txs for _, s in t.vout])
+
+
+def test_full_and_lazy_agree_on_errors(blocks_path):
+    """Every truncation of a real block fails (or not) identically in both scan variants."""
+    from btcmacro.errors import ChainError
+
+    raw = (blocks_path / "170.bin").read_bytes()
+    for cut in range(0, len(raw) + 1):
+        res = []
+        for full in (False, True):
+            try:
+                b = parse_block(raw[:cut], full=full)
+                res.append(("ok", b.txids))
+            except ChainError:
+                res.append(("err", None))
+        assert res[0] == res[1], cut

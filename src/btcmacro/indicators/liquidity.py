@@ -16,6 +16,8 @@ WALCL, WRESBAL, WDTGAL = "fred/WALCL", "fred/WRESBAL", "fred/WDTGAL"
 RRP, TREAST, MBS = "fred/RRPONTSYD", "fred/TREAST", "fred/WSHOMCB"
 SOFR, IORB, TOP, BOTTOM = "fred/SOFR", "fred/IORB", "fred/DFEDTARU", "fred/DFEDTARL"
 M2, GDP = "fred/M2SL", "fred/GDP"
+# live-only series (btcmacro update): NY Fed Markets API, Daily Treasury Statement
+NY_SOFR, DTS_TGA, BILLS = "nyfed/sofr", "treasury/tga", "nyfed/bill_purchases"
 
 # ---------------------------------------------------------------------------------------------
 # pure functions
@@ -168,6 +170,11 @@ def rmp_projection(mbs_musd: pd.Series, *, monthly_bill_purchases_usd: float,
                        reinvest_mbs=reinvest_mbs)
 
 
+def rolling_sum_days(s: pd.Series, days: int = 30) -> pd.Series:
+    """Sum of the observations in the trailing ``days`` calendar days (e.g. bill purchases)."""
+    return s.dropna().rolling(f"{days}D").sum()
+
+
 def treasury_growth_annualized(treasuries_musd: pd.Series, window_days: int = 91) -> pd.Series:
     """Actual change in Treasury holdings over the window, annualised (USD per year)."""
     t = treasuries_musd.dropna() * MILLION
@@ -180,10 +187,13 @@ def treasury_growth_annualized(treasuries_musd: pd.Series, window_days: int = 91
 _H41 = "Federal Reserve H.4.1 via FRED"
 
 
-def _m(id, en, zh, unit, definition, inputs, fn, citation, frequency="weekly", kind="number", params=(), note=""):
+def _m(id, en, zh, unit, definition, inputs, fn, citation, frequency="weekly", kind="number", params=(), note="",
+       more=(), unavailable_reason=""):
+    """One liquidity metric; ``more`` holds further (inputs, fn, note) variants in preference order."""
+    variants = (Variant(tuple(inputs), fn, note),) + tuple(Variant(tuple(i), f, n) for i, f, n in more)
     return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category="liquidity",
-                  definition=definition, variants=(Variant(tuple(inputs), fn, note),),
-                  citation=citation, frequency=frequency, kind=kind, params=tuple(params))
+                  definition=definition, variants=variants, citation=citation, frequency=frequency,
+                  kind=kind, params=tuple(params), unavailable_reason=unavailable_reason)
 
 
 METRICS = [
@@ -217,26 +227,30 @@ METRICS = [
        lambda s, p: usd_from_billions(s[RRP]), "New York Fed via FRED (RRPONTSYD)", frequency="daily"),
     _m("tga", "Treasury General Account", "財政部一般帳戶", "USD",
        "Treasury General Account at the Fed, Wednesday level.", [WDTGAL],
-       lambda s, p: usd_from_millions(s[WDTGAL]), _H41 + " (WDTGAL)"),
+       lambda s, p: usd_from_millions(s[WDTGAL]), _H41 + " (WDTGAL); daily: Daily Treasury Statement",
+       more=[([DTS_TGA], lambda s, p: usd_from_millions(s[DTS_TGA]), "Daily Treasury Statement, closing balance")]),
     _m("net_liquidity", "Net liquidity", "淨流動性", "USD",
        "Fed total assets − TGA − ON RRP, units reconciled to USD.", [WALCL, WDTGAL, RRP],
        lambda s, p: net_liquidity(s[WALCL], s[WDTGAL], s[RRP]),
        "WALCL − WDTGAL − RRPONTSYD (millions/billions reconciled)"),
     _m("sofr", "SOFR", "有擔保隔夜融資利率", "percent",
        "Secured Overnight Financing Rate.", [SOFR], lambda s, p: s[SOFR].dropna(),
-       "New York Fed via FRED", frequency="daily"),
+       "New York Fed via FRED", frequency="daily",
+       more=[([NY_SOFR], lambda s, p: s[NY_SOFR].dropna(), "NY Fed Markets API")]),
     _m("iorb", "IORB", "準備金利率", "percent",
        "Interest rate on reserve balances.", [IORB], lambda s, p: s[IORB].dropna(),
        "Federal Reserve via FRED", frequency="daily"),
     _m("sofr_iorb_spread_bp", "SOFR − IORB", "SOFR與IORB利差", "bp",
        "SOFR minus IORB in basis points; above zero signals reserve scarcity.", [SOFR, IORB],
        lambda s, p: spread_bp(s[SOFR], s[IORB]), "New York Fed / Federal Reserve via FRED",
-       frequency="daily"),
+       frequency="daily", more=[([NY_SOFR, IORB], lambda s, p: spread_bp(s[NY_SOFR], s[IORB]), "NY Fed Markets API")]),
     _m("sofr_at_or_above_range_top_days_60", "SOFR at/above range top (60 days)",
        "SOFR觸及或高於區間上限天數（60天）", "days",
        "Number of SOFR fixings in the last 60 calendar days at or above the top of the fed funds target range.",
        [SOFR, TOP], lambda s, p: days_at_or_above(s[SOFR], s[TOP], int(p.get("sofr_window_days", 60))),
-       "New York Fed SOFR and FOMC target range via FRED", frequency="daily", params=("sofr_window_days",)),
+       "New York Fed SOFR and FOMC target range via FRED", frequency="daily", params=("sofr_window_days",),
+       more=[([NY_SOFR, TOP], lambda s, p: days_at_or_above(s[NY_SOFR], s[TOP], int(p.get("sofr_window_days", 60))),
+              "NY Fed Markets API")]),
     _m("policy_rate_upper", "Fed funds target, upper", "聯邦基金利率目標上限", "percent",
        "Upper limit of the FOMC's federal funds target range.", [TOP], lambda s, p: s[TOP].dropna(),
        "FOMC via FRED (DFEDTARU)", frequency="daily"),
@@ -262,4 +276,9 @@ METRICS = [
        "聯準會公債持有年化增幅（13週）", "USD",
        "Change in Fed Treasury holdings over 13 weeks, annualised; compare with the RMP projection once purchases run.",
        [TREAST], lambda s, p: treasury_growth_annualized(s[TREAST]), _H41 + " (TREAST)"),
+    _m("rmp_bill_purchases_30d", "Fed T-bill purchases (30 days)", "聯準會國庫券購買額（30天）", "USD",
+       "Accepted par of the New York Fed's outright Treasury bill purchase operations over the last 30 days.",
+       [BILLS], lambda s, p: rolling_sum_days(s[BILLS], 30),
+       "New York Fed Markets API, Treasury securities operations (outright bill purchases)", frequency="daily",
+       unavailable_reason="needs live NY Fed operations data (btcmacro update --source nyfed)"),
 ]
