@@ -8,8 +8,9 @@ Stages, each timed on this machine, one core:
    hashed and netted per script; the spent coins' scripts are stand-ins of the same count as the
    block's inputs) and ``undo_spends`` (grouping spent coins by creation height);
 3. **store** — appending those Arrow tables to a DuckDB chain index (one transaction per batch);
-4. **undo read** — reading spent coins (height, amount, scriptPubKey) through py-bitcoinkernel
-   from a genuine regtest datadir built here: a block spending 2,000 coins.
+4. **undo read** — reading spent coins (height, amount, scriptPubKey) from a genuine regtest
+   datadir built here (a block spending 2,000 coins), through py-bitcoinkernel and through
+   btcmacro's own ``rev*.dat`` reader (:mod:`btcmacro.chain.undo`).
 
 The projection divides the full chain (``--chain-gb`` of blocks, ``--inputs`` spent coins) by
 these rates over ``--cores`` cores, assuming block ranges are processed independently (every
@@ -140,7 +141,20 @@ def undo_rate(n_coins=2000):
         t = best(read, 3)
         del cm, chain, entry
         gc.collect()
-    return t / n_coins
+        # the same coins through btcmacro's own rev*.dat reader (file scan + checksum + decode)
+        from btcmacro.chain.blkfile import read_xor_key
+        from btcmacro.chain.undo import UndoIndex
+
+        key = read_xor_key(Path(d) / "blocks")
+        spend_block = parse_block(blocks[-1])
+
+        def own():
+            ui = UndoIndex(Path(d) / "blocks", key=key, network="regtest")
+            coins = ui.spent("blk00000.dat", spend_block.header.prev_hash, spend_block.tx_input_counts, where="bench")
+            assert sum(map(len, coins)) == n_coins
+
+        t_own = best(own, 3)
+    return t / n_coins, t_own / n_coins
 
 
 def main() -> None:
@@ -160,16 +174,20 @@ def main() -> None:
     print(f"  lifecycle (+flows)   : {r_life:7.1f} MB/s")
     print(f"  DuckDB append        : {r_store:7.1f} MB/s")
     print(f"  all three            : {r_all:7.1f} MB/s")
-    per_coin = undo_rate()
+    rates = undo_rate()
     chain_mb = a.chain_gb * 1e3
     t_blocks = chain_mb / r_all / a.cores
     print(f"projection for {a.chain_gb:.0f} GB of blocks on {a.cores} cores:")
     print(f"  blocks (parse, lifecycle, store): {t_blocks / 60:6.1f} min")
-    if per_coin is not None:
-        t_undo = a.inputs * per_coin / a.cores
-        print(f"  undo via py-bitcoinkernel: {per_coin * 1e6:.1f} us/coin -> {t_undo / 60:6.1f} min for "
-              f"{a.inputs:.2g} coins on {a.cores} cores ({a.inputs * per_coin / 3600:.1f} h on one)")
-        print(f"  total: {(t_blocks + t_undo) / 60:6.1f} min (if {a.cores} processes can read the undo data)")
+    if rates is not None:
+        k, own = rates
+        t_k, t_own = a.inputs * k, a.inputs * own
+        print(f"  undo via py-bitcoinkernel : {k * 1e6:5.1f} us/coin -> {t_k / 3600:5.1f} h on one core "
+              "(the kernel locks the datadir: one process)")
+        print(f"  undo via own rev reader   : {own * 1e6:5.1f} us/coin -> {t_own / 3600:5.1f} h on one core, "
+              f"{t_own / a.cores / 60:5.1f} min on {a.cores} (files split by number)")
+        print(f"  total, own rev reader     : {(t_blocks + t_own / a.cores) / 60:6.1f} min on {a.cores} cores")
+        print(f"  total, kernel undo read   : {(t_blocks + t_k) / 60:6.1f} min")
     else:
         print("  undo read: py-bitcoinkernel not available, not measured")
 

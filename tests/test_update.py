@@ -164,6 +164,33 @@ def test_second_writer_fails_fast_naming_pid(tmp_path, replay):
                       clock=FakeClock()).requests >= 1
 
 
+def test_update_waits_out_a_brief_dashboard_read(tmp_path, replay):
+    """A dashboard page holds a read-only connection for a moment: the update retries the open
+    (``_open_for_update``, <= 0.9 s) instead of failing, then runs normally."""
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    path = tmp_path / "s.duckdb"
+    seed(path)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from btcmacro.store import Store;"
+         " s=Store(sys.argv[1], read_only=True); print('ready', flush=True); time.sleep(0.4); s.close();"
+         " print('closed', flush=True); time.sleep(30)", str(path)],
+        env={**os.environ, "PYTHONPATH": str(SRC)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        rep = run_update(path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS,
+                         clock=FakeClock())
+        waited = time.monotonic() - t0
+        assert reader.stdout.readline().strip() == "closed"  # the reader really held the file
+    finally:
+        reader.kill()
+        reader.wait()
+    assert rep.ok, rep.all_errors()
+    assert waited < 5.0
+    with Store(path, read_only=True) as st:
+        assert st.counts() == (2, 5)  # seeded row + the page's rows
+
+
 # -- T18: idempotent ------------------------------------------------------------------------------
 def test_same_update_twice_is_idempotent(replay, tmp_path):
     fx = load_fixture(FIXTURES / "fred/alfred_vintages.json")
@@ -352,7 +379,8 @@ def test_ccxt_rate_limit_and_timeout_are_retried(replay):
     replay.add("/api/v3/klines", 200, KLINES)
     parsed = _ohlcv(replay, timeout_ms=300)
     assert replay.count("/api/v3/klines") == 3
-    assert parsed.frames["ccxt/binance/btc_close"]["value"].tolist() == [86286.01, 91277.88]
+    # the recorded klines: Dec 1, Dec 2 and the still-open Dec 3 candle (closes in binance.json)
+    assert parsed.frames["ccxt/binance/btc_close"]["value"].tolist() == [86286.01, 91277.88, 92970.1]
 
 
 @pytest.mark.parametrize("status,body,exc", [

@@ -24,6 +24,7 @@ from .registry import REGISTRY, Evaluator, get
 from .store import Store
 
 PRICE = "cmc/btc_close"
+PRICE_SERIES = ("cmc/btc_close", "yahoo/btc_close", "cm/PriceUSD")
 
 #: metrics drawn as charts in the briefing (id -> lookback days)
 CHART_METRICS = {
@@ -103,10 +104,34 @@ def _using(store: Store | None, path=None) -> Iterator[Store]:
 # ----------------------------------------------------------------------------------------------
 
 
+def data_version(store: Store) -> str:
+    """The snapshot version, plus the time of the latest live update if any (``+live-<time>``)."""
+    import json
+
+    from . import data
+
+    version = store.get_meta("snapshot_version") or data.data_version()
+    rows = store.con.execute("SELECT value FROM meta WHERE key LIKE 'source_status/%'").fetchall()
+    times = []
+    for (v,) in rows:
+        try:
+            st = json.loads(v)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(st, dict) and st.get("at"):
+            times.append(str(st["at"]))
+    return f"{version}+live-{max(times)}" if times else version
+
+
 def data_range(store: Store) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last date of the BTC price series: the range a briefing can be built for."""
+    """First and last date of any BTC price series: the range a briefing can be built for.
+
+    The embedded CoinMarketCap closes, Yahoo, Coin Metrics' reference rate (refreshed by
+    ``btcmacro update``) and exchange closes all count, so a live update extends the range.
+    """
     row = store.con.execute(
-        "SELECT min(date), max(date) FROM obs WHERE series_id = ?", [PRICE]
+        "SELECT min(date), max(date) FROM obs WHERE series_id IN (SELECT unnest(?)) "
+        "OR series_id LIKE 'ccxt/%/btc_close'", [list(PRICE_SERIES)]
     ).fetchone()
     if row[0] is None:
         raise StoreError("store holds no BTC price series", where=str(store.path))
@@ -178,6 +203,9 @@ def series(id: str, start=None, end=None, as_of=None, *, store: Store | None = N
                            as_of=None if as_of is None else as_of.date().isoformat(), version=None)
         else:
             raise UsageError("unknown metric or series id (see `btcmacro metrics list`)", where=id)
+        s.attrs["data_version"] = data_version(st)
+        s.attrs["vintage"] = (f"as published by {as_of.date().isoformat()}" if as_of is not None
+                              else "latest vintage of every observation")
         if start is not None:
             s = s[s.index >= pd.Timestamp(start)]
         if end is not None:
@@ -242,10 +270,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
                 if mid in REGISTRY:
                     s = ev.series(mid)
                     charts[mid] = s[s.index > d - pd.Timedelta(days=days)]
-        version = st.get_meta("snapshot_version") or data.data_version()
-        upd = st.get_meta("last_update")
-        if upd:
-            version = f"{version}+update-{upd}"
+        version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
         notes = [
             "Macro series in the embedded snapshot are one later vintage (mid-2026): values for "

@@ -19,7 +19,6 @@ from .errors import BtcmacroError, exit_code
 chain_app = typer.Typer(no_args_is_help=True,
                         help="Own-node on-chain engine: index your Bitcoin Core data, publish daily metrics.")
 
-ADDRESS_LIST_KEY = "chain_address_list"
 _IndexOpt = typer.Option(None, "--index", help="chain index file (default: $BTCMACRO_HOME/chain.duckdb)")
 _StoreOpt = typer.Option(None, "--store", help="main store file (default: $BTCMACRO_HOME/store.duckdb)")
 
@@ -58,6 +57,7 @@ def _progress():
 
     prog = Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), Rate(), TextColumn("ETA"),
                     TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+
     def cb(height: int, tip: int) -> None:
         if "task" not in state:
             state["first"] = height
@@ -72,6 +72,8 @@ def _progress():
 def sync_cmd(
     datadir: Optional[Path] = typer.Option(None, "--datadir", help="a STOPPED Bitcoin Core datadir (read via py-bitcoinkernel)"),
     blocks_dir: Optional[Path] = typer.Option(None, "--blocks-dir", help="a directory of blk*.dat files (no undo data needed)"),
+    undo_files: bool = typer.Option(False, "--undo-files", help="with --blocks-dir: read spent coins from the rev*.dat "
+                                                                "undo files (a node's full blocks/ dir) instead of a coin map"),
     rpc: Optional[str] = typer.Option(None, "--rpc", help="JSON-RPC URL of a running node, e.g. http://127.0.0.1:8332"),
     rpc_cookie: Optional[Path] = typer.Option(None, "--rpc-cookie", help="the node's .cookie file"),
     rpc_user: Optional[str] = typer.Option(None, "--rpc-user"),
@@ -93,36 +95,29 @@ def sync_cmd(
 
     if sum(x is not None for x in (datadir, blocks_dir, rpc)) != 1:
         raise UsageError("give exactly one of --datadir, --blocks-dir or --rpc", where="chain sync")
+    if undo_files and blocks_dir is None:
+        raise UsageError("--undo-files goes with --blocks-dir", where="chain sync")
     rpc_opts = None
     if rpc is not None:
         rpc_opts = chain.rpc.RpcConfig.from_options(rpc, cookie=rpc_cookie, user=rpc_user, password=rpc_password,
                                                     network=network)
+    lst = chain.addresses.load_address_list(exchange_addresses) if exchange_addresses else None  # fail fast
     prog, cb = _progress()
     with prog:
         r = chain.sync(datadir=datadir, blocks_dir=blocks_dir, rpc=rpc_opts, store_path=index, network=network,
-                       rebuild=rebuild, progress=cb)
+                       rebuild=rebuild, progress=cb, undo_files=undo_files)
     for w in r.warnings:
         typer.echo(f"warning: {w}", err=True)
-    msg = f"indexed {r.blocks_added} blocks; tip {r.height} {r.tip_hash}"
-    if r.rolled_back_to is not None:
-        msg += f" (reorg: rolled back {r.reorg_depth} blocks to height {r.rolled_back_to})"
-    typer.echo(msg, err=True)
+    typer.echo(f"indexed {r.blocks_added} blocks; tip {r.height} {r.tip_hash}" + (
+        f" (reorg: rolled back {r.reorg_depth} blocks to height {r.rolled_back_to})"
+        if r.rolled_back_to is not None else ""), err=True)
     if publish:
         from . import api
 
-        from .chain.addresses import load_address_list
-
-        lst = load_address_list(exchange_addresses) if exchange_addresses is not None else None
         with api.open_store(store, read_only=False) as st:
-            remembered = st.get_meta(ADDRESS_LIST_KEY)
-            if lst is None and remembered:
-                try:
-                    lst = load_address_list(remembered)
-                except BtcmacroError as e:
-                    typer.echo(f"warning: exchange balance not updated: {e}", err=True)
-            pr = chain.publish(st, index, addresses=lst)
-            if exchange_addresses is not None:
-                st.set_meta(ADDRESS_LIST_KEY, str(exchange_addresses.resolve()))
+            pr, notes = chain.publishing.publish_remembering_list(st, index, lst)
+        for n in notes:
+            typer.echo(f"warning: {n}", err=True)
         d = pr.as_dict()
         typer.echo(f"published chain/* for {d['first_day']}..{d['last_day']} "
                    f"({d['new']} new, {d['revised']} revised values)"

@@ -206,6 +206,11 @@ def series_label(series_id: str) -> str:
     return d.label if d else series_id
 
 
+def _empty_series() -> pd.Series:
+    """An empty metric series that still has a DatetimeIndex (callers slice it by date)."""
+    return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+
+
 class Evaluator:
     """Computes metrics for one as-of date from one store, caching inputs and results."""
 
@@ -247,7 +252,7 @@ class Evaluator:
         self.prefetch(v.inputs)
         ins = Inputs({i: self._inputs[i] for i in v.inputs})
         if any(ins[i].dropna().empty for i in v.inputs):
-            return pd.Series(dtype="float64")
+            return _empty_series()
         out = v.fn(ins, self.params)
         if not isinstance(out, pd.Series):
             raise TypeError(f"metric function {v.fn.__name__} returned {type(out).__name__}, expected Series")
@@ -266,7 +271,7 @@ class Evaluator:
         if metric_id in self._results:
             return self._results[metric_id]
         m = get(metric_id)
-        chosen: tuple[pd.Series, Variant | None] = (pd.Series(dtype="float64"), None)
+        chosen: tuple[pd.Series, Variant | None] = (_empty_series(), None)
         limit = pd.Timedelta(days=MAX_AGE_DAYS.get(m.frequency, 10))
         for v in m.variants:
             s = self._variant_series(v)

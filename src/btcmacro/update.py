@@ -171,7 +171,7 @@ def run_update(
             s0 = time.monotonic()
             srep = SourceReport(src.id)
             report.sources.append(srep)
-            ctx = Context(http, today, last, since_d, opts.get(src.id, {}))
+            ctx = Context(http, today, last, since_d, opts.get(src.id, {}), store)
             _update_source(src, ctx, store, srep, progress)
             srep.requests = http.stats.total - before
             srep.seconds = time.monotonic() - s0
@@ -211,6 +211,8 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
                 req = parsed.next
             else:
                 raise SourceError(f"more than {MAX_PAGES} pages; stopping", where=req.where)
+            # only now, with every page parsed, does the query's data count
+            merged = src.combine(q, pages)
         except BtcmacroError as e:
             srep.errors.append(_say(e))
             srep.failures.append(e)
@@ -222,27 +224,38 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
             srep.errors.append(msg)
             progress("advance", src.id, error=msg)
             continue
-        # only now, with every page parsed, does the query's data count
-        for parsed in pages:
-            for sid, f in parsed.frames.items():
-                collected.setdefault(sid, []).append(f)
-                if parsed.vintages:
-                    vintage_ids.add(sid)
+        for sid, f in merged.items():
+            collected.setdefault(sid, []).append(f)
+            if any(p.vintages for p in pages):
+                vintage_ids.add(sid)
         progress("advance", src.id)
     if STAGE_HOOK:
         STAGE_HOOK("after_fetch")
-    items = []
-    for sid, frames in collected.items():
-        f = pd.concat([x for x in frames if len(x)], ignore_index=True) if any(len(x) for x in frames) \
+    frames: dict[str, pd.DataFrame] = {}
+    for sid, fs in collected.items():
+        f = pd.concat([x for x in fs if len(x)], ignore_index=True) if any(len(x) for x in fs) \
             else pd.DataFrame(columns=["date", "value"])
         if f.empty:
             continue
+        if sid not in vintage_ids:
+            f = f.drop_duplicates("date", keep="last").sort_values("date").reset_index(drop=True)
+        frames[sid] = f
+    # series computed from what was fetched (cross-venue aggregates): same transaction
+    try:
+        derived = src.derive({k: v for k, v in frames.items() if k not in vintage_ids}, ctx)
+    except BtcmacroError as e:
+        derived = {}
+        srep.errors.append(_say(e))
+        srep.failures.append(e)
+    frames.update({k: v for k, v in derived.items() if len(v)})
+    items = []
+    for sid, f in frames.items():
         defn = catalog.get(sid)
         vint = sid in vintage_ids
-        if not vint:
-            f = f.drop_duplicates("date", keep="last").sort_values("date").reset_index(drop=True)
-            if "published_at" not in f.columns:
-                f["published_at"] = _published(defn.release, f["date"], ctx.today).values
+        if not vint and "published_at" not in f.columns:
+            f = f.copy()
+            f["published_at"] = _published(defn.release, f["date"], ctx.today).values
+            f = _revisions_dated_today(store, sid, f, ctx.today)
         items.append((defn.meta(provenance=f"live:{src.id}"), f[["date", "value", "published_at"]], vint))
     status = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": srep.ok,
               "errors": srep.errors[:5], "series": len(items)}
@@ -252,6 +265,26 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
         srep.results = []
         srep.errors.append(_say(e))
         srep.failures.append(e)
+
+
+def _revisions_dated_today(store: Store, sid: str, f: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """A value that differs from the one stored for its date was learned today, not on the day
+    the release rule gives for a first print: date it ``max(rule date, today)`` so that an
+    ``as_of`` read before today never sees it."""
+    old = store.frame([sid], start=f["date"].min(), end=f["date"].max())
+    if old.empty:
+        return f
+    m = f[["date", "value"]].merge(old[["date", "value"]], on="date", how="left", suffixes=("", "_old"),
+                                   indicator=True)
+    seen = (m["_merge"] == "both").to_numpy()
+    same = (m["value"] == m["value_old"]) | (m["value"].isna() & m["value_old"].isna())
+    revised = seen & ~same.to_numpy()
+    if revised.any():
+        pub = pd.to_datetime(f["published_at"]).to_numpy().copy()
+        t = pd.Timestamp(today).to_datetime64()
+        pub[revised] = [max(p, t) for p in pub[revised]]
+        f = f.assign(published_at=pub)
+    return f
 
 
 def _record_failure(store: Store, source: str, srep: SourceReport) -> None:

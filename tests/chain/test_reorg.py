@@ -59,7 +59,7 @@ def _process(datadir, blocks):
     return tip, tip_hash
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chains():
     cbs: dict[int, bytes] = {}
     a = _branch(GENESIS, 1, T, cbs, {105: [(1, [SUBSIDY])], 110: [(2, [20 * 10**8, 30 * 10**8])],

@@ -52,30 +52,54 @@ def _by_method(levels, method):
 
 
 def test_swing_zones_hand_checked(dec9):
-    # btc_usd_daily_coinmarketcap.csv closes: 2025-12-03 93,527.80 is the highest of 11-28..12-08
-    # (90,919 90,852 90,394 86,322 91,350 | 92,142 89,388 89,272 90,406 90,640) -> nearest swing high
-    # above 92,691.71; swing lows 2025-11-22 84,648.36 and 2025-12-01 86,321.57 are 1.98% apart.
+    # btc_usd_daily_coinmarketcap.csv (high, low, close columns):
+    # resistance: 2025-12-03 high 94,060.77 is the highest high of 11-28..12-08 (92,969 91,188 91,965
+    # 90,398 92,317 | 94,038 92,703 90,267 91,741 92,267); its close 93,527.80 is within 3% of the high,
+    # so the zone runs 93,527.80-94,060.77 (a zone, not the single close it used to be).
+    # support: 2025-12-01 low 83,862.25 is the lowest low of 11-26..12-06 (86,317 90,090 90,257 90,260
+    # 90,394 | 86,202 91,056 90,976 88,152 88,952); close 86,321.57 <= 83,862.25 x 1.03 -> zone
+    # 83,862.25-86,321.57. The next swing low, 2025-11-21 low 80,659.81 (lows 11-16..11-26 all higher),
+    # is 3.97% lower -> its own zone, its close 85,090.69 capped at 80,659.81 x 1.03 = 83,079.61.
     res = [lv for lv in dec9.levels if lv["method"] == "swing_high_zone"]
     sup = [lv for lv in dec9.levels if lv["method"] == "swing_low_zone"]
     nearest_res = min(res, key=lambda lv: lv["low"])
-    nearest_sup = max(sup, key=lambda lv: lv["high"])
+    sup = sorted(sup, key=lambda lv: -lv["high"])
+    nearest_sup = sup[0]
     assert nearest_res["name"] == "Resistance zone (swing highs)"
-    assert (nearest_res["low"], nearest_res["high"]) == pytest.approx((93527.8038002451, 93527.8038002451))
-    assert nearest_sup["name"] == "Support range (swing lows)"
-    assert (nearest_sup["low"], nearest_sup["high"]) == pytest.approx((84648.356729, 86321.569946))
-    assert [m["date"] for m in nearest_sup["members"]] == ["2025-11-22", "2025-12-01"]
+    assert (nearest_res["low"], nearest_res["high"]) == pytest.approx((93527.8038002451, 94060.7728133688))
+    assert nearest_sup["name"] == "Support zone (swing lows)"
+    assert (nearest_sup["low"], nearest_sup["high"]) == pytest.approx((83862.2485209906, 86321.5699463014))
+    assert (sup[1]["low"], sup[1]["high"]) == pytest.approx((80659.8124264662, 80659.8124264662 * 1.03))
+    assert [m["date"] for m in nearest_sup["members"]] == ["2025-12-01"]
+    assert nearest_res["members"] == [{"date": "2025-12-03", "price": pytest.approx(94060.7728133688),
+                                       "close": pytest.approx(93527.8038002451)}]
     assert nearest_res["kind"] == "resistance" and nearest_sup["kind"] == "support"
-    assert "2025-12-03 93,528" in nearest_res["evidence"]
+    assert nearest_res["intraday"] and "CoinMarketCap:btc_high" in nearest_res["source"]
+    assert "2025-12-03 high 94,061 (close 93,528)" in nearest_res["evidence"]
 
 
-def _expected_zones(store, lc, side):
-    closes = _closes(store)
-    recent = closes[closes.index > closes.index[-1] - pd.Timedelta(days=lc["swing_lookback_days"])]
-    kind = "high" if side > 0 else "low"
-    pts = [(d, x) for d, x in _ref_swings(recent, lc["swing_window_days"], kind) if (x - PRICE_1209) * side > 0]
-    groups = _ref_clusters(pts, lc["cluster_tolerance"])
-    groups = groups if side > 0 else groups[::-1]
-    return [(min(x for _, x in g), max(x for _, x in g)) for g in groups[:lc["zones_per_side"]]]
+def _bars(store, as_of="2025-12-09"):
+    closes = _closes(store, as_of)
+    hi = store.series("cmc/btc_high", as_of=as_of).reindex(closes.index)
+    lo = store.series("cmc/btc_low", as_of=as_of).reindex(closes.index)
+    return closes, hi.fillna(closes), lo.fillna(closes)
+
+
+def _expected_zones(store, lc, side, as_of="2025-12-09"):
+    closes, hi, lo = _bars(store, as_of)
+    price = closes.iloc[-1]
+    keep = closes.index > closes.index[-1] - pd.Timedelta(days=lc["swing_lookback_days"])
+    closes, hi, lo = closes[keep], hi[keep], lo[keep]
+    tol = lc["cluster_tolerance"]
+    if side > 0:
+        pts = [(d, x) for d, x in _ref_swings(hi, lc["swing_window_days"], "high") if x > price]
+        groups = _ref_clusters(pts, tol)
+        return [(min(max(closes[d], x / (1 + tol)) for d, x in g), max(x for _, x in g))
+                for g in groups[:lc["zones_per_side"]]]
+    pts = [(d, x) for d, x in _ref_swings(lo, lc["swing_window_days"], "low") if x < price]
+    groups = _ref_clusters(pts, tol)[::-1]
+    return [(min(x for _, x in g), max(min(closes[d], x * (1 + tol)) for d, x in g))
+            for g in groups[:lc["zones_per_side"]]]
 
 
 def _got_zones(levels, side):
@@ -93,6 +117,23 @@ def test_swing_zones_equal_reference(dec9, rules_store):
     for lv in _by_method(dec9.levels, "swing_high_zone") + _by_method(dec9.levels, "swing_low_zone"):
         for m in lv["members"]:
             assert pd.Timestamp(m["date"]) + pd.Timedelta(days=lc["swing_window_days"]) <= pd.Timestamp("2025-12-09")
+
+
+def test_swing_zones_after_intraday_data_ends(rules_store):
+    """cmc/btc_high and btc_low end on 2026-04-13: later days count their close, and the evidence
+    says so; the zones still equal the reference built the same way."""
+    from btcmacro.registry import REGISTRY, Evaluator
+
+    cfg = _default_rules()
+    ev = Evaluator(rules_store, "2026-08-22", cfg.params)
+    values = {m: ev.value(m, alternatives=False) for m in REGISTRY if m.startswith("btc_") or m in cfg.levels["metric_levels"]}
+    lv = compute_levels(ev, values, cfg)
+    zones = _by_method(lv, "swing_high_zone") + _by_method(lv, "swing_low_zone")
+    assert zones
+    for z in zones:
+        assert "no intraday data after 2026-04-13" in z["evidence"]
+    for side in (1, -1):
+        assert _got_zones(lv, side) == pytest.approx(_expected_zones(rules_store, cfg.levels, side, "2026-08-22"))
 
 
 def test_round_numbers(dec9):
@@ -143,7 +184,11 @@ def test_every_level_has_evidence_and_sorted(dec9):
     for lv in dec9.levels:
         assert lv["low"] <= lv["high"]
         assert lv["kind"] in ("resistance", "support")
-        assert (lv["kind"] == "resistance") == ((lv["low"] + lv["high"]) / 2 > PRICE_1209)
+        if lv["method"] in ("swing_high_zone", "swing_low_zone"):
+            # a swing zone's side is its pivots' side: highs above the price, lows below it
+            assert (lv["kind"] == "resistance") == all(m["price"] > PRICE_1209 for m in lv["members"])
+        else:
+            assert (lv["kind"] == "resistance") == ((lv["low"] + lv["high"]) / 2 > PRICE_1209)
         assert lv["evidence"] and lv["source"] and lv["date"] <= "2025-12-09"
         assert lv["names"]["zh-TW"]
         assert math.isfinite(lv["distance_pct"])
@@ -161,6 +206,7 @@ def test_override_changes_levels(dec9, rules_store):
     cfg = _default_rules()
     cfg.levels["round_steps_usd"] = [2500]
     cfg.levels["swing_window_days"] = 3
+    cfg.levels["cluster_tolerance"] = 0.05  # the 11-21 and 12-01 swing lows (3.97% apart) merge
     lv = compute_levels(dec9.ev, dec9.values, cfg)
     # 92,691.71 between the 2,500 multiples 92,500 and 95,000
     assert sorted(x["low"] for x in _by_method(lv, "round_number")) == [92500.0, 95000.0]
@@ -168,6 +214,7 @@ def test_override_changes_levels(dec9, rules_store):
         expect = _expected_zones(rules_store, cfg.levels, side)
         assert _got_zones(lv, side) == pytest.approx(expect)
     assert _got_zones(lv, -1) != _got_zones(dec9.levels, -1)  # the override changed the outcome
+    assert _got_zones(lv, -1)[0] == pytest.approx((80659.8124264662, 86321.5699463014))
 
 
 def test_no_price_no_levels(dec9):

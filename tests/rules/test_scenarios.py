@@ -40,14 +40,15 @@ def test_policy_range_after_decision(dec9):
 def test_paths_use_computed_levels(dec9):
     names = _level_names(dec9)
     res = names["Resistance zone (swing highs)"]
-    sup = names["Support range (swing lows)"]
+    sup = names["Support zone (swing lows)"]
     cfg = dec9.cfg.scenarios
     for s in dec9.scenarios:
         bull, bear = s["paths"]
-        # trigger = top of the nearest swing-high zone (93,527.80, the 2025-12-03 close)
-        assert bull["trigger"]["price"] == res["high"] == pytest.approx(93527.8038002451)
+        # trigger = top of the nearest swing-high zone (94,060.77, the 2025-12-03 intraday high)
+        assert bull["trigger"]["price"] == res["high"] == pytest.approx(94060.7728133688)
         assert bull["trigger"]["condition"] == "daily close above"
-        assert bull["invalidation"]["price"] == sup["low"] == pytest.approx(84648.3567285902)
+        # invalidation = bottom of the nearest swing-low zone (83,862.25, the 2025-12-01 intraday low)
+        assert bull["invalidation"]["price"] == sup["low"] == pytest.approx(83862.2485209906)
         assert bear["trigger"]["price"] == sup["low"]
         assert bear["invalidation"]["price"] == res["high"]
         # bullish targets: levels wholly above the trigger, nearest first, as many as configured
@@ -107,3 +108,32 @@ def test_disabled_scenario(dec9):
     out = build_scenarios(dec9.ev, dec9.values, dec9.regimes, dec9.levels, dec9.fomc, cfg)
     assert [s["id"] for s in out] == ["cut_with_expansion", "cut_without_expansion"]
     assert len(out[0]["paths"][0]["targets"]) == 1
+
+
+def test_no_scenarios_before_the_calendar():
+    """fomc_meetings.csv starts with 2015-01-27/28: before it the next meeting is unknown (it was
+    wrongly reported as 2015-01-28 for 2010 and 2014 dates)."""
+    from btcmacro.rules.fomc import calendar_start
+
+    assert calendar_start() == "2015-01-27"
+    assert next_meeting("2010-08-01") is None
+    assert next_meeting("2014-01-15") is None
+    assert next_meeting("2015-01-27")["end"] == "2015-01-28"
+
+
+def test_cut_at_the_zero_lower_bound_is_not_applicable(dec9):
+    """DFEDTARL/DFEDTARU were 0.00/0.25 from 2020-03-16: a 25 bp cut would give -0.25%-0.00%,
+    which used to be shown; now the cut scenarios say why they do not apply, hold keeps its paths."""
+    from btcmacro.registry import MetricValue
+
+    vals = dict(dec9.values,
+                policy_rate_lower=MetricValue("policy_rate_lower", 0.0, "percent", "2020-03-16", "FRED:DFEDTARL", "ok", None),
+                policy_rate_upper=MetricValue("policy_rate_upper", 0.25, "percent", "2020-03-16", "FRED:DFEDTARU", "ok", None))
+    out = {s["id"]: s for s in build_scenarios(dec9.ev, vals, dec9.regimes, dec9.levels, dec9.fomc, dec9.cfg)}
+    for sid in ("cut_with_expansion", "cut_without_expansion"):
+        assert out[sid]["applicable"] is False and out[sid]["paths"] == []
+        assert out[sid]["decision"]["rate"]["after"] is None
+        assert "zero lower bound" in out[sid]["note"]
+    assert out["hold"]["applicable"] is True and len(out["hold"]["paths"]) == 2
+    assert out["hold"]["decision"]["rate"]["after"] == [0.0, 0.25]
+    json.dumps(list(out.values()))

@@ -129,6 +129,7 @@ class AddressList:
     sha256: str
     scripts: tuple[bytes, ...]
     labels: tuple[str, ...]
+    path: str = ""  # absolute path it was read from
 
     def describe(self) -> str:
         return (f"address list {self.name} (sha256 {self.sha256[:12]}, {len(self.scripts)} scripts): "
@@ -174,4 +175,5 @@ def load_address_list(path: str | os.PathLike) -> AddressList:
     if not prov:
         raise DataError("the address list needs its provenance: add a line '# provenance: <source>'",
                         where=str(p))
-    return AddressList(p.name, prov, hashlib.sha256(raw).hexdigest(), tuple(scripts), tuple(labels))
+    return AddressList(p.name, prov, hashlib.sha256(raw).hexdigest(), tuple(scripts), tuple(labels),
+                       str(p.resolve()))

@@ -2,15 +2,20 @@
 
 The CLI (``btcmacro chain sync|status|inspect``) is a thin wrapper over these functions.
 
-Two input modes, one index format (see :mod:`btcmacro.chain.index`):
+Four input modes, one index format (see :mod:`btcmacro.chain.index`):
 
 * ``sync(blocks_dir=DIR)`` reads plain ``blk*.dat`` files with this package's own framing and
   parser (XOR honoured), decides the best chain by the header walk, and resolves spends with a
   coin map kept in DuckDB tables (a SQL join, no Python dict). Meant for small directories such
   as the 256-block fixture, or any directory without undo data.
+* ``sync(blocks_dir=DIR, undo_files=True)`` reads the same files plus Core's ``rev*.dat`` undo
+  files with :mod:`btcmacro.chain.undo` (each spent coin's creation height, amount and script):
+  no coin map, no kernel, so it works on a node's whole ``blocks/`` directory.
 * ``sync(datadir=DIR)`` opens a *stopped* Bitcoin Core datadir through ``py-bitcoinkernel``
   (Core's own libbitcoinkernel): the active chain, the blocks and the undo data (each spent
   coin's creation height and amount) come from Core, so no coin map is needed.
+* ``sync(rpc=RpcConfig(...))`` asks a running node (:mod:`btcmacro.chain.rpc`): the canonical
+  hashes from ``getblockhash``, blocks and each input's prevout from ``getblock`` verbosity 3.
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ def _dir_id(path: str | os.PathLike) -> str:
     return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
 
 
-_MODE_TEXT = {"coinmap": "blk files (--blocks-dir)", "undo": "a Core datadir (--datadir)",
+_MODE_TEXT = {"coinmap": "blk files (--blocks-dir)", "revundo": "blk + rev files (--blocks-dir --undo-files)",
+              "undo": "a Core datadir (--datadir)",
               "rpc": "a running node (--rpc)"}
 
 
@@ -127,6 +133,7 @@ def sync(
     rebuild: bool = False,
     max_reorg_depth: int = DEFAULT_MAX_REORG_DEPTH,
     progress: Progress | None = None,
+    undo_files: bool = False,
 ) -> SyncResult:
     """Index the best chain incrementally from a Core datadir or a blk-file directory.
 
@@ -147,6 +154,10 @@ def sync(
         Drop the index and start from genesis (needed after ``XorKeyChanged``).
     max_reorg_depth
         Deepest rollback accepted before ``ReorgBeyondDepth``.
+    undo_files
+        With ``blocks_dir``: read each spent coin from Core's ``rev*.dat`` undo files
+        (:mod:`btcmacro.chain.undo`) instead of building a coin map; needs a node's complete
+        ``blocks/`` directory (mode ``revundo``).
     progress
         Called as ``progress(height, tip_height)`` every ``PROGRESS_EVERY`` blocks and after each
         batch commit.
@@ -166,6 +177,8 @@ def sync(
     """
     if sum(x is not None for x in (datadir, blocks_dir, rpc)) != 1:
         raise ChainError("give exactly one of datadir=, blocks_dir= or rpc=")
+    if undo_files and blocks_dir is None:
+        raise ChainError("undo_files=True reads rev*.dat next to the blk files: it needs blocks_dir=")
     store_path = Path(store_path) if store_path is not None else default_store_path()
     with ChainIndex(store_path) as index:
         if rpc is not None:
@@ -177,14 +190,19 @@ def sync(
             return _sync_rpc(index, rpc, network, rebuild, max_reorg_depth, progress)
         if datadir is not None:
             return _sync_datadir(index, Path(datadir), network, rebuild, max_reorg_depth, progress)
-        return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress)
+        return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress,
+                                use_undo=undo_files)
 
 
 # ------------------------------------------------------------------ plain blk files (coin map)
 
 
 def scan_dir(blocks_dir: Path, network: str = "mainnet") -> tuple[list[blkfile.Record], list[str], bytes]:
-    """Scan every blk file of ``blocks_dir``; returns records, warning lines and the XOR key."""
+    """Scan every blk file of ``blocks_dir``; returns records (with their bytes), warnings, XOR key.
+
+    Keeps every block in memory: for small directories and tests. :func:`sync` uses
+    :func:`scan_dir_headers`, which keeps only headers and locations.
+    """
     key = blkfile.read_xor_key(blocks_dir)
     files = blkfile.blk_files(blocks_dir)
     if not files:
@@ -198,31 +216,87 @@ def scan_dir(blocks_dir: Path, network: str = "mainnet") -> tuple[list[blkfile.R
     return records, warnings, key
 
 
+@dataclass(frozen=True, slots=True)
+class _Loc:
+    """Where a block's bytes are: file, record offset (of the magic), size."""
+
+    path: Path
+    offset: int
+    size: int
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.name}@{self.offset:#x}"
+
+
+def scan_dir_headers(blocks_dir: Path, network: str = "mainnet"
+                     ) -> tuple[list[HeaderRef], dict[bytes, _Loc], list[str], bytes]:
+    """Scan the blk files one at a time keeping only each block's header and location.
+
+    Memory is one file's bytes at a time plus one small object per block, so a node's whole
+    ``blocks/`` directory can be walked; blocks are read again by :func:`_read_block` when
+    indexed.
+    """
+    key = blkfile.read_xor_key(blocks_dir)
+    files = blkfile.blk_files(blocks_dir)
+    if not files:
+        raise ChainError("no blk*.dat files", where=str(blocks_dir))
+    headers: list[HeaderRef] = []
+    locs: dict[bytes, _Loc] = {}
+    warnings: list[str] = []
+    for i, f in enumerate(files):
+        res = blkfile.scan_file(f, key=key, network=network, newest=(i == len(files) - 1))
+        warnings += [str(w) for w in res.warnings]
+        for r in res.records:
+            h = parse_header(r.data)
+            headers.append(HeaderRef(h.hash, h.prev_hash, h.bits, h.time, r.file, r.offset))
+            locs.setdefault(h.hash, _Loc(f, r.offset, r.size))
+        del res
+    return headers, locs, warnings, key
+
+
+def _read_block(loc: _Loc, key: bytes) -> bytes:
+    with open(loc.path, "rb") as fh:
+        fh.seek(loc.offset + 8)
+        raw = fh.read(loc.size)
+    if len(raw) != loc.size:
+        raise ChainError(f"block record shrank to {len(raw)} of {loc.size} bytes since the scan", where=loc.where)
+    return blkfile.apply_xor(raw, key, loc.offset + 8)
+
+
 def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild: bool,
-                     max_depth: int, progress: Progress | None) -> SyncResult:
+                     max_depth: int, progress: Progress | None, use_undo: bool = False) -> SyncResult:
     where = str(blocks_dir)
     key = blkfile.read_xor_key(blocks_dir)
     fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(blocks_dir)
+    mode = "revundo" if use_undo else "coinmap"
     cp = index.checkpoint()
     if not rebuild:
-        _check_checkpoint(cp, fp, dir_id, "coinmap", where)  # before reading anything
-    records, warnings, key = scan_dir(blocks_dir, network)
+        _check_checkpoint(cp, fp, dir_id, mode, where)  # before reading anything
+    if use_undo:
+        from btcmacro.chain.undo import UndoIndex, rev_files
+
+        if not rev_files(blocks_dir):
+            raise ChainError("no rev*.dat undo files in this directory (sync without --undo-files)", where=where)
+        undo_index = UndoIndex(blocks_dir, key=key, network=network)
+    headers, by_hash, warnings, key = scan_dir_headers(blocks_dir, network)
     if rebuild and cp is not None:
         cp = None
         index.con.execute("BEGIN")
         index.wipe()
         index.con.execute("COMMIT")
 
-    headers = []
-    by_hash: dict[bytes, blkfile.Record] = {}
-    for r in records:
-        h = parse_header(r.data)
-        headers.append(HeaderRef(h.hash, h.prev_hash, h.bits, h.time, r.file, r.offset))
-        by_hash.setdefault(h.hash, r)
     chain = best_chain(headers, GENESIS[network])
     if not chain:
         raise ChainError("the genesis block is not in the files", where=where)
     tip = len(chain) - 1
+    children: dict[bytes, int] = {}
+    for hh in {x.hash: x for x in headers}.values():  # distinct blocks per parent (stale siblings)
+        children[hh.prev_hash] = children.get(hh.prev_hash, 0) + 1
 
     def chain_hash_at(h: int) -> bytes | None:
         return chain[h].hash if 0 <= h <= tip else None
@@ -246,34 +320,58 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
     while h <= tip or (first and depth > 0):
         hi = min(tip, h + BATCH_BLOCKS - 1)
         batch = lifecycle.CoinMapBatch()
-        rows = []
-        bad: BadBlock | None = None
+        rows, created, spends, flows = [], [], [], []
+        bad: ChainError | None = None
         for height in range(h, hi + 1):
             rec = by_hash[chain[height].hash]
             try:
-                blk = parse_block(rec.data, height=height, where=rec.where, full=True)
+                blk = parse_block(_read_block(rec, key), height=height, where=rec.where, full=not use_undo)
                 blk.check_merkle()
             except BadBlock as e:
                 bad = e
                 hi = height - 1
                 break
+            spent: list[tuple[bytes, int]] = []
+            if use_undo and height > 0:
+                try:
+                    coins = undo_index.spent(rec.file, blk.header.prev_hash, blk.tx_input_counts,
+                                             where=rec.where, siblings=children[blk.header.prev_hash] > 1)
+                except ChainError as e:  # keep every block before this one, then stop
+                    bad = e
+                    hi = height - 1
+                    break
+                flat = [c for tx in coins for c in tx]
+                spends.append(lifecycle.undo_spends(height, [c[0] for c in flat], [c[2] for c in flat]))
+                spent = [(c[3], c[2]) for c in flat]
             rows.append(lifecycle.block_row(blk, height))
             if progress and height % PROGRESS_EVERY == 0:
                 progress(height, tip)  # parsed, committed with the batch
-            batch.add(blk, height)
+            if not use_undo:
+                batch.add(blk, height)
+                continue
+            created.append((height, *lifecycle.created_row(blk)))
+            flows.append(lifecycle.block_flows(blk, height, spent))
         index.con.execute("BEGIN")
         try:
             if first and depth > 0:
                 index.rollback_to(fork)
             index.append("blocks", lifecycle.blocks_table(rows))
-            index.append("outputs", batch.outputs())
-            index.append("inputs", batch.inputs())
-            index.append("created", batch.created())
-            if rows:
-                index.resolve_spends(h, hi)
+            if use_undo:
+                index.append("created", pd.DataFrame(created, columns=["height", "value", "n"]).astype(
+                    {"height": "int32", "value": "int64", "n": "int64"}))
+                for t in spends:
+                    index.append("spends", t)
+                for t in flows:
+                    index.append("flows", t)
+            else:
+                index.append("outputs", batch.outputs())
+                index.append("inputs", batch.inputs())
+                index.append("created", batch.created())
+                if rows:
+                    index.resolve_spends(h, hi)
             last_h = hi if rows else h - 1
             if last_h >= 0:
-                index.set_checkpoint(Checkpoint(last_h, chain[last_h].hash, fp, dir_id, "coinmap"))
+                index.set_checkpoint(Checkpoint(last_h, chain[last_h].hash, fp, dir_id, mode))
             index.con.execute("COMMIT")
         except BaseException:
             index.con.execute("ROLLBACK")
@@ -288,7 +386,7 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
     for w in warnings:
         log.debug("%s", w)
     final = index.checkpoint()
-    return SyncResult(final.height, final.hash_hex, added, rolled, depth, warnings, "coinmap")
+    return SyncResult(final.height, final.hash_hex, added, rolled, depth, warnings, mode)
 
 
 # ------------------------------------------------------------------ Core datadir (undo data)

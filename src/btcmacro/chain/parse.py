@@ -232,6 +232,11 @@ class Block:
         return self._txs
 
     @property
+    def tx_input_counts(self) -> list[int]:
+        """Number of inputs of each transaction, in block order."""
+        return [sp[6] for sp in self._spans]
+
+    @property
     def weight(self) -> int:
         """BIP141 weight: non-witness bytes × 4 + witness bytes × 1."""
         return (self.size - self._witness_bytes) * 4 + self._witness_bytes

@@ -51,11 +51,12 @@ from btcmacro.store import Store, WriteResult
 if TYPE_CHECKING:
     from btcmacro.chain.addresses import AddressList
 
-__all__ = ["publish", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS",
+__all__ = ["publish", "publish_remembering_list", "ADDRESS_LIST_KEY", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS",
            "day_closers", "published_tip"]
 
 PRICE_SERIES = "cmc/btc_close"
 TIP_KEY = "chain_tip"
+ADDRESS_LIST_KEY = "chain_address_list"  # path of the user's address list, reused by later syncs
 DAYS_KEY = "chain_days"
 SAT = 100_000_000
 WHALE_BTC = 1000.0
@@ -232,3 +233,27 @@ def publish(
         "published_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat(),
     }, sort_keys=True))
     return res
+
+
+def publish_remembering_list(store: Store, index_path=None, addresses: "AddressList | None" = None
+                             ) -> tuple[PublishResult, list[str]]:
+    """:func:`publish`, reusing the address list of an earlier sync when none is given.
+
+    The list's path is kept in the store's meta (``chain_address_list``). If that file can no
+    longer be read, the other series are still published and a note says why
+    ``exchange_balance`` was not updated. Returns the result and those notes.
+    """
+    from btcmacro.chain.addresses import load_address_list
+    from btcmacro.errors import BtcmacroError
+
+    notes: list[str] = []
+    remembered = store.get_meta(ADDRESS_LIST_KEY)
+    if addresses is None and remembered:
+        try:
+            addresses = load_address_list(remembered)
+        except BtcmacroError as e:
+            notes.append(f"exchange balance not updated: {e}")
+    res = publish(store, index_path, addresses=addresses)
+    if addresses is not None and addresses.path:
+        store.set_meta(ADDRESS_LIST_KEY, addresses.path)
+    return res, notes

@@ -206,16 +206,36 @@ class UndoIndex:
             self._next[rev] = 0
         return self._files[rev]
 
-    def spent(self, blk_name: str, prev_hash: bytes, *, where: str) -> list[list[tuple[int, bool, int, bytes]]]:
-        """The decoded undo data of the block stored in ``blk_name`` whose parent is ``prev_hash``."""
+    def spent(self, blk_name: str, prev_hash: bytes, input_counts: list[int], *, where: str,
+              siblings: bool = False) -> list[list[tuple[int, bool, int, bytes]]]:
+        """The decoded undo data of the block stored in ``blk_name`` whose parent is ``prev_hash``.
+
+        The checksum ties a record to the block's *parent*, so a stale sibling (another block on
+        the same parent, also connected once) has a record that passes it too. A record is
+        accepted only if it also has one coin per input of each non-coinbase transaction
+        (``input_counts``, coinbase first). With ``siblings`` every record is checked and two
+        different candidates raise :class:`ChainError` instead of guessing.
+        """
         recs = self._records(blk_name)
         rev = "rev" + blk_name[3:]
         start = self._next[rev]
         order = list(range(start, len(recs))) + list(range(0, start))
+        found: list[tuple[int, list]] = []
         for i in order:
             r = recs[i]
-            if undo_checksum(prev_hash, r.data) == r.checksum:
-                self._next[rev] = i + 1
-                return parse_block_undo(r.data, where=r.where)
-        raise ChainError("no undo record in the rev file matches this block (undo data missing or "
-                         "pruned); sync without undo files or from the node (--rpc)", where=where)
+            if undo_checksum(prev_hash, r.data) != r.checksum:
+                continue
+            coins = parse_block_undo(r.data, where=r.where)
+            if [len(c) for c in coins] != list(input_counts[1:]):
+                continue
+            found.append((i, coins))
+            if not siblings:
+                break
+        if not found:
+            raise ChainError("no undo record in the rev file matches this block (undo data missing or "
+                             "pruned); sync without undo files or from the node (--rpc)", where=where)
+        if any(c != found[0][1] for _, c in found[1:]):
+            raise ChainError("two undo records fit this block (a stale sibling with the same shape); "
+                             "sync with --datadir or --rpc, which know which one Core connected", where=where)
+        self._next[rev] = found[0][0] + 1
+        return found[0][1]

@@ -99,7 +99,7 @@ def _render_html(briefing, lang: str) -> str:
         chart_out[cid] = {"title": p["title"], "fallback": p["fallback"], "note": p["note"],
                           "html": Markup(charts.plotly_div(p)) if not p["fallback"] else ""}
     tpl = _env().get_template("briefing.html.j2")
-    return tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"),
+    return tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"),
                       plotlyjs=Markup(charts.plotly_js()))
 
 
@@ -120,7 +120,7 @@ def _render_md(briefing, lang: str, chart_dir: Path | None = None, rel: str = ""
             entry["png"] = f"{rel}/{cid}.png" if rel else f"{cid}.png"
         chart_out[cid] = entry
     tpl = _env().get_template("briefing.md.j2")
-    text = tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"),
+    text = tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"),
                       charts_note=note)
     return _tidy_md(text)
 

@@ -24,12 +24,39 @@ from .i18n import Catalog, catalog
 # figures
 # ----------------------------------------------------------------------------------------------
 
-_SIGNED_WORDS = ("_change", "change_", "growth", "netflow", "_diff")
+_SIGNED_WORDS = frozenset({"change", "growth", "netflow", "diff", "gap"})
 
 
 def signed_metric(metric_id: str) -> bool:
-    """Whether a metric's value is a change (shown with an explicit ``+``)."""
-    return any(w in metric_id for w in _SIGNED_WORDS)
+    """Whether a metric's value is a change (shown with an explicit ``+``): one of the words of
+    its id (split at ``_``) names a change (``exchange_reserve`` is a level, not a change)."""
+    return any(w in _SIGNED_WORDS for w in metric_id.split("_"))
+
+
+#: fractions that are differences of two rates: shown in percentage points (0.0083 -> +0.83 pp)
+_PP_METRICS = frozenset({"inflation_gap_core_pce"})
+
+
+def display_value(metric_id: str, value, unit: str):
+    """``(value, unit)`` as shown: a rate difference stored as a fraction becomes pp."""
+    if metric_id in _PP_METRICS and unit == "fraction" and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return 100.0 * float(value), "pp"
+    return value, unit
+
+
+def _inputs_of(source: str | None) -> set[str]:
+    import re
+
+    text = re.sub(r" \([^()]+\)$", "", source or "")
+    return {x for x in text.split(", ") if x}
+
+
+def _same_inputs(primary: str | None, alt: str | None) -> bool:
+    """An alternative computed from inputs the primary figure already uses (another formula over
+    the same provider's series) is no independent check; running text leaves it out."""
+    a = _inputs_of(alt)
+    return bool(a) and a <= _inputs_of(primary)
 
 
 def metric_name(metric_id: str, lang: str) -> str:
@@ -102,6 +129,7 @@ class Ctx:
         mv = self.mv(metric_id)
         unit = unit or (mv.unit if mv is not None else "")
         s = signed_metric(metric_id) if signed is None else signed
+        value, unit = display_value(metric_id, value, unit)
         return self.cat.value(value, unit, signed=s)
 
     def cite(self, mv) -> str:
@@ -110,16 +138,16 @@ class Ctx:
         extra = []
         if mv.status == "stale":
             extra.append(c.t("fmt.stale", reason=c.reason(_short_reason(mv.reason))))
-        alts = [self.alternative(mv, alt) for alt in mv.alternatives or []]
+        alts = [self.alternative(mv, alt) for alt in mv.alternatives or [] if not _same_inputs(mv.source, alt.get("source"))]
         if alts:
             extra.append(c.t("fmt.alternatives", items=c.t("fmt.alt_sep").join(alts)))
-        return c.t("fmt.cite", date=c.date(mv.date), source=c.source(mv.source), extra=extra)
+        return c.t("fmt.cite", date=c.date(mv.date), source=c.source(mv.source, note=False), extra=extra)
 
     def alternative(self, mv, alt: Mapping[str, Any]) -> str:
         c = self.cat
-        val = c.value(alt.get("value"), mv.unit, signed=signed_metric(mv.id))
+        val = c.value(*display_value(mv.id, alt.get("value"), mv.unit), signed=signed_metric(mv.id))
         diff = alt.get("diff_pct")
-        return c.t("fmt.alternative", source=c.source(alt.get("source")), value=val,
+        return c.t("fmt.alternative", source=c.source(alt.get("source"), note=False), value=val,
                    date=c.date(alt.get("date")) if alt.get("date") != mv.date else "",
                    diff=c.percent(float(diff), signed=True) if diff is not None else "")
 
@@ -336,6 +364,51 @@ def _tr(d, lang: str, fallback: str = "") -> str:
     return d if isinstance(d, str) and d else fallback
 
 
+def _is_band(e: Mapping[str, Any]) -> bool:
+    thr = e.get("threshold")
+    return (e.get("comparison") in ("<", "<=") and not e.get("derived") and isinstance(thr, (int, float))
+            and not isinstance(thr, bool))
+
+
+def display_evidence(evidence: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The evidence items worth a line each, in order (the JSON keeps them all).
+
+    * An equality test on a state or flag (``qt_status == "running"``, ``== "expanding"``) states
+      the value once: only the first test of a metric is kept.
+    * Bands — three or more ``value <= upper`` tests of one metric with rising bounds, such as the
+      Fear & Greed classification — keep only the deciding band: the first bound that holds and
+      the one just below it (which does not); if none holds, the highest bound.
+    * An input that is unavailable is reported once, however many conditions use it.
+    """
+    by_metric: dict[str, list[int]] = {}
+    for i, e in enumerate(evidence):
+        if e.get("result") is not None and _is_band(e):
+            by_metric.setdefault(e.get("metric") or "", []).append(i)
+    drop: set[int] = set()
+    for idx in by_metric.values():
+        thr = [float(evidence[i]["threshold"]) for i in idx]
+        if len(idx) < 3 or thr != sorted(thr):
+            continue
+        first_true = next((k for k, i in enumerate(idx) if evidence[i].get("result")), None)
+        keep = {idx[-1]} if first_true is None else {idx[first_true]} | ({idx[first_true - 1]} if first_true else set())
+        drop.update(i for i in idx if i not in keep)
+    out, eq_seen, missing_seen = [], set(), set()
+    for i, e in enumerate(evidence):
+        mid = e.get("metric") or ""
+        if i in drop:
+            continue
+        if e.get("result") is None:
+            if mid in missing_seen:
+                continue
+            missing_seen.add(mid)
+        elif e.get("comparison") == "==":
+            if mid in eq_seen:
+                continue
+            eq_seen.add(mid)
+        out.append(e)
+    return out
+
+
 def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
     c = ctx.cat
     mid = e.get("metric") or ""
@@ -346,6 +419,9 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
     else:
         signed = signed_metric(mid)
     thr = e.get("threshold")
+    thr_unit = unit
+    if isinstance(thr, (int, float)) and not isinstance(thr, bool):
+        thr, thr_unit = display_value(mid, thr, unit)
     if isinstance(thr, str):
         thr_txt = c.state(thr)
     elif isinstance(thr, (list, tuple)):
@@ -353,18 +429,24 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
     elif thr is None:
         thr_txt = ""
     else:
-        thr_txt = c.value(thr, unit, signed=signed)
+        thr_txt = c.value(thr, thr_unit, signed=signed)
     if e.get("result") is None:
         return c.t("regime.evidence_missing", name=metric_name(mid, ctx.lang),
                    derived=c.derived(derived) if derived else "",
                    reason=c.reason(e.get("reason")))
     val = e.get("value")
-    val_txt = c.state(val) if isinstance(val, str) else c.value(val, unit, signed=signed)
+    if e.get("comparison") == "==" and (isinstance(val, bool) or unit == "bool"):
+        return c.t("regime.evidence_flag", name=metric_name(mid, ctx.lang), value=bool(val),
+                   date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
+    if e.get("comparison") == "==" and isinstance(val, str):
+        return c.t("regime.evidence_eq", name=metric_name(mid, ctx.lang), value=c.state(val),
+                   date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
+    val_txt = c.state(val) if isinstance(val, str) else c.value(*display_value(mid, val, unit), signed=signed)
     return c.t("regime.evidence", name=metric_name(mid, ctx.lang),
                derived=c.derived(derived) if derived else "", value=val_txt,
                op=c.t("op." + _OP_KEYS.get(e.get("comparison"), "eq")) if e.get("comparison") else "",
                threshold=thr_txt, result=bool(e.get("result")),
-               date=c.date(e.get("date")), source=c.source(e.get("source")))
+               date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
 
 
 _OP_KEYS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne", "in": "in", "not in": "not_in"}
@@ -375,9 +457,11 @@ def _regime(ctx: Ctx, rid: str, r: Mapping[str, Any]) -> dict:
     name = c.regime(rid) if c.has("regime." + rid) else _tr(r.get("name"), ctx.lang, c.regime(rid))
     state = r.get("state", "")
     label = c.state(state) if c.has("state." + _slug(state)) else _tr(r.get("label"), ctx.lang, c.state(state))
-    evidence = [_evidence_item(ctx, e) for e in r.get("evidence") or [] if isinstance(e, Mapping)]
+    shown = display_evidence([e for e in r.get("evidence") or [] if isinstance(e, Mapping)])
+    evidence = [_evidence_item(ctx, e) for e in shown]
+    in_evidence = {e.get("metric") for e in shown}
     missing = [c.t("s.unavailable", name=metric_name(m.get("metric", ""), ctx.lang), reason=c.reason(m.get("reason")))
-               for m in r.get("missing") or [] if isinstance(m, Mapping)]
+               for m in r.get("missing") or [] if isinstance(m, Mapping) and m.get("metric") not in in_evidence]
     context = [t for t in (_context_item(ctx, x) for x in r.get("context") or []) if t]
     return {"id": rid, "name": name, "state": state, "label": label,
             "line": c.t("regime.line", name=name, label=label),
@@ -419,9 +503,10 @@ def _level_row(ctx: Ctx, lv: Mapping[str, Any]) -> dict:
     if method.startswith("swing_"):
         basis = c.t(f"level.method.{method}" if c.has(f"level.method.{method}") else "level.method.other",
                     members=c.t("fmt.list_sep").join(
-                        c.t("level.member", date=c.date(m.get("date")), price=c.usd(float(m.get("price"))))
+                        c.t("level.swing_member", date=c.date(m.get("date")), price=c.usd(float(m.get("price"))),
+                            close=c.usd(float(m["close"])) if not _is_missing(m.get("close")) else "")
                         for m in members if isinstance(m, Mapping)),
-                    n=len(members))
+                    n=len(members), intraday=bool(lv.get("intraday")))
     elif method == "round_number":
         basis = c.t("level.method.round_number")
     elif method == "price_cluster":
@@ -442,7 +527,7 @@ def _level_row(ctx: Ctx, lv: Mapping[str, Any]) -> dict:
         "zone": zone, "low": low, "high": high,
         "distance": c.percent(float(dist), signed=True) if not _is_missing(dist) else "",
         "basis": basis,
-        "cite": c.t("fmt.cite", date=c.date(lv.get("date")), source=c.source(lv.get("source")), extra=[]),
+        "cite": c.t("fmt.cite", date=c.date(lv.get("date")), source=c.source(lv.get("source"), note=False), extra=[]),
     }
 
 
@@ -450,6 +535,11 @@ def _fomc(ctx: Ctx) -> list[str]:
     c = ctx.cat
     f = ctx.b.fomc
     if not f:
+        from ..rules.fomc import calendar_start
+
+        first = calendar_start()
+        if ctx.as_of_iso < first:
+            return [c.t("s.fomc_before_calendar", as_of=c.date(ctx.as_of_iso), first=c.date(first))]
         return [c.t("s.fomc_none", as_of=c.date(ctx.as_of_iso))]
     out = [c.t("s.fomc_next", start=c.date(f.get("start")), end=c.date(f.get("end")),
                days=f.get("days_ahead"), scheduled=bool(f.get("scheduled", True)),
@@ -485,7 +575,9 @@ def _scenario(ctx: Ctx, sc: Mapping[str, Any]) -> dict:
     rate = dec.get("rate") or {}
     if rate:
         ch = rate.get("change_bp")
-        if ch is None or _is_missing(ch) or float(ch) == 0:
+        if rate.get("feasible") is False:
+            rtxt = ""
+        elif ch is None or _is_missing(ch) or float(ch) == 0:
             rtxt = c.t("scenario.rate_unchanged", before=_range(c, rate.get("current")))
         else:
             rtxt = c.t("scenario.rate_change", before=_range(c, rate.get("current")),
@@ -493,6 +585,12 @@ def _scenario(ctx: Ctx, sc: Mapping[str, Any]) -> dict:
         bs = dec.get("balance_sheet")
         lines.append(c.t("scenario.decision", rate=rtxt,
                          balance_sheet=c.get("scenario.bs." + _slug(bs), str(bs)) if bs else ""))
+    if sc.get("applicable") is False:
+        cur = rate.get("current") or [None, None]
+        lines.append(c.t("scenario.zero_lower_bound", range=_range(c, cur)))
+        return {"id": sc.get("id") or "", "name": name,
+                "fomc_date": c.date(sc.get("fomc_date")) if sc.get("fomc_date") else "",
+                "lines": lines[-1:], "paths": []}
     lr = sc.get("liquidity_regime") or {}
     if lr.get("now"):
         after = c.state(lr["after"]) if c.has("state." + _slug(lr.get("after") or "")) else _tr(lr.get("label"), ctx.lang, str(lr.get("after")))

@@ -94,11 +94,16 @@ class Catalog:
         return self.d[key]
 
     def t(self, key: str, /, **kw) -> str:
-        """Render the catalogue entry ``key`` (a Jinja2 template) with ``kw``."""
+        """Render the catalogue entry ``key`` (a Jinja2 template) with ``kw``.
+
+        The result is stripped of surrounding whitespace, except for separators (keys ending in
+        ``_sep``, e.g. ``fmt.list_sep = "; "``), whose spaces are part of the value.
+        """
         tpl = self._compiled.get(key)
         if tpl is None:
             tpl = self._compiled[key] = self._env.from_string(self.d[key])
-        return tpl.render(**kw).strip()
+        out = tpl.render(**kw)
+        return out if key.endswith("_sep") else out.strip()
 
     def get(self, key: str, default: str) -> str:
         return self.t(key) if key in self.d else default
@@ -166,17 +171,21 @@ class Catalog:
             return self.t(f"bs.{code}")
         return self.t("fallback.note_other", text=text or code or "")
 
-    def source(self, text: str | None) -> str:
-        """A source label, its trailing ``(note)`` translated when the note is known."""
+    def source(self, text: str | None, note: bool = True) -> str:
+        """A source label: inputs of one provider grouped (``Coin Metrics:CapRealUSD, CapMVRVCur``),
+        the trailing ``(note)`` on how the variant was computed translated when known, or left
+        out with ``note=False`` (running text cites the inputs; the appendix keeps the note)."""
         if not text:
             return ""
         m = re.match(r"^(.*) \(([^()]+)\)$", text)
         if not m:
-            return text
+            return compact_source(text)
+        if not note:
+            return compact_source(m.group(1))
         hit = self._match("source_note", m.group(2))
         if hit is None:
-            return text
-        return self.t("fmt.source_with_note", source=m.group(1), note=self._fill(*hit))
+            return compact_source(m.group(1)) + f" ({m.group(2)})"
+        return self.t("fmt.source_with_note", source=compact_source(m.group(1)), note=self._fill(*hit))
 
     # dates ------------------------------------------------------------------------------
     def date(self, d) -> str:
@@ -307,6 +316,20 @@ class Catalog:
     def category(self, cat: str) -> str:
         key = "category." + _slug(cat)
         return self.t(key) if key in self.d else _humanize(cat)
+
+
+def compact_source(text: str) -> str:
+    """``"Coin Metrics:A, Coin Metrics:B, FRED:C"`` -> ``"Coin Metrics:A, B, FRED:C"``: the
+    provider is named once for consecutive inputs of the same provider."""
+    out, prev = [], None
+    for part in text.split(", "):
+        prov, sep, sid = part.rpartition(":")
+        if sep and prov == prev:
+            out.append(sid)
+        else:
+            out.append(part)
+        prev = prov if sep else None
+    return ", ".join(out)
 
 
 def _slug(s: str) -> str:

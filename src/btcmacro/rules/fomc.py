@@ -35,10 +35,18 @@ def meetings(as_of=None) -> list[dict]:
     return out
 
 
+def calendar_start() -> str:
+    """The first day of the first meeting in the embedded calendar (ISO date)."""
+    return min(r["start"] for r in _rows())
+
+
 def next_meeting(as_of) -> dict | None:
     """The first scheduled meeting whose decision day is after ``as_of`` (a meeting in progress
-    on ``as_of`` counts as next)."""
+    on ``as_of`` counts as next); ``None`` after the calendar's last meeting, and before its first
+    meeting (the calendar does not know the meetings before it, so "next" would be wrong)."""
     d = pd.Timestamp(as_of).normalize()
+    if d < pd.Timestamp(calendar_start()):
+        return None
     for m in meetings(as_of):
         if m["scheduled"] and pd.Timestamp(m["end"]) > d:
             m = dict(m)

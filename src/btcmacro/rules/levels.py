@@ -10,13 +10,15 @@ applies them with the ``[levels]`` parameters of the rules file.
 
 A level is a dict::
 
-    {"name": "Resistance zone", "names": {"en", "zh-TW"}, "low": 93000.0, "high": 94500.0,
+    {"name": "Resistance zone (swing highs)", "names": {"en", "zh-TW"}, "low": 93527.8, "high": 94060.8,
      "kind": "resistance" | "support",
      "method": "swing_high_zone" | "swing_low_zone" | "price_cluster" | "round_number" | "metric",
      "metric": "btc_price" | "sth_cost_basis" | ..., "evidence": "how it was computed",
      "source": "CoinMarketCap:btc_close", "date": "2025-12-09", "distance_pct": 1.2}
 
-``kind`` is relative to the latest price: a level above it is resistance, below it support.
+``kind`` is relative to the latest price: a level above it is resistance, below it support. A
+swing zone takes its side from its pivots (highs above the price: resistance), so a zone whose
+close edge lies beyond the price (the price is testing it) keeps its side.
 Scenarios (``scenarios.py``) pick targets from these levels.
 """
 
@@ -82,7 +84,7 @@ def _kind(low: float, high: float, price: float) -> str:
 _ZONE_NAMES = {
     "resistance": ({"en": "Resistance zone (swing highs)", "zh-TW": "壓力區（波段高點）"},
                    {"en": "Higher swing-high zone", "zh-TW": "更高波段高點區"}),
-    "support": ({"en": "Support range (swing lows)", "zh-TW": "支撐區（波段低點）"},
+    "support": ({"en": "Support zone (swing lows)", "zh-TW": "支撐區（波段低點）"},
                 {"en": "Lower swing-low zone", "zh-TW": "更低波段低點區"}),
 }
 
@@ -101,39 +103,114 @@ METRIC_LEVEL_NAMES = {
     "btc_ath": {"en": "All-time high", "zh-TW": "歷史新高"},
 }
 
+#: intraday extremes of the same provider as the closes (used where they exist)
+INTRADAY = {"CoinMarketCap": ("cmc/btc_high", "cmc/btc_low")}
 
-def _zones(close: pd.Series, price: float, as_of_txt: str, src: str | None, cfg: Mapping[str, Any],
+
+def daily_bars(ev, close: pd.Series, source: str | None) -> tuple[pd.Series, pd.Series, bool]:
+    """Daily highs and lows aligned on ``close``: the price provider's intraday extremes where
+    published by the as-of date, the close on days without them (and never inside the close:
+    high >= close >= low). The flag says whether any intraday value was used."""
+    provider = (source or "").split(":", 1)[0]
+    ids = INTRADAY.get(provider)
+    high, low = close.copy(), close.copy()
+    used = False
+    if ids is not None and ev is not None:
+        h = ev.input(ids[0]).reindex(close.index)
+        lo = ev.input(ids[1]).reindex(close.index)
+        used = bool(h.notna().any() or lo.notna().any())
+        if used:
+            high.attrs["intraday_end"] = h.dropna().index.max().date().isoformat()
+        end = high.attrs.get("intraday_end")
+        high = pd.concat([h, close], axis=1).max(axis=1)
+        low = pd.concat([lo, close], axis=1).min(axis=1)
+        if end:
+            high.attrs["intraday_end"] = end
+    return high, low, used
+
+
+def swing_zones(close: pd.Series, high: pd.Series, low: pd.Series, price: float, *, side: str,
+                lookback: int, window: int, tolerance: float) -> list[dict]:
+    """Zones of swing highs above (``side="resistance"``) or swing lows below the price.
+
+    Pivots are taken on the daily highs (lows): a high that is the highest of ±``window`` days
+    (:func:`btcmacro.indicators.market.swing_points`) over the last ``lookback`` days; only
+    pivots beyond ``price`` count. They are grouped with :func:`cluster_prices` (a new zone where
+    the gap between neighbouring extremes exceeds ``tolerance``). A zone runs from its members'
+    outermost extreme (the highest high) to their closes on the pivot days (the lowest of them),
+    each close taken no further than ``tolerance`` from its own extreme, so a zone is the area
+    where sellers (buyers) turned the price, wick to close.
+
+    Returns
+    -------
+    list of dict
+        ``{"low", "high", "members": [{"date", "price" (the extreme), "close"}]}``, nearest the
+        price first.
+    """
+    end = close.index[-1]
+    keep = close.index > end - pd.Timedelta(days=lookback)
+    h, lo, c = high[keep], low[keep], close[keep]
+    kind = "high" if side == "resistance" else "low"
+    piv = swing_points(h, lo, window=window)
+    piv = piv[piv["kind"] == kind]
+    pts = pd.Series(piv["price"].to_numpy(dtype=float), index=pd.DatetimeIndex(piv["date"]))
+    pts = pts[pts > price] if side == "resistance" else pts[pts < price]
+    clusters = cluster_prices(pts, tolerance)
+    if side == "support":
+        clusters = clusters[::-1]  # nearest (highest) first
+    out = []
+    for cl in clusters:
+        members = []
+        for d, x in cl.sort_index().items():
+            cx = float(c.loc[d])
+            inner = max(cx, x / (1.0 + tolerance)) if side == "resistance" else min(cx, x * (1.0 + tolerance))
+            members.append({"date": d.date().isoformat(), "price": float(x), "close": cx, "inner": inner})
+        if side == "resistance":
+            hi_, lo_ = max(m["price"] for m in members), min(m["inner"] for m in members)
+        else:
+            lo_, hi_ = min(m["price"] for m in members), max(m["inner"] for m in members)
+        for m in members:
+            del m["inner"]
+        out.append({"low": float(lo_), "high": float(hi_), "members": members, "last": cl.index.max()})
+    return out
+
+
+def _zones(ev, close: pd.Series, price: float, as_of_txt: str, src: str | None, cfg: Mapping[str, Any],
            side: str) -> list[dict]:
     lookback = int(cfg["swing_lookback_days"])
     window = int(cfg["swing_window_days"])
     tol = float(cfg["cluster_tolerance"])
     n_zones = int(cfg["zones_per_side"])
-    end = close.index[-1]
-    recent = close[close.index > end - pd.Timedelta(days=lookback)]
-    piv = swing_points(recent, window=window)
-    piv = piv[piv["kind"] == ("high" if side == "resistance" else "low")]
-    pts = pd.Series(piv["price"].to_numpy(dtype=float), index=pd.DatetimeIndex(piv["date"]))
-    pts = pts[pts > price] if side == "resistance" else pts[pts < price]
-    clusters = cluster_prices(pts, tol)
-    if side == "support":
-        clusters = clusters[::-1]  # nearest (highest) first
+    high, low, intraday = daily_bars(ev, close, src)
+    zones = swing_zones(close, high, low, price, side=side, lookback=lookback, window=window, tolerance=tol)
+    res = side == "resistance"
+    ext = "high" if res else "low"
+    end = high.attrs.get("intraday_end")
+    gap = (f" (no intraday data after {end}: later days count their close)"
+           if intraday and end and end < close.index[-1].date().isoformat() else "")
+    if intraday:
+        provider = (src or "").split(":", 1)[0]
+        ids = INTRADAY[provider]
+        from ..registry import series_label
+
+        src = f"{src}, {series_label(ids[0] if res else ids[1])}"
     out = []
-    for i, c in enumerate(clusters[:n_zones]):
-        lo, hi = float(c.min()), float(c.max())
+    for i, z in enumerate(zones[:n_zones]):
         names = _ZONE_NAMES[side][0 if i == 0 else 1]
-        members = "; ".join(f"{d.date().isoformat()} {_usd(x)}" for d, x in c.sort_index().items())
-        what = "highest" if side == "resistance" else "lowest"
+        members = "; ".join(f"{m['date']} {ext} {_usd(m['price'])} (close {_usd(m['close'])})" for m in z["members"])
+        what = "highest" if res else "lowest"
         out.append({
             "name": names["en"] if i == 0 else f"{names['en']} {i + 1}",
             "names": names if i == 0 else {k: f"{v} {i + 1}" for k, v in names.items()},
-            "low": lo, "high": hi, "kind": side, "method": f"swing_{'high' if side == 'resistance' else 'low'}_zone",
+            "low": z["low"], "high": z["high"], "kind": side, "method": f"swing_{ext}_zone",
             "metric": "btc_price",
-            "evidence": (f"daily closes that are the {what} within ±{window} days, over the {lookback} days to "
-                         f"{as_of_txt}, {'above' if side == 'resistance' else 'below'} the latest close "
-                         f"{_usd(price)}, sorted by price and split where the gap between neighbours exceeds {tol:.0%}: "
-                         f"{members}"),
-            "source": src, "date": c.index.max().date().isoformat(),
-            "members": [{"date": d.date().isoformat(), "price": float(x)} for d, x in c.sort_index().items()],
+            "evidence": (f"daily {ext}s{gap if intraday else ' (closes: no intraday data)'} that are the {what} "
+                         f"within ±{window} days, over the {lookback} days to {as_of_txt}, "
+                         f"{'above' if res else 'below'} the latest close {_usd(price)}, grouped where neighbours "
+                         f"are within {tol:.0%}; the zone runs from the {'highest high' if res else 'lowest low'} "
+                         f"to the closes of those days (each at most {tol:.0%} from its {ext}): {members}"),
+            "source": src, "date": z["last"].date().isoformat(), "intraday": intraday,
+            "members": z["members"],
         })
     return out
 
@@ -157,9 +234,8 @@ def _congestion(close: pd.Series, price: float, as_of_txt: str, src: str | None,
         names = ({"en": "Congestion zone above (price clustering)", "zh-TW": "上方密集成交區（價格聚集）"}
                  if kind == "resistance" else
                  {"en": "Congestion zone below (price clustering)", "zh-TW": "下方密集成交區（價格聚集）"})
-        tag = f" {_usd(lo)}–{_usd(hi)}"
         out.append({
-            "name": names["en"] + tag, "names": {k: v + tag for k, v in names.items()},
+            "name": names["en"], "names": dict(names),
             "low": lo, "high": hi, "kind": kind, "method": "price_cluster", "metric": "btc_price",
             "evidence": (f"{z['share']:.0%} of the {len(recent)} daily closes in the {lookback} days to {as_of_txt} "
                          f"fell in {_usd(lo)}–{_usd(hi)} (time-at-price profile, {bin_pct:.0%} bins, zone = "
@@ -198,8 +274,8 @@ def compute_levels(ev, values: Mapping[str, Any], cfg) -> list[dict]:
     as_of_txt = pv.date
     src = pv.source
     levels: list[dict] = []
-    levels += _zones(close, price, as_of_txt, src, lc, "resistance")
-    levels += _zones(close, price, as_of_txt, src, lc, "support")
+    levels += _zones(ev, close, price, as_of_txt, src, lc, "resistance")
+    levels += _zones(ev, close, price, as_of_txt, src, lc, "support")
 
     levels += _congestion(close, price, as_of_txt, src, lc)
 
@@ -211,8 +287,8 @@ def compute_levels(ev, values: Mapping[str, Any], cfg) -> list[dict]:
                 continue
             seen.add(lv)
             levels.append({
-                "name": f"Round number {_usd(lv)}",
-                "names": {"en": f"Round number {_usd(lv)}", "zh-TW": f"整數關卡 {_usd(lv)}"},
+                "name": "Round number",
+                "names": {"en": "Round number", "zh-TW": "整數關卡"},
                 "low": lv, "high": lv, "kind": _kind(lv, lv, price), "method": "round_number",
                 "metric": "btc_price",
                 "evidence": f"nearest multiple of {_usd(r['step'])} {side} the close {_usd(price)} of {as_of_txt}",

@@ -23,6 +23,9 @@ from .levels import _usd
 PROBABILITY_NOTE = ("market-implied probability not available: fed funds futures / OIS pricing is not "
                     "in btcmacro's data")
 
+ZLB_NOTE = ("the target range is {lo:.2f}%–{hi:.2f}%, at the zero lower bound: a cut would take it below "
+            "zero, which the FOMC has never done")
+
 _NAMES_ZH = {
     "cut_with_expansion": "降息＋擴表訊號（準備金管理購債）",
     "cut_without_expansion": "降息但無擴表訊號",
@@ -75,6 +78,10 @@ def _policy_after(values: Mapping[str, Any], change_bp: float) -> dict:
         return {"current": None, "after": None, "change_bp": change_bp,
                 "note": "policy target range unavailable"}
     d = change_bp / 100.0
+    if float(lo.value) + d < -1e-9:
+        return {"current": [float(lo.value), float(hi.value)], "after": None, "change_bp": change_bp,
+                "date": hi.date, "source": hi.source, "feasible": False,
+                "note": ZLB_NOTE.format(lo=float(lo.value), hi=float(hi.value))}
     return {"current": [float(lo.value), float(hi.value)],
             "after": [round(float(lo.value) + d, 4), round(float(hi.value) + d, 4)],
             "change_bp": change_bp, "date": hi.date, "source": hi.source}
@@ -131,7 +138,9 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
     -------
     list of dict
         ``{"id", "name", "names", "fomc_date", "decision", "probability", "probability_note",
-        "paths": [bullish, bearish]}``; empty when no meeting is scheduled after the as-of date.
+        "paths": [bullish, bearish], "applicable"}``; empty when no meeting is known after the
+        as-of date. A cut that would take the target range below zero is ``"applicable": False``
+        with a ``"note"`` and no paths.
     """
     if fomc is None:
         return []
@@ -182,10 +191,22 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
         paths.append(bear)
 
         change = float(d["rate_change_bp"])
+        rate = _policy_after(values, change)
+        if rate.get("feasible") is False:
+            # a cut at the zero lower bound: listed, with the reason, but no paths
+            out.append({
+                "id": sid, "name": d["name"], "names": {"en": d["name"], "zh-TW": _NAMES_ZH.get(sid, d["name"])},
+                "fomc_date": fomc["end"], "fomc_start": fomc["start"], "days_ahead": fomc.get("days_ahead"),
+                "decision": {"rate": rate, "balance_sheet": d["balance_sheet"]},
+                "applicable": False, "note": rate["note"],
+                "probability": None, "probability_note": PROBABILITY_NOTE,
+                "price": price, "price_date": None if pv is None else pv.date, "paths": [],
+            })
+            continue
         out.append({
             "id": sid, "name": d["name"], "names": {"en": d["name"], "zh-TW": _NAMES_ZH.get(sid, d["name"])},
             "fomc_date": fomc["end"], "fomc_start": fomc["start"], "days_ahead": fomc.get("days_ahead"),
-            "decision": {"rate": _policy_after(values, change), "balance_sheet": d["balance_sheet"]},
+            "decision": {"rate": rate, "balance_sheet": d["balance_sheet"]}, "applicable": True,
             "liquidity_regime": _liquidity_if(regimes, values, d["balance_sheet"]),
             "probability": None, "probability_note": PROBABILITY_NOTE,
             "price": price, "price_date": None if pv is None else pv.date,

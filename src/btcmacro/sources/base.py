@@ -8,7 +8,13 @@ key, HTTP :class:`~btcmacro.http.Policy`, licence, base-URL variables) and three
 * ``prepare(q, ctx)`` builds the first :class:`Request` of a query;
 * ``fetch(req, ctx)`` performs it through the shared :class:`~btcmacro.http.Http`;
 * ``parse(raw, q)`` turns the bytes into frames ``{series_id: DataFrame[date, value(, published_at)]}``
-  and, for paginated APIs, the next :class:`Request`. It is pure: same bytes, same result.
+  and, for paginated APIs, the next :class:`Request`. It is pure: same bytes, same result;
+* ``combine(q, pages)`` (pure) merges the parsed pages of one query into its frames; the default
+  concatenates them (a date seen on two pages keeps the later page). A source whose daily value
+  depends on several raw entries (funding: a day's fundings may straddle two pages) overrides it;
+* ``derive(frames, ctx)`` returns series computed from everything the source fetched in this run
+  (and, through ``ctx.store``, what the store already holds), written in the same transaction as
+  the fetched series (the cross-venue funding and open-interest aggregates). Default: none.
 
 ``parse`` raises :class:`~btcmacro.errors.BadPayload` naming source, series and position for any
 body that is not what the provider documents. Nothing is written until every page of a query has
@@ -72,6 +78,7 @@ class Context:
     last_dates: Mapping[str, dt.date] = field(default_factory=dict)   # per series, from the store
     since: dt.date | None = None                                      # user's --since
     options: Mapping[str, Any] = field(default_factory=dict)          # [sources.<id>] config
+    store: Any = None              # the open Store (read it in ``derive``; never write to it)
 
     def start_for(self, series_ids, window_days: int, default_years: int | None = None) -> dt.date | None:
         """First date to ask for: ``--since`` if given, else the earliest last-stored date of the
@@ -125,6 +132,20 @@ class Source:
 
     def error_mapper(self, status: int, body: bytes, where: str):
         return None
+
+    def combine(self, q: Query, pages: list[Parsed]) -> dict[str, pd.DataFrame]:
+        """Merge the parsed pages of one query (pure). Default: concatenate per series, in page
+        order, so that a date seen on two pages keeps the later page's value when deduplicated."""
+        out: dict[str, list[pd.DataFrame]] = {}
+        for parsed in pages:
+            for sid, f in parsed.frames.items():
+                out.setdefault(sid, []).append(f)
+        return {sid: _concat(fs) for sid, fs in out.items()}
+
+    def derive(self, frames: dict[str, pd.DataFrame], ctx: "Context") -> dict[str, pd.DataFrame]:
+        """Series computed from this run's merged frames (one per series id, sorted, one row per
+        date) and, via ``ctx.store``, the stored values. Default: none."""
+        return {}
 
     def fetch(self, req: Request, ctx: Context) -> Response:
         where = f"{req.where} page {req.page}" if req.page > 1 else req.where
@@ -185,6 +206,13 @@ def to_date(q_bad: Callable[[str, str], BadPayload], value, position: str) -> dt
         return dt.date.fromisoformat(str(value)[:10])
     except (ValueError, OverflowError, OSError):
         raise q_bad(f"expected a date, got {str(value)[:30]!r}", position) from None
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    nonempty = [f for f in frames if len(f)]
+    if not nonempty:
+        return frames[0] if frames else pd.DataFrame(columns=["date", "value"])
+    return pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0]
 
 
 def frame(rows: list[tuple], with_published: bool = False) -> pd.DataFrame:
