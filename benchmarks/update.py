@@ -2,7 +2,8 @@
 
 Every source runs against 127.0.0.1 (pytest-httpserver) serving the recorded fixtures of
 tests/fixtures; FRED is asked for every catalogue series, and 10 % of FRED requests get a 429 with
-``Retry-After: 1``. Time is a FakeClock: waits imposed by the providers' limits are added up
+``Retry-After: 1``. Exchanges run Binance, OKX and Bybit (each on its own server, as each is its
+own host with its own limiter) and write the cross-venue aggregates. Time is a FakeClock: waits imposed by the providers' limits are added up
 instead of slept, so the run shows btcmacro's own cost separately from the providers' floor.
 
     PYTHONPATH=src python benchmarks/update.py
@@ -32,7 +33,7 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 FIX = ROOT / "tests" / "fixtures"
 CASES = {"fred": "json_ok", "coinmetrics": "three_pages", "nyfed": "rates_and_bills",
          "treasury": "two_pages", "mempool": "mining", "defillama": "stablecoincharts_all",
-         "feargreed": "fng", "farside": "all_data", "yahoo": "gold", "exchanges": "binance"}
+         "feargreed": "fng", "farside": "all_data", "yahoo": "gold", "exchanges": "three_venues"}
 
 
 def main() -> None:
@@ -45,10 +46,12 @@ def main() -> None:
     routes["/v1/accounting/dts/operating_cash_balance"] = routes["/v1/accounting/dts/operating_cash_balance"][-1:]
     hits: Counter = Counter()
     fred_n = [0]
+    per_server: Counter = Counter()
 
     def handler(request):
         path = request.path
         hits[path] += 1
+        per_server[request.host] += 1
         if path == "/fred/series/observations":
             fred_n[0] += 1
             if fred_n[0] % 10 == 0:
@@ -61,13 +64,16 @@ def main() -> None:
     # one server (one host:port) per source, as in real life: each host has its own limiter
     var_of = {"fred": ["FRED", "FRED_CSV"], "coinmetrics": ["COINMETRICS"], "nyfed": ["NYFED"],
               "treasury": ["TREASURY"], "mempool": ["MEMPOOL"], "defillama": ["DEFILLAMA"],
-              "feargreed": ["FEARGREED"], "farside": ["FARSIDE"], "yahoo": ["YAHOO"], "exchanges": ["BINANCE"]}
+              "feargreed": ["FEARGREED"], "farside": ["FARSIDE"], "yahoo": ["YAHOO"],
+              "binance": ["BINANCE"], "okx": ["OKX"], "bybit": ["BYBIT"]}
     servers = []
+    host_of = {}
     for src, names in var_of.items():
         srv = HTTPServer(host="127.0.0.1", port=0)
         srv.expect_request(re.compile(".*")).respond_with_handler(handler)
         srv.start()
         servers.append(srv)
+        host_of[src] = f"127.0.0.1:{srv.port}"
         for var in names:
             os.environ[f"BTCMACRO_URL_{var}"] = srv.url_for("").rstrip("/")
     tmp = Path(tempfile.mkdtemp())
@@ -76,23 +82,35 @@ def main() -> None:
         os.environ["FRED_API_KEY"] = "benchmarkkey0000000000000000000a"
         from btcmacro.http import FakeClock, _LIMITERS
         from btcmacro.sources import SOURCES
+        from btcmacro.sources.exchanges import VENUES
         from btcmacro.update import run_update
 
         clock = FakeClock()
         t0 = time.perf_counter()
-        rep = run_update(tmp / "bench.duckdb", None, since="2024-01-01", clock=clock,
-                         today=dt.date(2024, 1, 20), options={"exchanges": {"venues": ["binance"]}})
+        # the recorded exchange bodies are from December 2025, the others from January 2024:
+        # two runs into one store, each with its own "today" (a refresh runs them in one go)
+        others = [s for s in SOURCES if s != "exchanges"]
+        rep = run_update(tmp / "bench.duckdb", others, since="2024-01-01", clock=clock,
+                         today=dt.date(2024, 1, 20))
+        rep_ex = run_update(tmp / "bench.duckdb", ["exchanges"], since="2025-12-01", clock=clock,
+                            today=dt.date(2025, 12, 3),
+                            options={"exchanges": {"venues": ["binance", "okx", "bybit"]}})
         wall = time.perf_counter() - t0
+        rep.sources += rep_ex.sources
+        rep.requests += rep_ex.requests
         if os.environ.get("BENCH_DEBUG"):
             print(sorted(Counter(round(s, 2) for s in clock.sleeps).items()))
         # the providers' floor: per host, (n-1) requests x the policy's sustained interval
         per_host = {}
-        for s in rep.sources:
-            pol = SOURCES[s.source].policy
-            n = max(0, s.requests - 1)  # minimal schedule: spacing, and at most per_minute per 60 s
-            per_host[s.source] = (s.requests, max(n * pol.spacing_s, (n // int(pol.per_minute)) * 60.0))
+        for name, host in host_of.items():
+            pol = VENUES[name].policy if name in VENUES else SOURCES[name].policy
+            reqs = per_server[host]
+            n = max(0, reqs - 1)  # minimal schedule: spacing, and at most per_minute per 60 s
+            per_host[name] = (reqs, max(n * pol.spacing_s, (n // int(pol.per_minute)) * 60.0))
         bound = sum(b for _, b in per_host.values())
         print(f"sources: {len(rep.sources)}  series written: {len(rep.rows())}  ok: {rep.ok}")
+        agg = {r["series"]: r for r in rep.rows() if r["series"].startswith("venues/")}
+        print("cross-venue aggregates: " + ", ".join(f"{k} ({v['new']} rows)" for k, v in sorted(agg.items())))
         for e in rep.all_errors():
             print("  error:", e)
         print(f"requests: {rep.requests}  (429s injected: {fred_n[0] // 10})")

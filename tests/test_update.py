@@ -444,3 +444,23 @@ def test_secrets_file_must_be_private(tmp_path, monkeypatch):
     assert config.secret("fred_api_key") == FAKE_KEY
     monkeypatch.setenv("BTCMACRO_FRED_API_KEY", "envwins")
     assert config.secret("fred_api_key") == "envwins"
+
+
+def test_coinmetrics_pro_key_goes_to_the_pro_host(monkeypatch):
+    from btcmacro.sources import SOURCES
+    from btcmacro.sources.base import Context
+
+    src = SOURCES["coinmetrics"]
+    ctx = Context(http.Http(clock=FakeClock()), TODAY, {}, dt.date(2024, 1, 1), {"series": ["cm/PriceUSD"]})
+    monkeypatch.delenv("BTCMACRO_URL_COINMETRICS", raising=False)
+    req = src.prepare(src.plan(ctx)[0], ctx)
+    assert req.url == "https://community-api.coinmetrics.io/v4/timeseries/asset-metrics"
+    assert req.param("api_key") is None
+    monkeypatch.setenv("COINMETRICS_API_KEY", FAKE_KEY)
+    req = src.prepare(src.plan(ctx)[0], ctx)
+    assert req.url == "https://api.coinmetrics.io/v4/timeseries/asset-metrics"
+    assert req.param("api_key") == FAKE_KEY and FAKE_KEY not in req.where
+    monkeypatch.setenv("BTCMACRO_URL_COINMETRICS", "https://cm-mirror.example/v4")  # the variable wins
+    assert src.prepare(src.plan(ctx)[0], ctx).url == "https://cm-mirror.example/v4/timeseries/asset-metrics"
+    (row,) = [r for r in list_sources() if r["id"] == "coinmetrics"]
+    assert row["credentials"] == [{"name": "COINMETRICS_API_KEY", "set": True, "required": False}]

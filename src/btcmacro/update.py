@@ -249,13 +249,15 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
         srep.failures.append(e)
     frames.update({k: v for k, v in derived.items() if len(v)})
     items = []
+    plain = [sid for sid, f in frames.items() if sid not in vintage_ids and "published_at" not in f.columns]
+    stored = _stored_latest(store, plain, frames)
     for sid, f in frames.items():
         defn = catalog.get(sid)
         vint = sid in vintage_ids
         if not vint and "published_at" not in f.columns:
             f = f.copy()
             f["published_at"] = _published(defn.release, f["date"], ctx.today).values
-            f = _revisions_dated_today(store, sid, f, ctx.today)
+            f = _revisions_dated_today(stored.get(sid), f, ctx.today)
         items.append((defn.meta(provenance=f"live:{src.id}"), f[["date", "value", "published_at"]], vint))
     status = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": srep.ok,
               "errors": srep.errors[:5], "series": len(items)}
@@ -267,18 +269,26 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
         srep.failures.append(e)
 
 
-def _revisions_dated_today(store: Store, sid: str, f: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+def _stored_latest(store: Store, sids: list[str], frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The latest stored (date, value) of each series over the dates this run fetched (one query)."""
+    if not sids:
+        return {}
+    lo = min(frames[s]["date"].min() for s in sids)
+    hi = max(frames[s]["date"].max() for s in sids)
+    old = store.frame(sids, start=lo, end=hi)
+    return {sid: g[["date", "value"]] for sid, g in old.groupby("series_id")}
+
+
+def _revisions_dated_today(old: pd.DataFrame | None, f: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     """A value that differs from the one stored for its date was learned today, not on the day
     the release rule gives for a first print: date it ``max(rule date, today)`` so that an
     ``as_of`` read before today never sees it."""
-    old = store.frame([sid], start=f["date"].min(), end=f["date"].max())
-    if old.empty:
+    if old is None or old.empty:
         return f
-    m = f[["date", "value"]].merge(old[["date", "value"]], on="date", how="left", suffixes=("", "_old"),
-                                   indicator=True)
+    m = f[["date", "value"]].merge(old, on="date", how="left", suffixes=("", "_old"), indicator=True)
     seen = (m["_merge"] == "both").to_numpy()
-    same = (m["value"] == m["value_old"]) | (m["value"].isna() & m["value_old"].isna())
-    revised = seen & ~same.to_numpy()
+    same = ((m["value"] == m["value_old"]) | (m["value"].isna() & m["value_old"].isna())).to_numpy()
+    revised = seen & ~same
     if revised.any():
         pub = pd.to_datetime(f["published_at"]).to_numpy().copy()
         t = pd.Timestamp(today).to_datetime64()
@@ -323,7 +333,8 @@ def list_sources(store_path: str | Path | None = None) -> list[dict]:
         out.append({
             "id": sid, "name": src.name, "website": src.website, "credentials": creds,
             "how_to_get_key": src.how_to_get_key,
-            "rate_limit": f"{p.per_minute:g}/min, >= {p.spacing_s:g}s apart, {p.max_retries} retries",
+            "rate_limit": f"{p.per_minute:g}/min, >= {p.spacing_s:g}s apart, {p.max_retries} retries"
+                          + (f" ({src.rate_limit_note})" if getattr(src, "rate_limit_note", "") else ""),
             "url_vars": [f"BTCMACRO_URL_{k}" for k in src.urls],
             "licence": src.licence,
             "series": len(src.series_ids),

@@ -18,7 +18,8 @@ NAMES = ["0.bin", "9.bin", "170.bin", "277647.bin", "413567.bin", "702861.bin", 
          "905646.bin"]
 
 
-@pytest.mark.parametrize("name", NAMES)
+# one block per era (the nine blocks' counts are checked against the README in test_parse.py)
+@pytest.mark.parametrize("name", ["0.bin", "170.bin", "277647.bin", "413567.bin", "702861.bin", "905646.bin"])
 def test_views_match_python_bitcoinlib(blocks_path, name):
     raw = (blocks_path / name).read_bytes()
     ref = CBlock.deserialize(raw)

@@ -122,6 +122,8 @@ class Source:
     how_to_get_key: ClassVar[str] = ""
     policy: ClassVar[Policy] = Policy()
     licence: ClassVar[str] = ""
+    #: free text shown after the policy by ``btcmacro sources`` (e.g. the provider's documented limit)
+    rate_limit_note: ClassVar[str] = ""
     #: BTCMACRO_URL_<NAME> -> default base URL
     urls: ClassVar[dict[str, str]] = {}
     series_ids: ClassVar[tuple[str, ...]] = ()

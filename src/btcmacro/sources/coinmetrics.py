@@ -18,12 +18,17 @@ from .base import Context, Parsed, Query, Request, Source, frame, to_date, to_fl
 PAGE_SIZE = 10000
 
 
+PRO_URL = "https://api.coinmetrics.io/v4"
+
+
 class CoinMetrics(Source):
     id = "coinmetrics"
     name = "Coin Metrics community API v4"
     website = "https://docs.coinmetrics.io/api/v4"
-    credentials = ()
-    how_to_get_key = "the community API needs no key; Pro keys go in COINMETRICS_API_KEY"
+    credentials = ("COINMETRICS_API_KEY",)
+    optional_credentials = True
+    how_to_get_key = ("the community API needs no key; a Pro key goes in COINMETRICS_API_KEY (or "
+                      "coinmetrics_api_key in secrets.toml) and switches to the Pro API")
     policy = Policy(per_minute=100, spacing_s=0.6, max_retries=4, backoff_base=2.0, backoff_cap=60.0)
     licence = "CC BY-NC 4.0 (Coin Metrics community data)"
     urls = {"COINMETRICS": "https://community-api.coinmetrics.io/v4"}
@@ -44,9 +49,12 @@ class CoinMetrics(Source):
         if q.start is not None:
             params.append(("start_time", q.start.isoformat()))
         key = config.secret("coinmetrics_api_key")
+        base = self.base()
         if key:
             params.append(("api_key", key))
-        return Request(f"{self.base()}/timeseries/asset-metrics", tuple(params), 1,
+            # a Pro key is for the Pro host; BTCMACRO_URL_COINMETRICS / [urls] still win
+            base = config.base_url("COINMETRICS", PRO_URL)
+        return Request(f"{base}/timeseries/asset-metrics", tuple(params), 1,
                        f"coinmetrics [{q.series[0]} +{len(q.series) - 1}]")
 
     def error_mapper(self, status: int, body: bytes, where: str):

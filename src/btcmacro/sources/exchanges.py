@@ -276,7 +276,11 @@ class Exchanges(Source):
     how_to_get_key = "public market data needs no key"
     policy = VENUES["binance"].policy
     licence = "exchange public market data (each venue's terms)"
-    urls = {v.upper(): "" for v in DEFAULT_VENUES}
+    #: BTCMACRO_URL_<VENUE> replaces the scheme and host of every API URL of the venue
+    #: (Binance uses api., fapi. and others: a proxy there must route by path)
+    urls = {"BINANCE": "https://api.binance.com", "OKX": "https://www.okx.com", "BYBIT": "https://api.bybit.com"}
+    rate_limit_note = "per venue; documented: " + " | ".join(
+        f"{v.id}: {v.documented_limit}" for v in VENUES.values())
 
     def __init__(self):
         self._clients: dict[str, object] = {}
