@@ -80,7 +80,7 @@ def main() -> None:
     try:
         os.environ["BTCMACRO_CONFIG_DIR"] = str(tmp / "cfg")
         os.environ["FRED_API_KEY"] = "benchmarkkey0000000000000000000a"
-        from btcmacro.http import FakeClock, _LIMITERS
+        from btcmacro.http import FakeClock
         from btcmacro.sources import SOURCES
         from btcmacro.sources.exchanges import VENUES
         from btcmacro.update import run_update

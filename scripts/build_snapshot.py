@@ -123,11 +123,34 @@ def build(shared: Path) -> list[dict]:
             "last_date": out["date"].max().date().isoformat(),
             "sha256": sha256(path), "shared_files": ";".join(files), "provenance": prov,
         })
+    rows.append(_fomc_stance(snap))
     with open(OUT / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     return rows
+
+
+#: FOMC balance-sheet decision -> stance code from its effective date (see catalog fomc/balance_sheet_stance)
+STANCE = {"qt_start": 1, "qt_taper": 1, "qt_end": 0, "qt_plan": 0, "purchases": 2, "taper": 3}
+
+
+def _fomc_stance(snap: Path) -> dict:
+    """fomc/balance_sheet_stance from the embedded FOMC calendar: one row per balance-sheet decision,
+    dated when it takes effect and published on the decision day (kept in a ``published_at`` column)."""
+    cal = pd.read_csv(OUT / "fomc_meetings.csv", dtype=str).fillna("")
+    cal = cal[(cal["effective"] != "") & cal["balance_sheet"].isin(list(STANCE))]
+    out = pd.DataFrame({"date": pd.to_datetime(cal["effective"]),
+                        "value": cal["balance_sheet"].map(STANCE).astype(float),
+                        "published_at": pd.to_datetime(cal["end"])}).sort_values("date")
+    sid = "fomc/balance_sheet_stance"
+    fname = sid.replace("/", "__") + ".parquet"
+    path = snap / fname
+    out.reset_index(drop=True).to_parquet(path, index=False, compression="zstd")
+    return {"series_id": sid, "file": f"snapshot/{fname}", "rows": len(out),
+            "first_date": out["date"].min().date().isoformat(), "last_date": out["date"].max().date().isoformat(),
+            "sha256": sha256(path), "shared_files": "src/btcmacro/data/fomc_meetings.csv",
+            "provenance": "FOMC statements and implementation notes (federalreserve.gov), transcribed in fomc_meetings.csv"}
 
 
 if __name__ == "__main__":

@@ -81,6 +81,11 @@ SERIES: dict[str, SeriesDef] = {
         _fred("VIXCLS", "VIX", "index", "daily", "next_business_day"),
         _fred("NFCI", "Chicago Fed financial conditions", "index", "weekly", "nfci"),
         _fred("BAMLH0A0HYM2", "High-yield OAS", "percent", "daily", "next_business_day"),
+        # --- FOMC balance-sheet decisions (embedded calendar): stance from the effective date,
+        # published on the decision day. 0 = no runoff, size held; 1 = runoff (QT);
+        # 2 = asset purchases; 3 = purchases tapering
+        SeriesDef("fomc/balance_sheet_stance", "FOMC statements", "Fed balance-sheet stance (FOMC decisions)",
+                  "code", "event", "same_day", "Federal Reserve public statements"),
         # --- Bitcoin price
         SeriesDef("cmc/btc_close", "CoinMarketCap", "BTC close", "USD", "daily", "same_day"),
         SeriesDef("cmc/btc_high", "CoinMarketCap", "BTC high", "USD", "daily", "same_day"),
@@ -122,8 +127,8 @@ SERIES: dict[str, SeriesDef] = {
         SeriesDef("alternative/fear_greed", "alternative.me", "Crypto Fear & Greed", "index 0-100", "daily", "same_day"),
         SeriesDef("binance/funding_rate", "Binance", "BTC perp funding, mean 8h rate", "fraction per 8h", "daily", "next_day"),
         SeriesDef("binance/open_interest", "Binance", "BTCUSDT perp open interest", "USD", "daily", "next_day"),
-        SeriesDef("venues/funding_mean", "Bybit/OKX/Deribit/Hyperliquid", "BTC perp funding, venue mean", "annualised percent", "daily", "next_day"),
-        SeriesDef("venues/open_interest", "Bybit/OKX/Deribit/Hyperliquid", "BTC perp open interest, venue total", "USD", "daily", "next_day"),
+        SeriesDef("venues/funding_mean", "Exchange venues (snapshot: Bybit/OKX/Deribit/Hyperliquid; live: configured ccxt venues)", "BTC perp funding, venue mean", "annualised percent", "daily", "next_day"),
+        SeriesDef("venues/open_interest", "Exchange venues (snapshot: Bybit/OKX/Deribit/Hyperliquid; live: configured ccxt venues)", "BTC perp open interest, venue total", "USD", "daily", "next_day"),
         # --- cross-asset
         SeriesDef("yahoo/gold_close", "Yahoo Finance", "Gold (COMEX GC=F front month)", "USD/oz", "daily", "same_day"),
         SeriesDef("yahoo/gld_close", "Yahoo Finance", "GLD ETF close", "USD", "daily", "same_day"),

@@ -24,7 +24,8 @@ import pandas as pd
 from .errors import UsageError
 
 #: how old (days) the latest input may be before a figure is flagged stale, by frequency
-MAX_AGE_DAYS = {"daily": 10, "weekly": 16, "monthly": 80, "quarterly": 200, "irregular": 120}
+MAX_AGE_DAYS = {"daily": 10, "weekly": 16, "monthly": 80, "quarterly": 200, "irregular": 120,
+                "event": None}  # an event series (a decision) stays in force until the next one
 
 Fn = Callable[[Mapping[str, pd.Series], Mapping[str, Any]], pd.Series]
 
@@ -253,7 +254,9 @@ class Evaluator:
         ins = Inputs({i: self._inputs[i] for i in v.inputs})
         if any(ins[i].dropna().empty for i in v.inputs):
             return _empty_series()
-        out = v.fn(ins, self.params)
+        # the as-of date is an argument like any parameter (event series need it to tell what
+        # is announced from what is in force); functions stay pure
+        out = v.fn(ins, {**self.params, "as_of": self.as_of})
         if not isinstance(out, pd.Series):
             raise TypeError(f"metric function {v.fn.__name__} returned {type(out).__name__}, expected Series")
         detail = out.attrs.get("detail")
@@ -272,7 +275,7 @@ class Evaluator:
             return self._results[metric_id]
         m = get(metric_id)
         chosen: tuple[pd.Series, Variant | None] = (_empty_series(), None)
-        limit = pd.Timedelta(days=MAX_AGE_DAYS.get(m.frequency, 10))
+        limit = pd.Timedelta(days=MAX_AGE_DAYS.get(m.frequency, 10) or 10**6)
         for v in m.variants:
             s = self._variant_series(v)
             if not len(s):
@@ -311,7 +314,7 @@ class Evaluator:
         if self.as_of is not None:
             age = (self.as_of - date).days
             limit = MAX_AGE_DAYS.get(m.frequency, 10)
-            if age > limit:
+            if limit is not None and age > limit:
                 status = "stale"
                 reason = f"latest value is for {date.date().isoformat()}, {age} days before {as_of_txt}"
                 delays = _delays(v.inputs, date, self.as_of)

@@ -211,3 +211,28 @@ def test_unknown_venue_is_one_clear_error(replay, tmp_path):
     (msg,) = rep.all_errors()
     assert "kraken" in msg and "binance, okx, bybit" in msg
     assert replay.log == []
+
+
+def test_requests_carry_each_venues_documented_parameters(replay, tmp_path):
+    for e in fx_http("three_venues"):
+        replay.add(e["path"], e["status"], e["body"], e["headers"])
+    assert update(tmp_path / "s.duckdb", ["binance", "okx", "bybit"]).ok
+    args = {p: a for p, a in replay.log}
+    want = {  # the parameters each venue documents for these endpoints (UTC-aligned daily bars)
+        "/api/v3/klines": {"symbol": "BTCUSDT", "interval": "1d", "startTime": str(DEC1)},
+        "/fapi/v1/fundingRate": {"symbol": "BTCUSDT", "startTime": str(DEC1), "limit": "1000"},
+        "/futures/data/openInterestHist": {"symbol": "BTCUSDT", "period": "1d", "limit": "500"},
+        "/api/v5/market/history-candles": {"instId": "BTC-USDT", "bar": "1Dutc", "limit": "100"},
+        "/api/v5/public/funding-rate-history": {"instId": "BTC-USDT-SWAP", "limit": "100"},
+        "/api/v5/rubik/stat/contracts/open-interest-history": {"instId": "BTC-USDT-SWAP", "period": "1Dutc",
+                                                               "begin": str(DEC1 - 1)},
+        # Bybit's candle query starts a day early: the Nov 30 close prices the Dec 1 open interest
+        "/v5/market/kline": {"category": "spot", "symbol": "BTCUSDT", "interval": "D", "start": str(NOV30)},
+        "/v5/market/funding/history": {"category": "linear", "symbol": "BTCUSDT", "startTime": str(DEC1),
+                                       "limit": "200"},
+        "/v5/market/open-interest": {"category": "linear", "symbol": "BTCUSDT", "intervalTime": "1d",
+                                     "startTime": str(DEC1)},
+    }
+    assert set(args) == set(want)
+    for path, params in want.items():
+        assert {k: args[path].get(k) for k in params} == params, path

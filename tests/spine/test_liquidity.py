@@ -87,3 +87,18 @@ def test_yoy_compares_same_month_not_rows():
     y = L.yoy(s)
     assert y.loc["2025-11-01"] == pytest.approx(112.2 / 102.0 - 1)
     assert y.loc["2025-09-01"] == pytest.approx(0.10)
+
+
+def test_qt_policy_from_fomc_decisions(snapshot_store):
+    # fomc_meetings.csv: 2025-10-29 qt_end effective 2025-12-01; 2025-12-10 purchases effective 2025-12-12
+    before = Evaluator(snapshot_store, "2025-11-15").value("qt_policy")
+    assert before.value == "runoff" and before.date == "2025-04-01"  # the April 2025 taper is in force
+    assert before.detail["scheduled"] == "size_held"
+    assert before.detail["scheduled_from"] == pd.Timestamp("2025-12-01")
+    on = Evaluator(snapshot_store, "2025-12-09").value("qt_policy")
+    assert (on.value, on.date, on.published_at, on.status) == ("size_held", "2025-12-01", "2025-10-29", "ok")
+    assert "scheduled" not in (on.detail or {})  # the 2025-12-10 decision is not known on 12-09
+    after = Evaluator(snapshot_store, "2025-12-10").value("qt_policy")
+    assert after.value == "size_held" and after.detail["scheduled"] == "purchases"
+    # an old decision stays in force: never 'stale'
+    assert Evaluator(snapshot_store, "2023-06-01").value("qt_policy").status == "ok"

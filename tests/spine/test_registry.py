@@ -29,4 +29,4 @@ def test_every_metric_is_fully_declared():
         assert m.variants, m.id
         for i in m.inputs:
             assert i in catalog.SERIES, (m.id, i)
-        assert m.frequency in ("daily", "weekly", "monthly", "quarterly", "irregular"), m.id
+        assert m.frequency in ("daily", "weekly", "monthly", "quarterly", "irregular", "event"), m.id

@@ -87,6 +87,8 @@ def install_into(store, *, force: bool = False, published_by=None) -> int:
     series written. ``published_by`` (a date) keeps only observations published by then: the
     store as it would have looked on that day (used by the no-look-ahead tests).
     """
+    import pandas as pd
+
     from .. import catalog
     from ..releases import published_dates
 
@@ -97,10 +99,11 @@ def install_into(store, *, force: bool = False, published_by=None) -> int:
     for sid, row in manifest().items():
         df = load(sid)
         defn = catalog.get(sid)
-        df["published_at"] = published_dates(defn.release, df["date"]).to_numpy()
+        if "published_at" not in df.columns:  # event series carry their own publication days
+            df["published_at"] = published_dates(defn.release, df["date"]).to_numpy()
+        else:
+            df["published_at"] = pd.to_datetime(df["published_at"])
         if published_by is not None:
-            import pandas as pd
-
             df = df[df["published_at"] <= pd.Timestamp(published_by)]
         store.write_series(defn.meta(provenance=row["provenance"]), df, vintage=version)
         n += 1

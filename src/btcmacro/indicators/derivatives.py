@@ -307,11 +307,11 @@ _FARSIDE = "Farside Investors, Bitcoin ETF Flow (US$m), Total column"
 _SEC = "Strategy Inc. Form 8-K filings (SEC EDGAR), transcribed in Sashamine/dat-tracker-next"
 
 _fund_variants = [
-    ([FUNDING_VENUES], lambda s, p: identity(s[FUNDING_VENUES]), "mean of 3-4 venues, annualised %"),
+    ([FUNDING_VENUES], lambda s, p: identity(s[FUNDING_VENUES]), "mean over the venues reporting that day, annualised %"),
     ([FUNDING_BINANCE], lambda s, p: annualise_8h_rate(s[FUNDING_BINANCE]), "Binance only, 8h mean x 3 x 365"),
 ]
 _oi_variants = [
-    ([OI_VENUES], lambda s, p: identity(s[OI_VENUES]), "total of Bybit/OKX/Deribit/Hyperliquid"),
+    ([OI_VENUES], lambda s, p: identity(s[OI_VENUES]), "total over the configured venues (days where all reported)"),
     ([OI_BINANCE], lambda s, p: identity(s[OI_BINANCE]), "Binance BTCUSDT perpetual only, not all exchanges"),
 ]
 

@@ -18,6 +18,9 @@ SOFR, IORB, TOP, BOTTOM = "fred/SOFR", "fred/IORB", "fred/DFEDTARU", "fred/DFEDT
 M2, GDP = "fred/M2SL", "fred/GDP"
 # live-only series (btcmacro update): NY Fed Markets API, Daily Treasury Statement
 NY_SOFR, DTS_TGA, BILLS = "nyfed/sofr", "treasury/tga", "nyfed/bill_purchases"
+STANCE = "fomc/balance_sheet_stance"
+#: codes of fomc/balance_sheet_stance (see catalog)
+STANCE_STATES = {0: "size_held", 1: "runoff", 2: "purchases", 3: "tapering"}
 
 # ---------------------------------------------------------------------------------------------
 # pure functions
@@ -96,6 +99,30 @@ def qt_status(treasuries: pd.Series, mbs: pd.Series, *, window_days: int = 56,
     return with_detail(out, change_total_usd=float(d_total.iloc[-1]) if len(d_total) else None,
                        change_treasuries_usd=float(d_t.iloc[-1]) if len(d_t) else None,
                        window_days=window_days)
+
+
+def balance_sheet_policy(stance: pd.Series, as_of=None) -> pd.Series:
+    """The FOMC's balance-sheet stance in force on each decision's effective date.
+
+    ``stance`` holds one code per decision, dated when it takes effect (0 size held / reinvesting,
+    1 runoff, 2 purchases, 3 purchases tapering). A decision announced by ``as_of`` but effective
+    later is reported as detail (``scheduled``), so a briefing written between an announcement and
+    its effective date says both what is in force and what comes next.
+
+    References
+    ----------
+    FOMC statements and implementation notes (federalreserve.gov), transcribed with their dates in
+    ``data/fomc_meetings.csv``.
+    """
+    s = stance.dropna().sort_index()
+    cut = pd.Timestamp(as_of) if as_of is not None else None
+    now = s[s.index <= cut] if cut is not None else s
+    ahead = s[s.index > cut] if cut is not None else s.iloc[0:0]
+    out = pd.Series([STANCE_STATES.get(int(v), "unknown") for v in now.to_numpy()], index=now.index, dtype=object)
+    detail = {"effective": now.index[-1] if len(now) else None}
+    if len(ahead):
+        detail.update(scheduled=STANCE_STATES.get(int(ahead.iloc[0]), "unknown"), scheduled_from=ahead.index[0])
+    return with_detail(out, **detail)
 
 
 def net_liquidity(total_assets_musd: pd.Series, tga_musd: pd.Series, rrp_busd: pd.Series) -> pd.Series:
@@ -215,6 +242,10 @@ METRICS = [
                               expansion_threshold=float(p.get("qt_expansion_threshold_usd", 20e9))),
        _H41 + "; thresholds in the rules file", kind="state",
        params=("qt_window_days", "qt_runoff_threshold_usd", "qt_expansion_threshold_usd")),
+    _m("qt_policy", "Fed balance-sheet policy (FOMC)", "聯準會資產負債表政策（FOMC）", "state",
+       "Balance-sheet stance decided by the FOMC and in force on the as-of date (runoff / size held / purchases / tapering), with any announced change not yet in effect.",
+       [STANCE], lambda s, p: balance_sheet_policy(s[STANCE], p.get("as_of")),
+       "FOMC statements and implementation notes (federalreserve.gov)", frequency="event", kind="state"),
     _m("reserves", "Bank reserves", "銀行準備金", "USD",
        "Reserve balances with Federal Reserve Banks, week average.", [WRESBAL],
        lambda s, p: usd_from_millions(s[WRESBAL]), _H41),

@@ -209,6 +209,13 @@ def _x_qt(c: Ctx) -> dict | None:
             "window": c.cat.num(float(d.get("window_days", 0)))}
 
 
+def _x_qt_policy(c: Ctx) -> dict | None:
+    d = c.detail("qt_policy")
+    if not d.get("scheduled"):
+        return {"scheduled": "", "scheduled_from": ""}
+    return {"scheduled": c.cat.state(d["scheduled"]), "scheduled_from": c.cat.date(d.get("scheduled_from"))}
+
+
 def _x_spread(c: Ctx) -> dict | None:
     return {"above": float(c.mv("sofr_iorb_spread_bp").value) > 0}
 
@@ -254,6 +261,7 @@ SENTENCES: dict[str, tuple[S, ...]] = {
     "liquidity": (
         S("balance_sheet", ("fed_total_assets", "fed_total_assets_peak", "qt_runoff_since_peak"),
           extra=_x_balance_sheet),
+        S("qt_policy", ("qt_policy",), extra=_x_qt_policy),
         S("qt_status", ("qt_status",), extra=_x_qt),
         S("reserves", ("reserves", "reserves_to_gdp")),
         S("rrp_tga", ("on_rrp", "tga", "net_liquidity")),
