@@ -129,8 +129,9 @@ def data_range(store: Store) -> tuple[pd.Timestamp, pd.Timestamp]:
     The embedded CoinMarketCap closes, Yahoo, Coin Metrics' reference rate (refreshed by
     ``btcmacro update``) and exchange closes all count, so a live update extends the range.
     """
+    # the last date is the last *publication* day, so that the default as-of sees the newest close
     row = store.con.execute(
-        "SELECT min(date), max(date) FROM obs WHERE series_id IN (SELECT unnest(?)) "
+        "SELECT min(date), max(published_at) FROM obs WHERE series_id IN (SELECT unnest(?)) "
         "OR series_id LIKE 'ccxt/%/btc_close'", [list(PRICE_SERIES)]
     ).fetchone()
     if row[0] is None:

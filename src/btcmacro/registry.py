@@ -26,6 +26,9 @@ from .errors import UsageError
 #: how old (days) the latest input may be before a figure is flagged stale, by frequency
 MAX_AGE_DAYS = {"daily": 10, "weekly": 16, "monthly": 80, "quarterly": 200, "irregular": 120,
                 "event": None}  # an event series (a decision) stays in force until the next one
+#: a preferred variant is used unless it lags the freshest variant by more than this
+FRESHNESS_TOLERANCE_DAYS = {"daily": 2, "weekly": 8, "monthly": 35, "quarterly": 100, "irregular": 45,
+                            "event": 10**6}
 
 Fn = Callable[[Mapping[str, pd.Series], Mapping[str, Any]], pd.Series]
 
@@ -275,16 +278,17 @@ class Evaluator:
             return self._results[metric_id]
         m = get(metric_id)
         chosen: tuple[pd.Series, Variant | None] = (_empty_series(), None)
-        limit = pd.Timedelta(days=MAX_AGE_DAYS.get(m.frequency, 10) or 10**6)
-        for v in m.variants:
-            s = self._variant_series(v)
-            if not len(s):
-                continue
-            if chosen[1] is None:
-                chosen = (s, v)  # first variant with data: the fallback
-            if self.as_of is None or self.as_of - s.index[-1] <= limit:
-                chosen = (s, v)  # first *fresh* variant in order of preference wins
-                break
+        # preference order, unless a preferred variant lags the freshest one by more than the
+        # frequency's tolerance (e.g. a provider whose history ends while another goes on)
+        candidates = [(v, self._variant_series(v)) for v in m.variants]
+        candidates = [(v, s) for v, s in candidates if len(s)]
+        if candidates:
+            newest = max(s.index[-1] for _, s in candidates)
+            tol = pd.Timedelta(days=FRESHNESS_TOLERANCE_DAYS.get(m.frequency, 2))
+            for v, s in candidates:
+                if s.index[-1] >= newest - tol:
+                    chosen = (s, v)
+                    break
         s, v = chosen
         s.name = metric_id
         s.attrs.update(detail=s.attrs.get("detail"), unit=m.unit, definition=m.definition, name=m.names["en"],
