@@ -27,7 +27,7 @@ from .errors import UsageError
 MAX_AGE_DAYS = {"daily": 10, "weekly": 16, "monthly": 80, "quarterly": 200, "irregular": 120,
                 "event": None}  # an event series (a decision) stays in force until the next one
 #: a preferred variant is used unless it lags the freshest variant by more than this
-FRESHNESS_TOLERANCE_DAYS = {"daily": 2, "weekly": 8, "monthly": 35, "quarterly": 100, "irregular": 45,
+FRESHNESS_TOLERANCE_DAYS = {"daily": 1, "weekly": 8, "monthly": 35, "quarterly": 100, "irregular": 45,
                             "event": 10**6}
 
 Fn = Callable[[Mapping[str, pd.Series], Mapping[str, Any]], pd.Series]
