@@ -45,10 +45,11 @@ def test_user_config_dir_rules_file_is_used(dec9, tmp_path, monkeypatch):
     monkeypatch.setenv("BTCMACRO_CONFIG_DIR", str(cdir))
     cfg = load_rules()
     r = evaluate_regimes(dec9.ev, dec9.values, cfg)["liquidity"]
-    # -297bn no longer counts as falling, but QT still runs: tightening, decided by qt_running alone
+    # -297bn no longer counts as falling, but QT still runs in the data: tightening, decided by
+    # qt_running alone -- shown as "turning" because the FOMC ended runoff on 2025-12-01
     e = {x["condition"]: x for x in r["evidence"]}
     assert e["netliq_down"]["result"] is False and e["qt_running"]["result"] is True
-    assert r["state"] == "tightening"
+    assert r["state"] == "turning"
 
 
 def test_unknown_key_is_rejected(tmp_path):
@@ -60,7 +61,7 @@ def test_briefing_end_to_end(rules_store, tmp_path):
     b = api.briefing("2025-12-09", store=rules_store, with_charts=False)
     j = json.loads(json.dumps(b.to_json()))
     assert j["regimes"]["funding_stress"]["state"] == "stress"
-    assert j["regimes"]["liquidity"]["state"] == "tightening"
+    assert j["regimes"]["liquidity"]["state"] == "turning"
     assert j["levels"] and all({"name", "low", "high", "kind", "evidence"} <= set(lv) for lv in j["levels"])
     assert [s["fomc_date"] for s in j["scenarios"]] == ["2025-12-10"] * 3
     # with a user rules file

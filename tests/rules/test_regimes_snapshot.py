@@ -43,9 +43,13 @@ def test_funding_stress_is_on(dec9):
     assert e["threshold"] == 0.10 and e["comparison"] == "<"
 
 
-def test_liquidity_is_tightening_with_qt_end_announced(dec9):
+def test_liquidity_is_turning_after_qt_end(dec9):
     r = dec9.regimes["liquidity"]
-    assert r["state"] == "tightening"
+    # the data still tighten (QT detected as running, net liquidity falling) but the FOMC's
+    # 2025-10-29 decision ended runoff on 2025-12-01 (fomc_meetings.csv): turning
+    assert r["state"] == "turning"
+    e = _ev(r, "policy_turned")
+    assert e["value"] == "size_held" and e["result"] is True and e["date"] == "2025-12-01"
     assert _ev(r, "qt_running")["value"] == "running"
     # net liquidity = WALCL - WDTGAL - RRPONTSYD: 2025-12-03 6,535,781 - 908,523 - 2,514 = 5,624,744;
     # 2025-09-03 6,602,071 - 661,939 - 17,923 = 5,922,209 (millions) -> change -297,465 million
@@ -133,3 +137,12 @@ def test_crossasset_rotation(dec9):
     ctx = {c["metric"]: c["value"] for c in r["context"]}
     assert ctx["gold_return_30d"] == pytest.approx(4206.7 / 3999.4 - 1)
     assert r["state"] == "liquidity-driven rotation"
+
+
+def test_liquidity_is_tightening_while_runoff_is_in_force(rules_store):
+    from btcmacro import api
+
+    b = api.briefing("2025-11-15", store=rules_store, with_charts=False)
+    r = b.regimes["liquidity"]
+    assert r["state"] == "tightening"  # the end of runoff was announced but not yet in force
+    assert _ev(r, "policy_turned")["value"] == "runoff"

@@ -79,10 +79,10 @@ def test_supporting_regimes_are_the_current_states(dec9):
 
 def test_liquidity_regime_after_expansion_signal(dec9):
     lr = {s["id"]: s["liquidity_regime"] for s in dec9.scenarios}
-    assert lr["cut_with_expansion"]["now"] == "tightening"
+    assert lr["cut_with_expansion"]["now"] == "turning"  # QT ended by the FOMC, data still tight
     assert lr["cut_with_expansion"]["after"] == "easing"  # purchases visible -> easing
     assert lr["cut_with_expansion"]["implied_growth_usd_per_year"] == pytest.approx(12 * 40e9)
-    assert lr["hold"]["after"] == "tightening"
+    assert lr["hold"]["after"] == "turning"
 
 
 def test_no_meeting_no_scenarios(dec9):

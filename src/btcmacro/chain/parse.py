@@ -125,39 +125,16 @@ class Tx:
     @property
     def vin(self) -> list[tuple[bytes, int, bytes, int]]:
         if self._vin is None:
-            b, p, out = self._b, self._ins, []
-            u32 = _U32.unpack_from
-            append = out.append
-            for _ in range(self._nin):
-                c = b[p + 36]
-                if c < 0xFD:
-                    q = p + 37
-                    e = q + c
-                else:
-                    ls, q = _cs_big(b, p + 36)
-                    e = q + ls
-                append((b[p : p + 32], u32(b, p + 32)[0], b[q:e], u32(b, e)[0]))
-                p = e + 4
-            self._vin = out
+            b = self._b
+            self._vin = _decode_inputs(b, self._ins, self._nin, len(b), None)[0]
         return self._vin
 
     @property
     def vout(self) -> list[tuple[int, bytes]]:
         if self._vout is None:
-            b, p, out = self._b, self._outs, []
-            val = _OUT_VAL.unpack_from
-            append = out.append
-            for _ in range(self._nout):
-                c = b[p + 8]
-                if c < 0xFD:
-                    q = p + 9
-                    e = q + c
-                else:
-                    ls, q = _cs_big(b, p + 8)
-                    e = q + ls
-                append((val(b, p)[0], b[q:e]))
-                p = e
-            self._vout = out
+            b = self._b
+            # the scan already recorded the output offsets: these go to a throwaway list
+            self._vout = _decode_outputs(b, self._outs, self._nout, len(b), None, [])[0]
         return self._vout
 
     @property
@@ -333,7 +310,7 @@ def parse_block(raw: bytes, *, height: int | None = None, where: str | None = No
     if not isinstance(raw, bytes):
         raw = bytes(raw)
     try:
-        return _parse_block_full(raw, height) if full else _parse_block(raw, height)
+        return _parse_block(raw, height, full)
     except BadBlock as e:
         if where and e.where is None:
             raise BadBlock(e.message, where=where) from None
@@ -353,7 +330,12 @@ def _cs_big(b: bytes, p: int) -> tuple[int, int]:
     return _U64.unpack_from(b, p + 1)[0], p + 9
 
 
-def _parse_block(b: bytes, height: int | None) -> Block:
+def _parse_block(b: bytes, height: int | None, full: bool = False) -> Block:
+    """The single pass behind :func:`parse_block` (``full``: also build every input/output tuple).
+
+    The lazy walk of inputs and outputs stays written out inline in the ``else`` branches: it is
+    the engine's hot loop, and a call per transaction there costs measurable throughput.
+    """
     n = len(b)
     if n < 81:
         raise BadBlock(f"block of {n} bytes is shorter than a header and a tx count")
@@ -376,6 +358,7 @@ def _parse_block(b: bytes, height: int | None) -> Block:
     txids: list[bytes] = []
     spans: list[tuple] = []
     opos: list[int] = []
+    txs: list[Tx] | None = [] if full else None
     t_append, s_append, o_append = txids.append, spans.append, opos.append
     tin = tout = wbytes = 0
     for k in range(ntx):
@@ -399,13 +382,16 @@ def _parse_block(b: bytes, height: int | None) -> Block:
         if nin > (n - p) // 41:
             raise BadBlock(f"transaction {k}: impossible input count {nin}")
         ins = p
-        for _ in range(nin):
-            c = b[p + 36]
-            if c < 0xFD:
-                p += 41 + c
-            else:
-                ls, q = big(b, p + 36)
-                p = q + ls + 4
+        if full:
+            vin, p = _decode_inputs(b, p, nin, n, k)
+        else:
+            for _ in range(nin):
+                c = b[p + 36]
+                if c < 0xFD:
+                    p += 41 + c
+                else:
+                    ls, q = big(b, p + 36)
+                    p = q + ls + 4
         # outputs: value(8) | script length | script
         c = b[p]
         if c < 0xFD:
@@ -415,135 +401,17 @@ def _parse_block(b: bytes, height: int | None) -> Block:
         if nout > (n - p) // 9:
             raise BadBlock(f"transaction {k}: impossible output count {nout}")
         outs = p
-        for _ in range(nout):
-            o_append(p)
-            c = b[p + 8]
-            if c < 0xFD:
-                p += 9 + c
-            else:
-                ls, q = big(b, p + 8)
-                p = q + ls
-        body_end = p
-        if segwit:
-            for _ in range(nin):
-                c = b[p]
+        if full:
+            vout, p = _decode_outputs(b, p, nout, n, k, opos)
+        else:
+            for _ in range(nout):
+                o_append(p)
+                c = b[p + 8]
                 if c < 0xFD:
-                    ni, p = c, p + 1
+                    p += 9 + c
                 else:
-                    ni, p = big(b, p)
-                if ni > n - p:
-                    raise BadBlock(f"transaction {k}: impossible witness item count {ni}")
-                for _ in range(ni):
-                    c = b[p]
-                    if c < 0xFD:
-                        p += 1 + c
-                    else:
-                        ls, q = big(b, p)
-                        p = q + ls
-            wbytes += p - body_end + 2
-        p += 4
-        if p > n:
-            raise BadBlock(f"transaction {k}: runs past the block end")
-        if segwit:
-            h = sha(mv[start : start + 4])
-            h.update(mv[body:body_end])
-            h.update(mv[p - 4 : p])
-            t_append(sha(h.digest()).digest())
-        else:
-            t_append(sha(sha(mv[start:p]).digest()).digest())
-        s_append((start, body, ins, outs, body_end, p, nin, nout, segwit))
-        tin += nin
-        tout += nout
-    if p != n:
-        raise BadBlock(f"{n - p} trailing bytes after the last transaction")
-    return Block(header, b, txids, spans, opos, tin, tout, wbytes, height)
-
-
-def _parse_block_full(b: bytes, height: int | None) -> Block:
-    """:func:`_parse_block` that also builds every input and output tuple in the same pass."""
-    n = len(b)
-    if n < 81:
-        raise BadBlock(f"block of {n} bytes is shorter than a header and a tx count")
-    if n > MAX_BLOCK_SIZE:
-        raise BadBlock(f"block of {n} bytes exceeds {MAX_BLOCK_SIZE}")
-    header = parse_header(b)
-    sha = _sha256
-    big = _cs_big
-    u32 = _U32.unpack_from
-    sval = _OUT_VAL.unpack_from
-    mv = memoryview(b)
-
-    p = 80
-    c = b[p]
-    if c < 0xFD:
-        ntx, p = c, p + 1
-    else:
-        ntx, p = big(b, p)
-    if ntx == 0 or ntx > (n - p) // 10:
-        raise BadBlock(f"impossible transaction count {ntx} for {n} bytes")
-    txids: list[bytes] = []
-    spans: list[tuple] = []
-    opos: list[int] = []
-    txs: list[Tx] = []
-    o_append = opos.append
-    tin = tout = wbytes = 0
-    for k in range(ntx):
-        start = p
-        if p + 10 > n:
-            raise BadBlock(f"transaction {k} truncated at byte {p}")
-        segwit = b[p + 4] == 0
-        if segwit:
-            if b[p + 5] != 1:
-                raise BadBlock(f"transaction {k}: bad SegWit flag {b[p + 5]}")
-            p += 6
-        else:
-            p += 4
-        body = p
-        c = b[p]
-        if c < 0xFD:
-            nin, p = c, p + 1
-        else:
-            nin, p = big(b, p)
-        if nin > (n - p) // 41:
-            raise BadBlock(f"transaction {k}: impossible input count {nin}")
-        ins = p
-        vin = []
-        vappend = vin.append
-        for _ in range(nin):
-            c = b[p + 36]
-            if c < 0xFD:
-                q = p + 37
-                e = q + c
-            else:
-                ls, q = big(b, p + 36)
-                e = q + ls
-            if e + 4 > n:
-                raise BadBlock(f"transaction {k}: input script runs past the block end")
-            vappend((b[p : p + 32], u32(b, p + 32)[0], b[q:e], u32(b, e)[0]))
-            p = e + 4
-        c = b[p]
-        if c < 0xFD:
-            nout, p = c, p + 1
-        else:
-            nout, p = big(b, p)
-        if nout > (n - p) // 9:
-            raise BadBlock(f"transaction {k}: impossible output count {nout}")
-        outs = p
-        vout = []
-        oappend = vout.append
-        for _ in range(nout):
-            o_append(p)
-            c = b[p + 8]
-            if c < 0xFD:
-                q = p + 9
-                e = q + c
-            else:
-                ls, q = big(b, p + 8)
-                e = q + ls
-            if e > n:
-                raise BadBlock(f"transaction {k}: output script runs past the block end")
-            oappend((sval(b, p)[0], b[q:e]))
-            p = e
+                    ls, q = big(b, p + 8)
+                    p = q + ls
         body_end = p
         if segwit:
             for _ in range(nin):
@@ -573,11 +441,12 @@ def _parse_block_full(b: bytes, height: int | None) -> Block:
         else:
             txid = sha(sha(mv[start:p]).digest()).digest()
         span = (start, body, ins, outs, body_end, p, nin, nout, segwit)
-        t = Tx(b, span, txid)
-        t._vin, t._vout = vin, vout
-        txids.append(txid)
-        spans.append(span)
-        txs.append(t)
+        t_append(txid)
+        s_append(span)
+        if full:
+            t = Tx(b, span, txid)
+            t._vin, t._vout = vin, vout
+            txs.append(t)
         tin += nin
         tout += nout
     if p != n:
@@ -585,6 +454,57 @@ def _parse_block_full(b: bytes, height: int | None) -> Block:
     blk = Block(header, b, txids, spans, opos, tin, tout, wbytes, height)
     blk._txs = txs
     return blk
+
+
+def _decode_inputs(b: bytes, p: int, nin: int, n: int, k: int | None) -> tuple[list, int]:
+    """``nin`` inputs from ``p`` as ``(prev_txid, prev_vout, script_sig, sequence)`` tuples.
+
+    Returns the list and the position after the last input. ``k`` (the transaction's place in
+    the block) only names it in the error raised when a script runs past byte ``n``.
+    """
+    u32 = _U32.unpack_from
+    out: list = []
+    append = out.append
+    for _ in range(nin):
+        c = b[p + 36]
+        if c < 0xFD:
+            q = p + 37
+            e = q + c
+        else:
+            ls, q = _cs_big(b, p + 36)
+            e = q + ls
+        if e + 4 > n:
+            raise BadBlock(f"transaction {k}: input script runs past the block end")
+        append((b[p : p + 32], u32(b, p + 32)[0], b[q:e], u32(b, e)[0]))
+        p = e + 4
+    return out, p
+
+
+def _decode_outputs(b: bytes, p: int, nout: int, n: int, k: int | None,
+                    opos: list[int]) -> tuple[list, int]:
+    """``nout`` outputs from ``p`` as ``(value_sat, script_pubkey)`` tuples.
+
+    Each output's offset is appended to ``opos``; returns the list and the position after the
+    last output. ``k`` as in :func:`_decode_inputs`.
+    """
+    val = _OUT_VAL.unpack_from
+    mark = opos.append
+    out: list = []
+    append = out.append
+    for _ in range(nout):
+        mark(p)
+        c = b[p + 8]
+        if c < 0xFD:
+            q = p + 9
+            e = q + c
+        else:
+            ls, q = _cs_big(b, p + 8)
+            e = q + ls
+        if e > n:
+            raise BadBlock(f"transaction {k}: output script runs past the block end")
+        append((val(b, p)[0], b[q:e]))
+        p = e
+    return out, p
 
 
 def _decode_witness(w: bytes, nin: int) -> list[list[bytes]]:
@@ -601,14 +521,11 @@ def _decode_witness(w: bytes, nin: int) -> list[list[bytes]]:
 
 
 def _read_cs(b: bytes, p: int) -> tuple[int, int]:
+    """A CompactSize at ``p``: (value, position after it)."""
     c = b[p]
     if c < 0xFD:
         return c, p + 1
-    if c == 0xFD:
-        return _U16.unpack_from(b, p + 1)[0], p + 3
-    if c == 0xFE:
-        return _U32.unpack_from(b, p + 1)[0], p + 5
-    return _U64.unpack_from(b, p + 1)[0], p + 9
+    return _cs_big(b, p)
 
 
 # ---------------------------------------------------------------------------- serialisation

@@ -42,6 +42,8 @@ LABELS: dict[str, dict[str, str]] = {
     INSUFFICIENT: {"en": "Insufficient data", "zh-TW": "資料不足"},
     # liquidity
     "tightening": {"en": "Tightening", "zh-TW": "緊縮"},
+    "turning": {"en": "Turning: still tightening in the data, QT already ended by the FOMC",
+                "zh-TW": "轉折：數據仍顯示緊縮，但 FOMC 已結束縮表"},
     "neutral": {"en": "Neutral", "zh-TW": "中性"},
     "easing": {"en": "Easing", "zh-TW": "寬鬆"},
     # funding stress
@@ -258,18 +260,22 @@ def liquidity_decision(b: Mapping[str, bool]) -> str:
     if b["qt_expanding"] or b["rmp_visible"] or (b["netliq_up"] and not b["qt_running"]):
         return "easing"
     if b["qt_running"] or b["netliq_down"]:
-        return "tightening"
+        # the data still tighten, but the FOMC has already stopped runoff (or started purchases):
+        # the liquidity turn the reference note describes
+        return "turning" if b.get("policy_turned") else "tightening"
     return "neutral"
 
 
 def liquidity(x: _Ctx) -> dict:
-    """Fed liquidity: tightening / neutral / easing.
+    """Fed liquidity: tightening / turning / neutral / easing.
 
     * easing — the balance sheet is expanding (``qt_status == "expanding"``), or Treasury
       holdings grow faster than ``rmp_active_growth_usd`` a year (reserve-management purchases
       visible in the data), or net liquidity rose by more than ``net_liquidity_change_usd`` over
       ``net_liquidity_window_days`` while QT is not running;
     * tightening — otherwise, if QT is running or net liquidity fell by more than that amount;
+      *turning* instead when the FOMC's balance-sheet policy in force (``qt_policy``) no longer
+      shrinks the balance sheet (``policy_turned_states``): the data lag the decision;
     * neutral — otherwise.
     """
     w = int(x.param("net_liquidity_window_days"))
@@ -284,6 +290,13 @@ def liquidity(x: _Ctx) -> dict:
     c["netliq_down"] = x.cond("netliq_down", "net_liquidity", "<=", None, threshold=-thr,
                               value_fn=x.series_change("net_liquidity", w), derived=f"change over {w} days")
     c["netliq_down"].threshold_key = "net_liquidity_change_usd (negated)"
+    c["policy_turned"] = x.cond("policy_turned", "qt_policy", "in", "policy_turned_states")
+    if c["policy_turned"].missing_reason:
+        # no FOMC balance-sheet decision in force in the embedded calendar (it starts with the
+        # 2017 runoff): nothing has turned, so this never blocks the decision
+        c["policy_turned"].missing_reason = None
+        c["policy_turned"].result = False
+        c["policy_turned"].derived = "no FOMC balance-sheet decision in force in the embedded calendar"
 
     fn = liquidity_decision
     ctx = []
@@ -298,8 +311,9 @@ def liquidity(x: _Ctx) -> dict:
                             "(rules parameter); compare with treasury_holdings_growth_annualized"})
     return _outcome("liquidity", c, fn,
                     "easing if the balance sheet expands, purchases are visible in Treasury holdings, or net "
-                    "liquidity rises without QT; else tightening if QT runs or net liquidity falls; else neutral",
-                    ctx, ("tightening", "neutral", "easing"))
+                    "liquidity rises without QT; else tightening if QT runs or net liquidity falls (turning if "
+                    "the FOMC has already ended runoff); else neutral",
+                    ctx, ("tightening", "turning", "neutral", "easing"))
 
 
 def _last_balance_sheet_announcement(ev) -> dict | None:
