@@ -446,7 +446,9 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
     if e.get("comparison") == "==" and (isinstance(val, bool) or unit == "bool"):
         return c.t("regime.evidence_flag", name=metric_name(mid, ctx.lang), value=bool(val),
                    date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
-    if e.get("comparison") == "==" and isinstance(val, str):
+    if e.get("comparison") in ("==", "in") and isinstance(val, str):
+        # a state test reads as a statement of the state ("QT status is running"); whether it
+        # matched the rule's states is what decided the regime, shown by the regime itself
         return c.t("regime.evidence_eq", name=metric_name(mid, ctx.lang), value=c.state(val),
                    date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
     val_txt = c.state(val) if isinstance(val, str) else c.value(*display_value(mid, val, unit), signed=signed)
