@@ -456,13 +456,14 @@ def _parse_block(b: bytes, height: int | None, full: bool = False) -> Block:
     return blk
 
 
-def _decode_inputs(b: bytes, p: int, nin: int, n: int, k: int | None) -> tuple[list, int]:
+def _decode_inputs(b: bytes, p: int, nin: int, n: int, k: int | None,
+                   u32=_U32.unpack_from, big=_cs_big) -> tuple[list, int]:
     """``nin`` inputs from ``p`` as ``(prev_txid, prev_vout, script_sig, sequence)`` tuples.
 
     Returns the list and the position after the last input. ``k`` (the transaction's place in
-    the block) only names it in the error raised when a script runs past byte ``n``.
+    the block) only names it in the error raised when a script runs past byte ``n``. ``u32`` and
+    ``big`` are bound once as defaults (local lookups: this runs once per transaction).
     """
-    u32 = _U32.unpack_from
     out: list = []
     append = out.append
     for _ in range(nin):
@@ -471,7 +472,7 @@ def _decode_inputs(b: bytes, p: int, nin: int, n: int, k: int | None) -> tuple[l
             q = p + 37
             e = q + c
         else:
-            ls, q = _cs_big(b, p + 36)
+            ls, q = big(b, p + 36)
             e = q + ls
         if e + 4 > n:
             raise BadBlock(f"transaction {k}: input script runs past the block end")
@@ -480,14 +481,13 @@ def _decode_inputs(b: bytes, p: int, nin: int, n: int, k: int | None) -> tuple[l
     return out, p
 
 
-def _decode_outputs(b: bytes, p: int, nout: int, n: int, k: int | None,
-                    opos: list[int]) -> tuple[list, int]:
+def _decode_outputs(b: bytes, p: int, nout: int, n: int, k: int | None, opos: list[int],
+                    val=_OUT_VAL.unpack_from, big=_cs_big) -> tuple[list, int]:
     """``nout`` outputs from ``p`` as ``(value_sat, script_pubkey)`` tuples.
 
     Each output's offset is appended to ``opos``; returns the list and the position after the
-    last output. ``k`` as in :func:`_decode_inputs`.
+    last output. ``k``, ``val`` and ``big`` as in :func:`_decode_inputs`.
     """
-    val = _OUT_VAL.unpack_from
     mark = opos.append
     out: list = []
     append = out.append
@@ -498,7 +498,7 @@ def _decode_outputs(b: bytes, p: int, nout: int, n: int, k: int | None,
             q = p + 9
             e = q + c
         else:
-            ls, q = _cs_big(b, p + 8)
+            ls, q = big(b, p + 8)
             e = q + ls
         if e > n:
             raise BadBlock(f"transaction {k}: output script runs past the block end")

@@ -111,14 +111,15 @@ def _render_md(briefing, lang: str, chart_dir: Path | None = None, rel: str = ""
     ctx = builder.Ctx(briefing, lang)
     chart_out = {}
     note = "" if chart_dir is not None else ctx.cat.t("label.charts_skipped_stdout")
+    jobs = []
     for cid in charts.chart_ids():
         p = charts.plan(ctx, cid)
         entry = {"title": p["title"], "fallback": p["fallback"], "note": p["note"], "png": ""}
         if chart_dir is not None and not p["fallback"]:
-            target = chart_dir / f"{cid}.png"
-            _atomic_write_via(target, lambda tmp, p=p: charts.png(p, tmp, lang))
+            jobs.append((chart_dir / f"{cid}.png", p))
             entry["png"] = f"{rel}/{cid}.png" if rel else f"{cid}.png"
         chart_out[cid] = entry
+    _write_pngs(jobs, lang)
     tpl = _env().get_template("briefing.md.j2")
     text = tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"),
                       charts_note=note)
@@ -157,6 +158,63 @@ def default_filename(briefing, fmt: str, lang: str) -> str:
     """``btcmacro-brief-<as_of>[-zh-TW].<ext>``."""
     suffix = "" if lang == "en" else f"-{lang}"
     return f"btcmacro-brief-{briefing.as_of.date().isoformat()}{suffix}.{EXTENSIONS[fmt]}"
+
+
+def _png_job(args) -> None:
+    from . import charts
+
+    p, tmp, lang = args
+    charts.png(p, Path(tmp), lang)
+
+
+def _write_pngs(jobs: list, lang: str) -> None:
+    """Render the PNG charts, in parallel processes where there are cores to spare.
+
+    Each chart is drawn into a temp file next to its target and moved into place only when every
+    chart succeeded (matplotlib's drawing dominates a Markdown briefing: ~0.27 s per chart).
+    """
+    from . import charts
+
+    if not jobs:
+        return
+    temps = []
+    try:
+        for target, _ in jobs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            os.close(fd)
+            temps.append(tmp)
+        work = [(p, tmp, lang) for (_, p), tmp in zip(jobs, temps)]
+        workers = min(len(work), os.cpu_count() or 1)
+        done = False
+        if workers > 1 and len(work) > 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                ctx = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                    list(pool.map(_png_job, work))
+                done = True
+            except (OSError, ValueError, RuntimeError, ImportError):
+                done = False  # no fork or no processes here: draw them one by one
+            except Exception:  # noqa: BLE001 -- e.g. BrokenProcessPool: same fallback
+                done = False
+        if not done:
+            for item in work:
+                _png_job(item)
+        umask = os.umask(0)
+        os.umask(umask)
+        for (target, _), tmp in zip(jobs, temps):
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, target)
+        temps = []
+    finally:
+        for tmp in temps:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
 
 
 def _atomic_write_via(target: Path, produce) -> None:
