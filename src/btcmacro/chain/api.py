@@ -24,9 +24,10 @@ import gc
 import hashlib
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pandas as pd
 
@@ -34,7 +35,7 @@ from btcmacro.chain import blkfile, lifecycle
 from btcmacro.chain.aggregate import Matrix, build_matrix
 from btcmacro.chain.canonical import GENESIS, HeaderRef, best_chain
 from btcmacro.chain.index import BlocksDirChanged, ChainIndex, Checkpoint
-from btcmacro.chain.parse import BadBlock, hash_hex, parse_block, parse_header
+from btcmacro.chain.parse import BadBlock, Block, hash_hex, parse_block, parse_header
 from btcmacro.errors import ChainError, ReorgBeyondDepth, XorKeyChanged
 
 log = logging.getLogger("btcmacro.chain")
@@ -100,11 +101,6 @@ def _check_checkpoint(cp: Checkpoint | None, xor_fp: str, dir_id: str, mode: str
             "the index was built from another blocks directory; run `btcmacro chain sync --rebuild`",
             where=where,
         )
-    if cp.mode != mode:
-        raise ChainError(
-            f"the index was built in {cp.mode!r} mode, this run is {mode!r}; run with --rebuild",
-            where=where,
-        )
 
 
 def _fork_point(index: ChainIndex, cp: Checkpoint, chain_hash_at: Callable[[int], bytes | None],
@@ -121,6 +117,129 @@ def _fork_point(index: ChainIndex, cp: Checkpoint, chain_hash_at: Callable[[int]
         f"(checkpoint {cp.height} {cp.hash_hex}); nothing was changed. Run `btcmacro chain sync --rebuild`",
         where=where,
     )
+
+
+def _unknown_checkpoint(cp: Checkpoint, state: str, where: str) -> ReorgBeyondDepth:
+    """The error for a stored tip the input no longer has (``state``: "is unknown to the node", …)."""
+    return ReorgBeyondDepth(
+        f"checkpoint block {cp.hash_hex} at height {cp.height} {state}; "
+        "nothing was changed. Run `btcmacro chain sync --rebuild`",
+        where=where,
+    )
+
+
+@contextmanager
+def _transaction(index: ChainIndex) -> Iterator[None]:
+    """``BEGIN`` … ``COMMIT``, or ``ROLLBACK`` and re-raise on any exception."""
+    index.con.execute("BEGIN")
+    try:
+        yield
+        index.con.execute("COMMIT")
+    except BaseException:
+        index.con.execute("ROLLBACK")
+        raise
+
+
+def _wipe(index: ChainIndex) -> None:
+    """Empty the index (``--rebuild``)."""
+    with _transaction(index):
+        index.wipe()
+
+
+class _Batch:
+    """The blocks parsed for one commit and what they add to the index.
+
+    With ``coinmap=True`` (plain blk files) outputs and inputs go to the coin map and spends are
+    resolved by SQL at commit; otherwise each block comes with its spent coins (undo files, the
+    kernel's undo data or RPC prevouts) and spends and flows are written directly.
+    """
+
+    def __init__(self, coinmap: bool = False):
+        self.rows: list[lifecycle.BlockRow] = []
+        self.last_hash: bytes | None = None
+        self.created: list[tuple[int, int, int]] = []
+        self.spends: list = []
+        self.flows: list = []
+        self.coinmap = lifecycle.CoinMapBatch() if coinmap else None
+
+    def add(self, blk: Block, height: int, create_heights=(), values=(), spent=()) -> None:
+        """One block; ``create_heights``/``values``/``spent`` (``(script, value)``) describe the
+        coins it spends, in input order (unused in coin-map mode)."""
+        self.rows.append(lifecycle.block_row(blk, height))
+        self.last_hash = blk.header.hash
+        if self.coinmap is not None:
+            self.coinmap.add(blk, height)
+            return
+        self.created.append((height, *lifecycle.created_row(blk)))
+        if height > 0:
+            self.spends.append(lifecycle.undo_spends(height, create_heights, values))
+        self.flows.append(lifecycle.block_flows(blk, height, list(spent)))
+
+    def write(self, index: ChainIndex, lo: int, hi: int) -> None:
+        """Append everything (the caller holds the transaction); ``lo..hi`` is the batch's range."""
+        index.append("blocks", lifecycle.blocks_table(self.rows))
+        if self.coinmap is not None:
+            index.append("outputs", self.coinmap.outputs())
+            index.append("inputs", self.coinmap.inputs())
+            index.append("created", self.coinmap.created())
+            if self.rows:
+                index.resolve_spends(lo, hi)
+            return
+        index.append("created", pd.DataFrame(self.created, columns=["height", "value", "n"]).astype(
+            {"height": "int32", "value": "int64", "n": "int64"}))
+        for t in self.spends:
+            index.append("spends", t)
+        for t in self.flows:
+            index.append("flows", t)
+
+
+# fill(lo, hi) parses the best chain's blocks lo..hi into a batch and returns it with the error
+# that stopped it early (the blocks before the bad one are kept), or None.
+Fill = Callable[[int, int], tuple[_Batch, ChainError | None]]
+
+
+def _index_batches(index: ChainIndex, cp: Checkpoint | None, fork: int | None, tip: int,
+                   fill: Fill, fp: str, dir_id: str, mode: str,
+                   progress: Progress | None, warnings: list[str]) -> SyncResult:
+    """Roll back to ``fork`` and index heights ``fork + 1 .. tip`` in batches, one commit each.
+
+    Every batch commits its blocks and the checkpoint together; a bad block first commits the
+    blocks before it, then raises.
+    """
+    depth = (cp.height - fork) if cp is not None else 0
+    rolled = fork if depth > 0 else None
+    added = 0
+    h = fork + 1 if cp is not None else 0
+    first = True
+    while h <= tip or (first and depth > 0):
+        hi = min(tip, h + BATCH_BLOCKS - 1)
+        batch, bad = fill(h, hi)
+        last = batch.rows[-1].height if batch.rows else h - 1  # last height indexed
+        with _transaction(index):
+            if first and depth > 0:
+                index.rollback_to(fork)
+            batch.write(index, h, last)
+            if last >= 0:
+                last_hash = batch.last_hash if batch.rows else index.hash_at(last)
+                index.set_checkpoint(Checkpoint(last, last_hash, fp, dir_id, mode))
+        first = False
+        added += len(batch.rows)
+        if progress:
+            progress(last, tip)
+        if bad is not None:
+            raise bad
+        h = hi + 1
+    final = index.checkpoint()
+    return SyncResult(final.height, final.hash_hex, added, rolled, depth, warnings, mode)
+
+
+def _start_checkpoint(index: ChainIndex, rebuild: bool, fp: str, dir_id: str, mode: str,
+                      where: str) -> Checkpoint | None:
+    """The stored checkpoint, checked against this run's input (not checked with ``rebuild``)."""
+    cp = index.checkpoint()
+    if not rebuild:
+        _check_checkpoint(cp, fp, dir_id, mode, where)
+    return cp
 
 
 def sync(
@@ -274,9 +393,7 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
     key = blkfile.read_xor_key(blocks_dir)
     fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(blocks_dir)
     mode = "revundo" if use_undo else "coinmap"
-    cp = index.checkpoint()
-    if not rebuild:
-        _check_checkpoint(cp, fp, dir_id, mode, where)  # before reading anything
+    cp = _start_checkpoint(index, rebuild, fp, dir_id, mode, where)  # before reading anything
     if use_undo:
         from btcmacro.chain.undo import UndoIndex, rev_files
 
@@ -286,9 +403,7 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
     headers, by_hash, warnings, key = scan_dir_headers(blocks_dir, network)
     if rebuild and cp is not None:
         cp = None
-        index.con.execute("BEGIN")
-        index.wipe()
-        index.con.execute("COMMIT")
+        _wipe(index)
 
     chain = best_chain(headers, GENESIS[network])
     if not chain:
@@ -301,92 +416,40 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
     def chain_hash_at(h: int) -> bytes | None:
         return chain[h].hash if 0 <= h <= tip else None
 
-    start, fork = 0, None
+    fork = None
     if cp is not None:
         if cp.hash not in by_hash:
-            raise ReorgBeyondDepth(
-                f"checkpoint block {cp.hash_hex} at height {cp.height} is not in the block files; "
-                "nothing was changed. Run `btcmacro chain sync --rebuild`",
-                where=where,
-            )
+            raise _unknown_checkpoint(cp, "is not in the block files", where)
         fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
-        start = fork + 1
-    depth = (cp.height - fork) if cp is not None else 0
-    rolled = fork if depth > 0 else None
 
-    added = 0
-    h = start
-    first = True
-    while h <= tip or (first and depth > 0):
-        hi = min(tip, h + BATCH_BLOCKS - 1)
-        batch = lifecycle.CoinMapBatch()
-        rows, created, spends, flows = [], [], [], []
-        bad: ChainError | None = None
-        for height in range(h, hi + 1):
+    def fill(lo: int, hi: int) -> tuple[_Batch, ChainError | None]:
+        batch = _Batch(coinmap=not use_undo)
+        for height in range(lo, hi + 1):
             rec = by_hash[chain[height].hash]
             try:
                 blk = parse_block(_read_block(rec, key), height=height, where=rec.where, full=not use_undo)
                 blk.check_merkle()
             except BadBlock as e:
-                bad = e
-                hi = height - 1
-                break
-            spent: list[tuple[bytes, int]] = []
-            if use_undo and height > 0:
+                return batch, e
+            if not use_undo or height == 0:
+                batch.add(blk, height)
+            else:
                 try:
                     coins = undo_index.spent(rec.file, blk.header.prev_hash, blk.tx_input_counts,
                                              where=rec.where, siblings=children[blk.header.prev_hash] > 1)
                 except ChainError as e:  # keep every block before this one, then stop
-                    bad = e
-                    hi = height - 1
-                    break
+                    return batch, e
                 flat = [c for tx in coins for c in tx]
-                spends.append(lifecycle.undo_spends(height, [c[0] for c in flat], [c[2] for c in flat]))
-                spent = [(c[3], c[2]) for c in flat]
-            rows.append(lifecycle.block_row(blk, height))
+                batch.add(blk, height, [c[0] for c in flat], [c[2] for c in flat],
+                          [(c[3], c[2]) for c in flat])
             if progress and height % PROGRESS_EVERY == 0:
                 progress(height, tip)  # parsed, committed with the batch
-            if not use_undo:
-                batch.add(blk, height)
-                continue
-            created.append((height, *lifecycle.created_row(blk)))
-            flows.append(lifecycle.block_flows(blk, height, spent))
-        index.con.execute("BEGIN")
-        try:
-            if first and depth > 0:
-                index.rollback_to(fork)
-            index.append("blocks", lifecycle.blocks_table(rows))
-            if use_undo:
-                index.append("created", pd.DataFrame(created, columns=["height", "value", "n"]).astype(
-                    {"height": "int32", "value": "int64", "n": "int64"}))
-                for t in spends:
-                    index.append("spends", t)
-                for t in flows:
-                    index.append("flows", t)
-            else:
-                index.append("outputs", batch.outputs())
-                index.append("inputs", batch.inputs())
-                index.append("created", batch.created())
-                if rows:
-                    index.resolve_spends(h, hi)
-            last_h = hi if rows else h - 1
-            if last_h >= 0:
-                index.set_checkpoint(Checkpoint(last_h, chain[last_h].hash, fp, dir_id, mode))
-            index.con.execute("COMMIT")
-        except BaseException:
-            index.con.execute("ROLLBACK")
-            raise
-        first = False
-        added += len(rows)
-        if progress:
-            progress(hi, tip)
-        if bad is not None:
-            raise bad
-        h = hi + 1
+        return batch, None
+
+    result = _index_batches(index, cp, fork, tip, fill, fp, dir_id, mode, progress, warnings)
     for w in warnings:
         log.debug("%s", w)
-    final = index.checkpoint()
-    return SyncResult(final.height, final.hash_hex, added, rolled, depth, warnings, mode)
+    return result
 
 
 # ------------------------------------------------------------------ Core datadir (undo data)
@@ -417,13 +480,10 @@ def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
     where = str(datadir)
     key = blkfile.read_xor_key(datadir / "blocks")
     fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(datadir / "blocks")
-    cp = index.checkpoint()
+    cp = _start_checkpoint(index, rebuild, fp, dir_id, "undo", where)
     if rebuild and cp is not None:
         cp = None
-        index.con.execute("BEGIN")
-        index.wipe()
-        index.con.execute("COMMIT")
-    _check_checkpoint(cp, fp, dir_id, "undo", where)
+        _wipe(index)
     cm = _load_chainman(datadir, network)
     try:
         active = cm.get_active_chain()
@@ -433,80 +493,39 @@ def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
         def chain_hash_at(h: int) -> bytes | None:
             return bytes(entries[h].block_hash) if 0 <= h <= tip else None
 
-        start, fork = 0, None
+        fork = None
         if cp is not None:
             if pbk.BlockHash(cp.hash) not in cm.block_tree_entries:
-                raise ReorgBeyondDepth(
-                    f"checkpoint block {cp.hash_hex} at height {cp.height} is unknown to the node; "
-                    "nothing was changed. Run `btcmacro chain sync --rebuild`",
-                    where=where,
-                )
+                raise _unknown_checkpoint(cp, "is unknown to the node", where)
             fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
-            start = fork + 1
-        depth = (cp.height - fork) if cp is not None else 0
-        rolled = fork if depth > 0 else None
-        added = 0
-        h = start
-        first = True
-        while h <= tip or (first and depth > 0):
-            hi = min(tip, h + BATCH_BLOCKS - 1)
-            rows, created, spends, flows = [], [], [], []
-            bad: BadBlock | None = None
-            for height in range(h, hi + 1):
+
+        def fill(lo: int, hi: int) -> tuple[_Batch, ChainError | None]:
+            batch = _Batch()
+            for height in range(lo, hi + 1):
                 entry = entries[height]
                 raw = bytes(cm.blocks[entry])
                 try:
                     blk = parse_block(raw, height=height, where=f"height {height}")
                     blk.check_merkle()
                 except BadBlock as e:
-                    bad = e
-                    hi = height - 1
-                    break
-                rows.append(lifecycle.block_row(blk, height))
-                if progress and height % PROGRESS_EVERY == 0:
-                    progress(height, tip)  # parsed, committed with the batch
-                created.append((height, *lifecycle.created_row(blk)))
-                spent: list[tuple[bytes, int]] = []
+                    return batch, e
+                ch, vals, spent = [], [], []
                 if height > 0:
-                    ch, vals = [], []
                     for txs in cm.block_spent_outputs[entry].transactions:
                         for coin in txs.coins:
                             out = coin.output
                             ch.append(coin.confirmation_height)
                             vals.append(out.amount)
                             spent.append((bytes(out.script_pubkey), out.amount))
-                    spends.append(lifecycle.undo_spends(height, ch, vals))
-                flows.append(lifecycle.block_flows(blk, height, spent))
-            index.con.execute("BEGIN")
-            try:
-                if first and depth > 0:
-                    index.rollback_to(fork)
-                index.append("blocks", lifecycle.blocks_table(rows))
-                index.append("created", pd.DataFrame(created, columns=["height", "value", "n"]).astype(
-                    {"height": "int32", "value": "int64", "n": "int64"}))
-                for t in spends:
-                    index.append("spends", t)
-                for t in flows:
-                    index.append("flows", t)
-                last_h = hi if rows else h - 1
-                if last_h >= 0:
-                    index.set_checkpoint(Checkpoint(last_h, chain_hash_at(last_h), fp, dir_id, "undo"))
-                index.con.execute("COMMIT")
-            except BaseException:
-                index.con.execute("ROLLBACK")
-                raise
-            first = False
-            added += len(rows)
-            if progress:
-                progress(hi, tip)
-            if bad is not None:
-                raise bad
-            h = hi + 1
+                batch.add(blk, height, ch, vals, spent)
+                if progress and height % PROGRESS_EVERY == 0:
+                    progress(height, tip)  # parsed, committed with the batch
+            return batch, None
+
+        return _index_batches(index, cp, fork, tip, fill, fp, dir_id, "undo", progress, [])
     finally:
         del cm
         gc.collect()  # release the kernel's lock on the datadir now, not at interpreter exit
-    final = index.checkpoint()
-    return SyncResult(final.height, final.hash_hex, added, rolled, depth, [], "undo")
 
 
 # ------------------------------------------------------------------ running node (JSON-RPC)
@@ -520,9 +539,7 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
 
     where = client.where
     fp, dir_id = "rpc", f"rpc:{network}"
-    cp = index.checkpoint()
-    if not rebuild:
-        _check_checkpoint(cp, fp, dir_id, "rpc", where)
+    cp = _start_checkpoint(index, rebuild, fp, dir_id, "rpc", where)
     genesis = client.call("getblockhash", 0)
     if genesis != hash_hex(GENESIS[network]):
         raise NetworkMismatch(f"network mismatch: the node's genesis block is {genesis}, not {network}'s",
@@ -530,22 +547,16 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
     tip = int(client.call("getblockcount"))
     if rebuild and cp is not None:
         cp = None
-        index.con.execute("BEGIN")
-        index.wipe()
-        index.con.execute("COMMIT")
+        _wipe(index)
 
-    start, fork = 0, None
+    fork = None
     if cp is not None:
         try:
             header = client.call("getblockheader", cp.hash_hex)
         except RpcError as e:
             if e.code != BLOCK_NOT_FOUND:
                 raise
-            raise ReorgBeyondDepth(
-                f"checkpoint block {cp.hash_hex} at height {cp.height} is unknown to the node; "
-                "nothing was changed. Run `btcmacro chain sync --rebuild`",
-                where=where,
-            ) from None
+            raise _unknown_checkpoint(cp, "is unknown to the node", where) from None
         if header.get("confirmations", -1) >= 1 and cp.height <= tip:
             fork = cp.height
         else:  # a stale block: find the fork among the last max_depth heights
@@ -557,25 +568,17 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
                 return bytes.fromhex(x)[::-1] if x else None
 
             fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
-        start = fork + 1
-    depth = (cp.height - fork) if cp is not None else 0
-    rolled = fork if depth > 0 else None
     prev_hash = index.hash_at(fork) if fork is not None else None
-
-    added = 0
-    h = start
-    first = True
     step = max(1, client.cfg.batch_blocks)
-    while h <= tip or (first and depth > 0):
-        hi = min(tip, h + BATCH_BLOCKS - 1)
-        hashes = client.block_hashes(h, hi) if h <= hi else []
-        rows, created, spends, flows = [], [], [], []
-        bad: BadBlock | None = None
-        last_hash = None
+
+    def fill(lo: int, hi: int) -> tuple[_Batch, ChainError | None]:
+        nonlocal prev_hash
+        batch = _Batch()
+        hashes = client.block_hashes(lo, hi) if lo <= hi else []
         for a in range(0, len(hashes), step):
             docs = client.blocks(hashes[a : a + step])
             for j, doc in enumerate(docs):
-                height = h + a + j
+                height = lo + a + j
                 want = hashes[a + j]
                 loc = f"height {height} {want}"
                 raw, ch, vals, scripts = block_from_json(doc, where=loc)
@@ -586,51 +589,18 @@ def _sync_rpc(index: ChainIndex, client, network: str, rebuild: bool, max_depth:
                                        f"expected {want}", where=loc)
                     blk.check_merkle()
                 except BadBlock as e:
-                    bad = e
-                    break
+                    return batch, e
                 if height > 0 and blk.header.prev_hash != prev_hash:
                     raise ChainError(
                         f"block {want} at height {height} does not extend the indexed chain: the node's "
                         "best chain changed during the sync; run again", where=loc)
                 prev_hash = blk.header.hash
-                last_hash = blk.header.hash
-                rows.append(lifecycle.block_row(blk, height))
+                batch.add(blk, height, ch, vals, zip(scripts, vals))
                 if progress and height % PROGRESS_EVERY == 0:
                     progress(height, tip)  # parsed, committed with the batch
-                created.append((height, *lifecycle.created_row(blk)))
-                if height > 0:
-                    spends.append(lifecycle.undo_spends(height, ch, vals))
-                flows.append(lifecycle.block_flows(blk, height, list(zip(scripts, vals))))
-            if bad is not None:
-                break
-        index.con.execute("BEGIN")
-        try:
-            if first and depth > 0:
-                index.rollback_to(fork)
-            index.append("blocks", lifecycle.blocks_table(rows))
-            index.append("created", pd.DataFrame(created, columns=["height", "value", "n"]).astype(
-                {"height": "int32", "value": "int64", "n": "int64"}))
-            for t in spends:
-                index.append("spends", t)
-            for t in flows:
-                index.append("flows", t)
-            if rows:
-                index.set_checkpoint(Checkpoint(rows[-1].height, last_hash, fp, dir_id, "rpc"))
-            elif first and depth > 0:
-                index.set_checkpoint(Checkpoint(fork, index.hash_at(fork), fp, dir_id, "rpc"))
-            index.con.execute("COMMIT")
-        except BaseException:
-            index.con.execute("ROLLBACK")
-            raise
-        first = False
-        added += len(rows)
-        if progress and rows:
-            progress(rows[-1].height, tip)
-        if bad is not None:
-            raise bad
-        h = hi + 1
-    final = index.checkpoint()
-    return SyncResult(final.height, final.hash_hex, added, rolled, depth, [], "rpc")
+        return batch, None
+
+    return _index_batches(index, cp, fork, tip, fill, fp, dir_id, "rpc", progress, [])
 
 
 # ------------------------------------------------------------------ reads
