@@ -79,6 +79,9 @@ def sync_cmd(
     rpc_user: Optional[str] = typer.Option(None, "--rpc-user"),
     rpc_password: Optional[str] = typer.Option(None, "--rpc-password", envvar="BTCMACRO_RPC_PASSWORD",
                                                help="or set BTCMACRO_RPC_PASSWORD"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1,
+                             help="with --blocks-dir: worker processes, one blk/rev file per task, merged by "
+                                  "height in one transaction (1 = serial, commits every 2,000 blocks)"),
     network: str = typer.Option("mainnet", "--network", help="mainnet | testnet3 | testnet4 | signet | regtest"),
     rebuild: bool = typer.Option(False, "--rebuild", help="drop the chain index and start from genesis"),
     publish: bool = typer.Option(True, "--publish/--no-publish", help="write the daily metrics into the main store"),
@@ -97,6 +100,8 @@ def sync_cmd(
         raise UsageError("give exactly one of --datadir, --blocks-dir or --rpc", where="chain sync")
     if undo_files and blocks_dir is None:
         raise UsageError("--undo-files goes with --blocks-dir", where="chain sync")
+    if jobs > 1 and blocks_dir is None:
+        raise UsageError("--jobs > 1 goes with --blocks-dir", where="chain sync")
     rpc_opts = None
     if rpc is not None:
         rpc_opts = chain.rpc.RpcConfig.from_options(rpc, cookie=rpc_cookie, user=rpc_user, password=rpc_password,
@@ -105,7 +110,7 @@ def sync_cmd(
     prog, cb = _progress()
     with prog:
         r = chain.sync(datadir=datadir, blocks_dir=blocks_dir, rpc=rpc_opts, store_path=index, network=network,
-                       rebuild=rebuild, progress=cb, undo_files=undo_files)
+                       rebuild=rebuild, progress=cb, undo_files=undo_files, jobs=jobs)
     for w in r.warnings:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"indexed {r.blocks_added} blocks; tip {r.height} {r.tip_hash}" + (

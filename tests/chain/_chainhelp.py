@@ -118,3 +118,41 @@ def synthetic_chain(genesis: bytes, plan: list[tuple[int, int, list[tuple[str, i
         out.append(blk)
         prev = block_hash(blk)
     return out, txs_by_name
+
+
+# ------------------------------------------------------------------ splitting a Core blocks/ dir into small files
+def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mainnet") -> list[tuple[str, int, bytes]]:
+    """Rewrite a node's ``blocks/`` dir (blk + rev + xor.dat) as files of ``per_file`` blocks each.
+
+    Blocks keep their file order; each block's undo record (matched by its checksum, which is
+    SHA256d(parent hash || data)) goes to the rev file with the same number as its new blk file,
+    in the same order, as Core does. Both kinds of file are XOR-ed with the source's key by file
+    offset. Returns ``(blk file name, record offset, block hash)`` for every block written.
+    """
+    from btcmacro.chain import blkfile, undo
+
+    magic = blkfile.MAGIC[network]
+    key = blkfile.read_xor_key(src)
+    blocks = [r.data for f in blkfile.blk_files(src) for r in blkfile.scan_file(f, key=key, network=network).records]
+    recs = [r for f in undo.rev_files(src) for r in undo.scan_rev_file(f, key=key, network=network)]
+    dst.mkdir(parents=True, exist_ok=True)
+    if (src / "xor.dat").exists():
+        (dst / "xor.dat").write_bytes((src / "xor.dat").read_bytes())
+    used: set[int] = set()
+    where = []
+    for k in range(0, len(blocks), per_file):
+        name = f"{k // per_file:05d}.dat"
+        blk, rev = bytearray(), bytearray()
+        for raw in blocks[k : k + per_file]:
+            where.append(("blk" + name, len(blk), block_hash(raw)))
+            blk += record(raw, magic)
+            prev = raw[4:36]
+            for i, r in enumerate(recs):
+                if i not in used and undo.undo_checksum(prev, r.data) == r.checksum:
+                    used.add(i)
+                    rev += magic + len(r.data).to_bytes(4, "little") + r.data + r.checksum
+                    break
+        (dst / ("blk" + name)).write_bytes(blkfile.apply_xor(bytes(blk), key))
+        (dst / ("rev" + name)).write_bytes(blkfile.apply_xor(bytes(rev), key))
+    assert len(used) == len(recs), "an undo record matched no block"
+    return where

@@ -173,3 +173,17 @@ def test_note_is_translated():
     zh = render(hand_briefing(), "md", "zh-TW")
     assert "內建快照中的總經序列為較晚的單一版本" in zh
     assert "Macro series in the embedded snapshot" not in zh
+
+
+def test_spread_labels_keeps_a_gap_and_order():
+    from btcmacro.report.charts import spread_labels
+
+    ys = [100.0, 101.0, 101.5, 150.0, 99.0]
+    out = spread_labels(ys, 5.0)
+    pairs = sorted(zip(ys, out))
+    assert [o for _, o in pairs] == sorted(out)  # order preserved
+    assert all(b - a >= 5.0 - 1e-9 for (_, a), (_, b) in zip(pairs, pairs[1:]))
+    # the crowded four (99, 100, 101, 101.5; mean 100.375) are spaced 5 apart around their mean:
+    # 92.875, 97.875, 102.875, 107.875; the isolated 150 stays exactly at its level
+    assert out == pytest.approx([97.875, 102.875, 107.875, 150.0, 92.875])
+    assert spread_labels([], 1.0) == []

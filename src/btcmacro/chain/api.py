@@ -253,6 +253,7 @@ def sync(
     max_reorg_depth: int = DEFAULT_MAX_REORG_DEPTH,
     progress: Progress | None = None,
     undo_files: bool = False,
+    jobs: int = 1,
 ) -> SyncResult:
     """Index the best chain incrementally from a Core datadir or a blk-file directory.
 
@@ -280,6 +281,11 @@ def sync(
     progress
         Called as ``progress(height, tip_height)`` every ``PROGRESS_EVERY`` blocks and after each
         batch commit.
+    jobs
+        With ``blocks_dir``: worker processes. ``1`` (default) is the serial path, committing
+        every ``BATCH_BLOCKS`` blocks; ``N > 1`` scans and indexes the blk/rev files in ``N``
+        processes, one file per task, and merges their parts by height in one transaction
+        (:mod:`btcmacro.chain.parallel`; a failing worker leaves the index unchanged).
 
     Returns
     -------
@@ -298,6 +304,9 @@ def sync(
         raise ChainError("give exactly one of datadir=, blocks_dir= or rpc=")
     if undo_files and blocks_dir is None:
         raise ChainError("undo_files=True reads rev*.dat next to the blk files: it needs blocks_dir=")
+    if jobs < 1 or (jobs > 1 and blocks_dir is None):
+        raise ChainError("jobs= is a positive number of processes, and more than 1 needs blocks_dir= "
+                         "(the kernel locks a datadir; an RPC node is one source)")
     store_path = Path(store_path) if store_path is not None else default_store_path()
     with ChainIndex(store_path) as index:
         if rpc is not None:
@@ -310,7 +319,7 @@ def sync(
         if datadir is not None:
             return _sync_datadir(index, Path(datadir), network, rebuild, max_reorg_depth, progress)
         return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress,
-                                use_undo=undo_files)
+                                use_undo=undo_files, jobs=jobs)
 
 
 # ------------------------------------------------------------------ plain blk files (coin map)
@@ -388,7 +397,21 @@ def _read_block(loc: _Loc, key: bytes) -> bytes:
 
 
 def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild: bool,
-                     max_depth: int, progress: Progress | None, use_undo: bool = False) -> SyncResult:
+                     max_depth: int, progress: Progress | None, use_undo: bool = False,
+                     jobs: int = 1) -> SyncResult:
+    if jobs > 1:
+        from btcmacro.chain.parallel import make_pool
+
+        with make_pool(jobs) as pool:
+            return _sync_blocks_dir_with(index, blocks_dir, network, rebuild, max_depth, progress,
+                                         use_undo, pool)
+    return _sync_blocks_dir_with(index, blocks_dir, network, rebuild, max_depth, progress, use_undo, None)
+
+
+def _sync_blocks_dir_with(index: ChainIndex, blocks_dir: Path, network: str, rebuild: bool,
+                          max_depth: int, progress: Progress | None, use_undo: bool, pool) -> SyncResult:
+    """The blocks-dir sync; ``pool`` (a process pool) runs the parallel passes of
+    :mod:`btcmacro.chain.parallel`, ``None`` the serial path."""
     where = str(blocks_dir)
     key = blkfile.read_xor_key(blocks_dir)
     fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(blocks_dir)
@@ -400,7 +423,12 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
         if not rev_files(blocks_dir):
             raise ChainError("no rev*.dat undo files in this directory (sync without --undo-files)", where=where)
         undo_index = UndoIndex(blocks_dir, key=key, network=network)
-    headers, by_hash, warnings, key = scan_dir_headers(blocks_dir, network)
+    if pool is not None:
+        from btcmacro.chain.parallel import scan_headers
+
+        headers, by_hash, warnings, key = scan_headers(pool, blocks_dir, network)
+    else:
+        headers, by_hash, warnings, key = scan_dir_headers(blocks_dir, network)
     if rebuild and cp is not None:
         cp = None
         _wipe(index)
@@ -421,6 +449,10 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
         if cp.hash not in by_hash:
             raise _unknown_checkpoint(cp, "is not in the block files", where)
         fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
+
+    if pool is not None:
+        return _index_parallel(index, pool, blocks_dir, key, network, use_undo, chain, by_hash, children,
+                               cp, fork, fp, dir_id, mode, progress, warnings)
 
     def fill(lo: int, hi: int) -> tuple[_Batch, ChainError | None]:
         batch = _Batch(coinmap=not use_undo)
@@ -450,6 +482,29 @@ def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild:
     for w in warnings:
         log.debug("%s", w)
     return result
+
+
+def _index_parallel(index: ChainIndex, pool, blocks_dir: Path, key: bytes, network: str, use_undo: bool,
+                    chain: list[HeaderRef], by_hash: dict, children: dict, cp: Checkpoint | None,
+                    fork: int | None, fp: str, dir_id: str, mode: str, progress: Progress | None,
+                    warnings: list[str]) -> SyncResult:
+    """Heights ``fork + 1 .. tip`` through the worker pool, merged in one transaction (all or nothing)."""
+    from btcmacro.chain.parallel import index_files
+
+    tip = len(chain) - 1
+    depth = (cp.height - fork) if cp is not None else 0
+    lo = fork + 1 if cp is not None else 0
+    added = 0
+    if lo <= tip or depth > 0:
+        added = index_files(pool, index, blocks_dir, key, network, use_undo, chain, by_hash, children, lo,
+                            fork if depth > 0 else None,
+                            lambda h, hh: Checkpoint(h, hh, fp, dir_id, mode), progress)
+    if progress:
+        progress(tip, tip)
+    for w in warnings:
+        log.debug("%s", w)
+    final = index.checkpoint()
+    return SyncResult(final.height, final.hash_hex, added, fork if depth > 0 else None, depth, warnings, mode)
 
 
 # ------------------------------------------------------------------ Core datadir (undo data)

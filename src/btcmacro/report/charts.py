@@ -135,8 +135,10 @@ def plan(ctx: Ctx, chart_id: str) -> dict:
             if lo is None or hi is None or any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
                 continue
             names = lv.get("names") or {}
+            name = names.get(ctx.lang) or lv.get("name") or ""
+            price = f"{lo:,.0f}" if abs(hi - lo) < 0.5 else f"{lo:,.0f}–{hi:,.0f}"
             bands.append({"low": float(lo), "high": float(hi), "kind": lv.get("kind") or "",
-                          "name": names.get(ctx.lang) or lv.get("name") or ""})
+                          "name": name, "label": f"{name} {price}"})
     reasons = c.t("fmt.list_sep").join(missing)
     if not traces:
         return {"id": chart_id, "title": title, "traces": [], "bands": [], "note": "",
@@ -148,6 +150,32 @@ def plan(ctx: Ctx, chart_id: str) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Plotly (HTML)
 # ----------------------------------------------------------------------------------------------
+
+
+def spread_labels(ys: list[float], gap: float) -> list[float]:
+    """Label positions at least ``gap`` apart, each as close to its own ``y`` as possible.
+
+    Labels that would overlap are grouped, and each group is spaced ``gap`` apart around the mean
+    of its members' own positions; a label far from the others stays exactly at its level.
+    Returns the positions in the input order.
+    """
+    if not ys:
+        return []
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    groups: list[list] = []  # [members' y values, start position]
+    for i in order:
+        groups.append([[ys[i]], ys[i]])
+        while len(groups) > 1:
+            prev, last = groups[-2], groups[-1]
+            if last[1] >= prev[1] + len(prev[0]) * gap:
+                break
+            members = prev[0] + last[0]
+            groups[-2:] = [[members, sum(members) / len(members) - (len(members) - 1) * gap / 2]]
+    pos = [g[1] + k * gap for g in groups for k in range(len(g[0]))]
+    out = [0.0] * len(ys)
+    for k, i in enumerate(order):
+        out[i] = pos[k]
+    return out
 
 
 def plotly_div(p: dict) -> str:
@@ -179,9 +207,15 @@ def plotly_div(p: dict) -> str:
                        "fillcolor": BAND_COLORS.get(b["kind"], "rgba(128,128,128,0.15)"), "line": {"width": 0},
                        "layer": "below"})
         notes.append({"xref": "paper", "x": 1.0, "xanchor": "left", "yref": "y", "y": (lo + hi) / 2,
-                      "text": b["name"], "showarrow": False, "font": {"size": 9}})
+                      "text": b.get("label") or b["name"], "showarrow": False, "font": {"size": 9}})
+    if notes:
+        ys = [y for t in p["traces"] if t.trace.axis == "y" for y in t.y if y is not None and y == y]
+        ys += [n["y"] for n in notes]
+        span = (max(ys) - min(ys)) or 1.0
+        for n, y in zip(notes, spread_labels([n["y"] for n in notes], 0.045 * span)):
+            n["y"] = y
     layout = {"title": {"text": p["title"], "font": {"size": 15}}, "height": 380,
-              "margin": {"l": 60, "r": 140 if notes else (60 if right else 20), "t": 50, "b": 40},
+              "margin": {"l": 60, "r": 190 if notes else (60 if right else 20), "t": 50, "b": 40},
               "legend": {"orientation": "h", "y": -0.15}, "hovermode": "x unified",
               "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
               "xaxis": {"showgrid": True, "gridcolor": "#e5e8ee"},
