@@ -36,3 +36,17 @@ def test_payrolls_not_visible_the_thursday_before_release(snapshot_store):
     # the shutdown: September 2025 payrolls only appeared on 2025-11-20
     nov19 = btcmacro.briefing("2025-11-19", store=snapshot_store, with_charts=False).metrics["payrolls_change"]
     assert nov19.date == "2025-08-01" and nov19.status in ("ok", "stale")
+
+
+@pytest.mark.parametrize("as_of", ["2012-06-01", "2025-12-09", "2026-08-22"])
+def test_every_figure_has_date_and_source_or_a_reason(as_of, snapshot_store):
+    doc = btcmacro.briefing(as_of, store=snapshot_store, with_charts=False).to_json()
+    assert doc["metrics"]
+    for mid, m in doc["metrics"].items():
+        if m["status"] in ("ok", "stale"):
+            assert m["date"] and m["source"] and m["date"] <= as_of, mid
+            assert m["value"] is not None, mid
+        else:
+            assert m["status"] == "unavailable" and m["reason"], mid
+        if m["status"] == "stale":
+            assert m["reason"].startswith("latest value is for"), mid

@@ -140,7 +140,10 @@ def _index_one(args) -> tuple:
         for it in items:  # height order
             loc = _Loc(path, it.offset, it.size)
             blk = parse_block(_read_block(loc, key), height=it.height, where=loc.where, full=not use_undo)
-            blk.check_merkle()
+            try:
+                blk.check_merkle()
+            except BadBlock as e:  # name the file and offset, the message keeps height and hash
+                return ("err", "BadBlock", e.message, loc.where)
             if not use_undo or it.height == 0:
                 batch.add(blk, it.height)
             else:

@@ -1,0 +1,204 @@
+"""``sync(blocks_dir=…, undo_files=True, jobs=2)``: worker processes per blk/rev file, merged by height.
+
+The reference is the serial path (``jobs=1``) on the same directory; both must give the same
+tables, matrix, metrics and checkpoint. Datadirs are genuine: py-bitcoinkernel (Core's own
+library) writes the blk + rev files, which :func:`_chainhelp.split_blocks_dir` rewrites as
+several small files (undo records follow their blocks, XOR by file offset kept).
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from _chainhelp import split_blocks_dir
+from test_reorg import T, _process, chains, mine_hash  # noqa: F401 - `chains` is a fixture
+
+from btcmacro.chain import api
+from btcmacro.chain.index import ChainIndex
+from btcmacro.errors import BadBlock, ChainError
+
+pbk = pytest.importorskip("pbk")
+
+TABLES = ("blocks", "created", "spends", "flows", "checkpoint")
+
+
+@pytest.fixture(scope="module")
+def core_blocks(tmp_path_factory, fixture_blocks):
+    """A genuine Core 28+ ``blocks/`` dir (XOR + rev files) holding the 256 real blocks."""
+    d = tmp_path_factory.mktemp("core256")
+    cm = pbk.load_chainman(d, pbk.ChainType.MAINNET)
+    for raw in fixture_blocks[1:]:
+        cm.process_block(pbk.Block(raw))
+    assert cm.get_active_chain().height == 255
+    del cm
+    gc.collect()
+    return d / "blocks"
+
+
+def _tables(store) -> dict:
+    with ChainIndex(store, read_only=True) as ix:
+        return {t: ix.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+
+
+def _physical(store, table: str) -> list:
+    """Rows in storage order (no ORDER BY): the merge inserts by height in the serial order."""
+    with ChainIndex(store, read_only=True) as ix:
+        return ix.con.execute(f"SELECT * FROM {table}").fetchall()
+
+
+def _metrics(store) -> dict:
+    m = api.load_matrix(store)
+    days = pd.date_range(m.days[0], m.days[-1], freq="D")
+    prices = pd.Series(np.linspace(1.0, 10.0, len(days)), index=days)  # any price path: same on both sides
+    return m, api.daily_metrics(prices, matrix=m)
+
+
+def _same_metrics(a, b) -> None:
+    (ma, fa), (mb, fb) = _metrics(a), _metrics(b)
+    for f in ("days", "c", "s", "value", "created"):
+        assert getattr(ma, f).tolist() == getattr(mb, f).tolist(), f
+    assert fa.keys() == fb.keys()
+    for k in fa:
+        pd.testing.assert_frame_equal(fa[k], fb[k], check_exact=True)
+
+
+def test_jobs2_equals_jobs1_on_split_datadir(core_blocks, tmp_path):
+    blocks = tmp_path / "blocks"
+    where = split_blocks_dir(core_blocks, blocks, 60)  # 256 blocks -> blk00000..blk00004 (+ rev)
+    assert sorted(p.name for p in blocks.glob("*.dat")) == [f"{k}{i:05d}.dat" for k in ("blk", "rev")
+                                                          for i in range(5)] + ["xor.dat"]
+    assert where[60][:2] == ("blk00001.dat", 0)
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    r1 = api.sync(blocks_dir=blocks, store_path=one, undo_files=True)
+    seen = []
+    r2 = api.sync(blocks_dir=blocks, store_path=two, undo_files=True, jobs=2,
+                  progress=lambda h, t: seen.append((h, t)))
+    assert r2.as_dict() == r1.as_dict()
+    assert (r2.height, r2.blocks_added, r2.mode) == (255, 256, "revundo")
+    assert seen[-1] == (255, 255)
+    assert _tables(two) == _tables(one)
+    for t in ("blocks", "created", "spends", "flows"):  # even the storage order is the serial one
+        assert _physical(two, t) == _physical(one, t), t
+    _same_metrics(one, two)
+    st = api.status(two)
+    assert (st["tx_count"], st["utxo_count"], st["utxo_value_btc"]) == (263, 261, 12800.0)  # blocks README
+    assert st == api.status(one)
+    assert not list(tmp_path.glob(".chain-parts-*"))  # the parts directory is removed
+    # nothing new: no work, same checkpoint
+    r3 = api.sync(blocks_dir=blocks, store_path=two, undo_files=True, jobs=2)
+    assert (r3.blocks_added, r3.height) == (0, 255) and _tables(two) == _tables(one)
+
+
+def test_jobs2_incremental_and_coinmap(core_blocks, tmp_path):
+    full = tmp_path / "full"
+    split_blocks_dir(core_blocks, full, 50)  # 6 files
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    shutil.copy(full / "xor.dat", blocks)
+    for i in range(3):  # the node has written three files so far
+        for k in ("blk", "rev"):
+            shutil.copy(full / f"{k}{i:05d}.dat", blocks)
+    store = tmp_path / "inc.duckdb"
+    r = api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2)
+    assert (r.height, r.blocks_added) == (149, 150)
+    for i in range(3, 6):
+        for k in ("blk", "rev"):
+            shutil.copy(full / f"{k}{i:05d}.dat", blocks)
+    r = api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2)
+    assert (r.height, r.blocks_added) == (255, 106)
+    ref = tmp_path / "ref.duckdb"
+    api.sync(blocks_dir=blocks, store_path=ref, undo_files=True)
+    assert _tables(store) == _tables(ref)
+    # the coin-map mode (no undo files) splits the same way; spends are joined at the merge
+    cm1, cm2 = tmp_path / "cm1.duckdb", tmp_path / "cm2.duckdb"
+    api.sync(blocks_dir=blocks, store_path=cm1)
+    api.sync(blocks_dir=blocks, store_path=cm2, jobs=2)
+    a, b = _tables(cm1), _tables(cm2)
+    assert a == b and a["checkpoint"][0][-1] == "coinmap"
+    assert {t: v for t, v in a.items() if t != "checkpoint"} == \
+        {t: v for t, v in _tables(ref).items() if t != "checkpoint"}
+
+
+def test_failing_worker_merges_nothing(core_blocks, tmp_path):
+    full = tmp_path / "full"
+    where = split_blocks_dir(core_blocks, full, 60)
+    blocks = tmp_path / "blocks"
+    blocks.mkdir()
+    shutil.copy(full / "xor.dat", blocks)
+    for k in ("blk", "rev"):
+        shutil.copy(full / f"{k}00000.dat", blocks)
+    store = tmp_path / "s.duckdb"
+    assert api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2).height == 59
+    before = _tables(store)
+    for i in range(1, 5):
+        for k in ("blk", "rev"):
+            shutil.copy(full / f"{k}{i:05d}.dat", blocks)
+    # corrupt block 70 (the 11th record of blk00001.dat): flip the last byte of its last tx (the
+    # lock time), so its txid and merkle root no longer agree; its header, hence the chain, is intact
+    name, off, _ = where[70]
+    assert name == "blk00001.dat"
+    nxt = where[71][1]
+    data = bytearray((blocks / name).read_bytes())
+    data[nxt - 1] ^= 0x01  # XOR by offset commutes with a flip
+    (blocks / name).write_bytes(bytes(data))
+    with pytest.raises(BadBlock, match="merkle") as ei:
+        api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2)
+    assert ei.value.where == f"blk00001.dat@{off:#x}"
+    assert _tables(store) == before  # no partial merge: blocks 60..69 of the same run are not there
+    assert not list(tmp_path.glob(".chain-parts-*"))
+    # the serial path keeps every block before the bad one (its documented behaviour)
+    ser = tmp_path / "ser.duckdb"
+    with pytest.raises(BadBlock):
+        api.sync(blocks_dir=blocks, store_path=ser, undo_files=True)
+    assert api.status(ser)["height"] == 69
+
+
+def test_stale_blocks_and_reorg_with_jobs(tmp_path, chains):  # noqa: F811
+    """Core's files hold both branches; the header walk decides, stale blocks are never indexed."""
+    a, b = chains
+    dd = tmp_path / "node"
+    _process(dd, a)
+    blk = tmp_path / "blk"
+
+    def split():
+        if blk.exists():
+            shutil.rmtree(blk)
+        return split_blocks_dir(dd / "blocks", blk, 25, network="regtest")
+
+    store = tmp_path / "s.duckdb"
+    split()
+    r = api.sync(blocks_dir=blk, store_path=store, network="regtest", undo_files=True, jobs=2)
+    assert r.height == T
+    _process(dd, b)
+    where = split()
+    stale = {mine_hash(x) for x in a[T - 3:]}  # A's 110..112, replaced by B's 110..113
+    files = {w[0] for w in where if w[2] in stale}
+    assert files == {"blk00004.dat"}  # the stale blocks sit in one worker's file (with canonical ones)
+    assert any(w[0] == "blk00004.dat" and w[2] not in stale for w in where)
+    r2 = api.sync(blocks_dir=blk, store_path=store, network="regtest", undo_files=True, jobs=2)
+    assert (r2.rolled_back_to, r2.reorg_depth, r2.height, r2.blocks_added) == (T - 3, 3, T + 1, 4)
+    fresh2 = tmp_path / "fresh2.duckdb"
+    r3 = api.sync(blocks_dir=blk, store_path=fresh2, network="regtest", undo_files=True, jobs=2)
+    assert r3.height == T + 1
+    kernel = tmp_path / "kernel.duckdb"
+    api.sync(datadir=dd, store_path=kernel, network="regtest")  # Core's own undo reading via the kernel
+    serial = tmp_path / "serial.duckdb"
+    api.sync(blocks_dir=blk, store_path=serial, network="regtest", undo_files=True)
+    with ChainIndex(fresh2, read_only=True) as ix:
+        hashes = {bytes(x) for (x,) in ix.con.execute("SELECT hash FROM blocks").fetchall()}
+    assert not hashes & stale and len(hashes) == T + 2
+    t_inc, t_fresh, t_k, t_s = _tables(store), _tables(fresh2), _tables(kernel), _tables(serial)
+    assert t_inc == t_fresh == t_s
+    for t in ("blocks", "created", "spends", "flows"):
+        assert t_fresh[t] == t_k[t], t
+
+
+def test_jobs_argument_checks(tmp_path):
+    with pytest.raises(ChainError, match="jobs"):
+        api.sync(rpc="http://127.0.0.1:1", store_path=tmp_path / "x.duckdb", jobs=2)
+    with pytest.raises(ChainError, match="jobs"):
+        api.sync(blocks_dir=tmp_path, store_path=tmp_path / "x.duckdb", jobs=0)
