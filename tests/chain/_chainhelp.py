@@ -140,6 +140,7 @@ def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mai
         (dst / "xor.dat").write_bytes((src / "xor.dat").read_bytes())
     used: set[int] = set()
     where = []
+    nxt = 0  # records are mostly in block order: search from the last match on, then wrap
     for k in range(0, len(blocks), per_file):
         name = f"{k // per_file:05d}.dat"
         blk, rev = bytearray(), bytearray()
@@ -147,9 +148,11 @@ def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mai
             where.append(("blk" + name, len(blk), block_hash(raw)))
             blk += record(raw, magic)
             prev = raw[4:36]
-            for i, r in enumerate(recs):
+            for i in [*range(nxt, len(recs)), *range(nxt)]:
+                r = recs[i]
                 if i not in used and undo.undo_checksum(prev, r.data) == r.checksum:
                     used.add(i)
+                    nxt = i + 1
                     rev += magic + len(r.data).to_bytes(4, "little") + r.data + r.checksum
                     break
         (dst / ("blk" + name)).write_bytes(blkfile.apply_xor(bytes(blk), key))

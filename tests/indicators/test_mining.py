@@ -200,3 +200,16 @@ def test_every_mining_metric_is_fully_declared():
     ids = {m.id for m in M.METRICS}
     assert {"hashrate", "difficulty", "difficulty_change_last_adjustment", "difficulty_largest_drop_365d",
             "hashprice", "production_cost"} <= ids
+
+
+def test_revenue_from_block_rewards_by_hand():
+    from btcmacro.indicators.mining import hashprice, revenue_from_block_rewards
+
+    idx = pd.DatetimeIndex(["2026-08-24", "2026-08-25"])
+    rewards = pd.Series([318_000_000.0, 320_500_000.0], index=idx)  # sats per block (3.125 BTC + fees)
+    price = pd.Series([110_000.0], index=idx[1:])                   # only the 25th has a price
+    rev = revenue_from_block_rewards(rewards, price)
+    assert list(rev.index) == [idx[1]]
+    assert rev.iloc[0] == pytest.approx(320_500_000 * 144 / 1e8 * 110_000)   # 50,767,200 USD
+    hp = hashprice(rev, pd.Series([1_000_000_000.0], index=idx[1:]))        # 1,000 EH/s in TH/s
+    assert hp.iloc[0] == pytest.approx(50_767_200 / 1_000_000)               # USD per PH/s per day

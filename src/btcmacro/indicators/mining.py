@@ -31,6 +31,8 @@ from ..registry import Metric, Variant
 from .common import with_detail
 
 HASHRATE, DIFFICULTY = "cm/HashRate", "cm/DiffMean"
+# live-only (btcmacro update --source mempool / coinmetrics): block rewards and the CM reference rate
+REWARDS, CM_PRICE = "mempool/block_rewards", "cm/PriceUSD"
 REVENUE, PRICE = "blockchaincom/miner_revenue", "cmc/btc_close"
 
 TH_PER_EH = 1e6
@@ -231,6 +233,24 @@ def hashprice(revenue_usd: pd.Series, hashrate_th: pd.Series) -> pd.Series:
     return (r.loc[idx] / h.loc[idx]).dropna()
 
 
+def revenue_from_block_rewards(avg_reward_sats: pd.Series, price_usd: pd.Series,
+                               blocks_per_day: float = 144.0) -> pd.Series:
+    """Miner revenue per day (USD) from the average reward per block (subsidy + fees, sats).
+
+    ``avg reward × 144 blocks / 1e8 × price`` on the days both exist. The nominal 144 blocks a
+    day stands in for the day's real block count (block luck moves it by about ±10 % a day), so
+    this is an estimate, used only when no provider publishes daily revenue.
+
+    References
+    ----------
+    mempool.space API ``/v1/mining/blocks/rewards/{period}`` (avgRewards, sats per block).
+    """
+    r = avg_reward_sats.dropna()
+    p = price_usd.dropna()
+    idx = r.index.intersection(p.index)
+    return (r.loc[idx] * blocks_per_day / 1e8 * p.loc[idx]).dropna()
+
+
 def block_subsidy(dates: pd.DatetimeIndex) -> np.ndarray:
     """Block subsidy (BTC) in force on each date, from :data:`HALVINGS`.
 
@@ -317,10 +337,15 @@ def _ribbon(s, p):
                                                             DEFAULT_HASH_RIBBON_RECOVERY_DAYS)))
 
 
-def _m(id, en, zh, unit, definition, inputs, fn, citation, *, kind="number", params=(), note=""):
+def _m(id, en, zh, unit, definition, inputs, fn, citation, *, kind="number", params=(), note="", more=()):
+    """One mining metric; ``more`` holds further (inputs, fn, note) variants in preference order."""
+    variants = (Variant(tuple(inputs), fn, note),) + tuple(Variant(tuple(i), f, n) for i, f, n in more)
     return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category="mining",
-                  definition=definition, variants=(Variant(tuple(inputs), fn, note),),
+                  definition=definition, variants=variants,
                   citation=citation, frequency="daily", kind=kind, params=tuple(params))
+
+
+_MEMPOOL_REVENUE_NOTE = "mempool.space average block reward x 144 blocks x Coin Metrics price (estimate)"
 
 
 METRICS = [
@@ -346,11 +371,16 @@ METRICS = [
        params=("hash_ribbon_recovery_days",)),
     _m("miner_revenue", "Miner revenue", "礦工收入", "USD",
        "Block subsidy plus transaction fees paid to miners per day, in USD.", [REVENUE],
-       lambda s, p: s[REVENUE].dropna(), CITE_REVENUE, note="provider series"),
+       lambda s, p: s[REVENUE].dropna(), CITE_REVENUE, note="provider series",
+       more=[([REWARDS, CM_PRICE], lambda s, p: revenue_from_block_rewards(s[REWARDS], s[CM_PRICE]),
+              _MEMPOOL_REVENUE_NOTE)]),
     _m("hashprice", "Hashprice", "算力價格（Hashprice）", "USD/PH/s/day",
        "Miner revenue per day divided by hash rate in PH/s: what 1 PH/s earned that day.",
        [REVENUE, HASHRATE], lambda s, p: hashprice(s[REVENUE], s[HASHRATE]), CITE_HASHPRICE,
-       note="Blockchain.com revenue / Coin Metrics hash rate"),
+       note="Blockchain.com revenue / Coin Metrics hash rate",
+       more=[([REWARDS, CM_PRICE, HASHRATE],
+              lambda s, p: hashprice(revenue_from_block_rewards(s[REWARDS], s[CM_PRICE]), s[HASHRATE]),
+              _MEMPOOL_REVENUE_NOTE + " / Coin Metrics hash rate")]),
     _m("production_cost", "Estimated production cost", "估計挖礦生產成本", "USD/BTC",
        "Electricity cost per newly mined BTC: 7-day hash rate × fleet J/TH × 24 h × USD/kWh "
        "(× opex multiplier) / (144 × block subsidy).",
