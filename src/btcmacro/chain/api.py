@@ -65,6 +65,7 @@ class SyncResult:
     reorg_depth: int = 0
     warnings: list[str] = field(default_factory=list)
     mode: str = ""
+    timings: dict = field(default_factory=dict)  # seconds per phase of a parallel sync (jobs > 1)
 
     def as_dict(self) -> dict:
         return {"height": self.height, "tip_hash": self.tip_hash, "blocks_added": self.blocks_added,
@@ -424,9 +425,13 @@ def _sync_blocks_dir_with(index: ChainIndex, blocks_dir: Path, network: str, reb
             raise ChainError("no rev*.dat undo files in this directory (sync without --undo-files)", where=where)
         undo_index = UndoIndex(blocks_dir, key=key, network=network)
     if pool is not None:
+        import time
+
         from btcmacro.chain.parallel import scan_headers
 
+        t_scan = time.perf_counter()
         headers, by_hash, warnings, key = scan_headers(pool, blocks_dir, network)
+        t_scan = time.perf_counter() - t_scan
     else:
         headers, by_hash, warnings, key = scan_dir_headers(blocks_dir, network)
     if rebuild and cp is not None:
@@ -451,8 +456,10 @@ def _sync_blocks_dir_with(index: ChainIndex, blocks_dir: Path, network: str, reb
         fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
 
     if pool is not None:
-        return _index_parallel(index, pool, blocks_dir, key, network, use_undo, chain, by_hash, children,
-                               cp, fork, fp, dir_id, mode, progress, warnings)
+        res = _index_parallel(index, pool, blocks_dir, key, network, use_undo, chain, by_hash, children,
+                              cp, fork, fp, dir_id, mode, progress, warnings)
+        res.timings["scan"] = t_scan
+        return res
 
     def fill(lo: int, hi: int) -> tuple[_Batch, ChainError | None]:
         batch = _Batch(coinmap=not use_undo)
@@ -494,17 +501,18 @@ def _index_parallel(index: ChainIndex, pool, blocks_dir: Path, key: bytes, netwo
     tip = len(chain) - 1
     depth = (cp.height - fork) if cp is not None else 0
     lo = fork + 1 if cp is not None else 0
-    added = 0
+    added, timings = 0, {}
     if lo <= tip or depth > 0:
         added = index_files(pool, index, blocks_dir, key, network, use_undo, chain, by_hash, children, lo,
                             fork if depth > 0 else None,
-                            lambda h, hh: Checkpoint(h, hh, fp, dir_id, mode), progress)
+                            lambda h, hh: Checkpoint(h, hh, fp, dir_id, mode), progress, timings)
     if progress:
         progress(tip, tip)
     for w in warnings:
         log.debug("%s", w)
     final = index.checkpoint()
-    return SyncResult(final.height, final.hash_hex, added, fork if depth > 0 else None, depth, warnings, mode)
+    return SyncResult(final.height, final.hash_hex, added, fork if depth > 0 else None, depth, warnings, mode,
+                      timings)
 
 
 # ------------------------------------------------------------------ Core datadir (undo data)

@@ -28,7 +28,6 @@ block instead.)
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -188,7 +187,8 @@ def _raise(cls_name: str, message: str, where: str | None):
 
 def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_undo: bool,
                 chain: list[HeaderRef], by_hash: dict, children: dict[bytes, int], lo: int,
-                rollback_to: int | None, checkpoint, progress: Callable[[int, int], None] | None) -> int:
+                rollback_to: int | None, checkpoint, progress: Callable[[int, int], None] | None,
+                timings: dict | None = None) -> int:
     """Index canonical heights ``lo .. len(chain) - 1`` through the pool and merge in one transaction.
 
     Parameters
@@ -199,14 +199,21 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
         Fork height to roll back to inside the merge transaction (a reorg), or None.
     checkpoint
         Called as ``checkpoint(tip_height, tip_hash)`` to build the Checkpoint written at the end.
+    timings
+        If given, receives the wall seconds of ``"workers"`` (parsing + undo + parts) and
+        ``"merge"`` (the one transaction).
 
     Returns
     -------
     int
         Blocks indexed.
     """
+    import time
+
     from btcmacro.chain.api import _transaction
 
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     tip = len(chain) - 1
     per_file: dict[Path, list[Item]] = {}
     for h in range(lo, tip + 1):
@@ -228,6 +235,8 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
             done += n
             if progress:
                 progress(lo + done - 1, tip)
+        t1 = time.perf_counter()
+        timings["workers"] = t1 - t0
         with _transaction(index):
             if rollback_to is not None:
                 index.rollback_to(rollback_to)
@@ -240,11 +249,8 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
             if not use_undo and tip >= lo:
                 index.resolve_spends(lo, tip)
             index.set_checkpoint(checkpoint(tip, chain[tip].hash))
+        timings["merge"] = time.perf_counter() - t1
         return done
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
-
-def default_jobs() -> int:
-    """``os.cpu_count()`` (at least 1)."""
-    return max(1, os.cpu_count() or 1)
