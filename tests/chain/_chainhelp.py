@@ -121,10 +121,12 @@ def synthetic_chain(genesis: bytes, plan: list[tuple[int, int, list[tuple[str, i
 
 
 # ------------------------------------------------------------------ splitting a Core blocks/ dir into small files
-def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mainnet") -> list[tuple[str, int, bytes]]:
+def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mainnet",
+                     files: list[list[int]] | None = None) -> list[tuple[str, int, bytes]]:
     """Rewrite a node's ``blocks/`` dir (blk + rev + xor.dat) as files of ``per_file`` blocks each.
 
-    Blocks keep their file order; each block's undo record (matched by its checksum, which is
+    Blocks keep their file order (or, with ``files``, file ``k`` holds the blocks numbered
+    ``files[k]`` in the source's file order, in that order: blocks interleaved between files); each block's undo record (matched by its checksum, which is
     SHA256d(parent hash || data)) goes to the rev file with the same number as its new blk file,
     in the same order, as Core does. Both kinds of file are XOR-ed with the source's key by file
     offset. Returns ``(blk file name, record offset, block hash)`` for every block written.
@@ -141,10 +143,13 @@ def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mai
     used: set[int] = set()
     where = []
     nxt = 0  # records are mostly in block order: search from the last match on, then wrap
-    for k in range(0, len(blocks), per_file):
-        name = f"{k // per_file:05d}.dat"
+    if files is None:
+        files = [list(range(k, min(k + per_file, len(blocks)))) for k in range(0, len(blocks), per_file)]
+    assert sorted(i for f in files for i in f) == list(range(len(blocks))), "every block once"
+    for k, members in enumerate(files):
+        name = f"{k:05d}.dat"
         blk, rev = bytearray(), bytearray()
-        for raw in blocks[k : k + per_file]:
+        for raw in (blocks[i] for i in members):
             where.append(("blk" + name, len(blk), block_hash(raw)))
             blk += record(raw, magic)
             prev = raw[4:36]

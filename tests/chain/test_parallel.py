@@ -17,7 +17,7 @@ import pytest
 from _chainhelp import split_blocks_dir
 from test_reorg import T, _process, chains, mine_hash  # noqa: F401 - `chains` is a fixture
 
-from btcmacro.chain import api
+from btcmacro.chain import api, parallel
 from btcmacro.chain.index import ChainIndex
 from btcmacro.errors import BadBlock, ChainError
 
@@ -121,6 +121,49 @@ def test_jobs2_incremental_and_coinmap(core_blocks, tmp_path):
     assert a == b and a["checkpoint"][0][-1] == "coinmap"
     assert {t: v for t, v in a.items() if t != "checkpoint"} == \
         {t: v for t, v in _tables(ref).items() if t != "checkpoint"}
+
+
+# Core stores blocks as they arrive, so neighbouring blk files overlap at their edges. Here
+# blk00000 holds 0..102 without 95 and 97 (and stores 100 before 98), blk00001 holds 95, 97,
+# 101, 103..199 without 196, blk00002 holds 196 and 200..255.
+_INTERLEAVED = [
+    [*range(0, 95), 96, 100, 98, 99, 102],
+    [95, 97, 101, *range(103, 196), 197, 198, 199],
+    [196, *range(200, 256)],
+]
+
+
+def test_merge_chunks_cover_every_height_once_in_order():
+    hs = {f"blk{k:05d}": sorted(f) for k, f in enumerate(_INTERLEAVED)}
+    chunks = parallel.merge_chunks(hs)
+    # long runs go in unsorted, the interleaved edges as small sorted chunks
+    assert chunks == [(["blk00000"], 0, 94, False), (["blk00000", "blk00001"], 95, 102, False),
+                      (["blk00001"], 103, 195, False), (["blk00001", "blk00002"], 196, 255, False)]
+    # an independent reading: concatenating each chunk's heights (per file, filtered, sorted if
+    # several files) gives 0..255 exactly once, in order
+    got = []
+    for stems, a, b, _ in chunks:
+        got += sorted(h for st in stems for h in hs[st] if a <= h <= b)
+    assert got == list(range(256))
+    # disjoint files: one unfiltered chunk per file, no sort anywhere
+    plain = {"blk00000": list(range(0, 100)), "blk00001": list(range(100, 256))}
+    assert parallel.merge_chunks(plain) == [(["blk00000"], 0, 99, True), (["blk00001"], 100, 255, True)]
+
+
+def test_jobs2_equals_jobs1_with_blocks_interleaved_between_files(core_blocks, tmp_path):
+    blocks = tmp_path / "blocks"
+    where = split_blocks_dir(core_blocks, blocks, 0, files=_INTERLEAVED)
+    assert [w[0] for w in where].count("blk00001.dat") == len(_INTERLEAVED[1])
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    api.sync(blocks_dir=blocks, store_path=one, undo_files=True)
+    r2 = api.sync(blocks_dir=blocks, store_path=two, undo_files=True, jobs=2)
+    assert (r2.height, r2.blocks_added) == (255, 256)
+    assert _tables(two) == _tables(one)
+    for t in ("blocks", "created", "spends", "flows"):  # storage order too: heights ascending
+        assert _physical(two, t) == _physical(one, t), t
+    with ChainIndex(two, read_only=True) as ix:
+        assert [h for (h,) in ix.con.execute("SELECT height FROM blocks").fetchall()] == list(range(256))
+    assert api.status(two)["utxo_value_btc"] == 12800.0  # blocks README
 
 
 def test_failing_worker_merges_nothing(core_blocks, tmp_path):

@@ -176,3 +176,56 @@ def test_urpd_from_synced_chain(tmp_path, blocks_path):
     u = api.urpd("2009-01-13", prices, tmp_path / "c.duckdb", buckets=np.array([0, 150, 250.0]))
     # genesis 50 @100 (day 0); A 10 @100 spent day 10 into 6 + 4 @200, plus coinbase 3 @200
     assert u["btc"].tolist() == [50, 13]
+
+
+def _flows_reference(block, spent, key):
+    """Per-key net change, first-occurrence order, zero sums dropped: a plain loop over every
+    output (python-bitcoinlib's decoding) and every spent coin."""
+    b = CBlock.deserialize(block._raw)
+    acc: dict[bytes, int] = {}
+    for tx in b.vtx:
+        for o in tx.vout:
+            s = bytes(o.scriptPubKey)
+            if spendable(s):
+                acc[key(s)] = acc.get(key(s), 0) + o.nValue
+    for s, v in spent:
+        acc[key(s)] = acc.get(key(s), 0) - v
+    return [(k, v) for k, v in acc.items() if v != 0]
+
+
+def test_block_flows_both_input_forms_and_shared_keys(fixture_blocks, monkeypatch):
+    """``block_flows`` sums by script bytes and hashes distinct scripts; the result must be the
+    per-key table, also when two scripts share a key (forced with a fake hash) or cancel out."""
+    import hashlib
+
+    from btcmacro.chain import lifecycle
+    from btcmacro.chain.parse import parse_block
+
+    blk = parse_block(fixture_blocks[170], height=170)  # 2 txs, 3 P2PK outputs (67-byte scripts)
+    outs = [s for t in blk.txs for _, s in t.vout]
+    # made-up spent coins: Hal's script (10 BTC received in this block, README) spent for 10 BTC
+    # (nets to zero: no row), one script spent twice, scripts of other lengths
+    spent = [(b"\x51", 7), (outs[1], 10 * SAT), (b"\x52\x53", 3), (b"\x51", 5), (b"\x54", 7)]
+    rows = lifecycle.block_flows(blk, 170, spent)
+    got = list(zip(rows["script_key"].to_pylist(), rows["delta"].to_pylist()))
+    assert got == _flows_reference(blk, spent, script_key)
+    assert rows["height"].to_pylist() == [170] * len(got)
+    flat = lifecycle.block_flows(blk, 170, scripts=[s for s, _ in spent], values=[v for _, v in spent])
+    assert flat.equals(rows)
+    assert [v for v, _ in blk.txs[1].vout] == [10 * SAT, 40 * SAT]  # Hal 10, change 40 (README)
+    assert script_key(outs[1]) not in dict(got) and dict(got)[script_key(b"\x51")] == -12
+
+    class _Fake:  # "hash" = script length mod 3: 67-byte scripts share a key with 1-byte ones
+        def __init__(self, s):
+            self.s = bytes(s)
+
+        def digest(self):
+            return bytes([len(self.s) % 3]) * 32
+
+    monkeypatch.setattr(lifecycle.hashlib, "sha256", _Fake)
+    fake = lambda s: bytes([len(s) % 3]) * 16  # noqa: E731
+    rows = lifecycle.block_flows(blk, 170, spent)
+    got = list(zip(rows["script_key"].to_pylist(), rows["delta"].to_pylist()))
+    assert got == _flows_reference(blk, spent, fake)
+    assert len(got) < len({s for s in outs} | {s for s, _ in spent})  # keys were shared
+    monkeypatch.setattr(lifecycle.hashlib, "sha256", hashlib.sha256)

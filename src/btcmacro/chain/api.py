@@ -163,9 +163,10 @@ class _Batch:
         self.flows: list = []
         self.coinmap = lifecycle.CoinMapBatch() if coinmap else None
 
-    def add(self, blk: Block, height: int, create_heights=(), values=(), spent=()) -> None:
+    def add(self, blk: Block, height: int, create_heights=(), values=(), spent=(), scripts=None) -> None:
         """One block; ``create_heights``/``values``/``spent`` (``(script, value)``) describe the
-        coins it spends, in input order (unused in coin-map mode)."""
+        coins it spends, in input order (unused in coin-map mode). ``scripts`` (the spent coins'
+        scripts, parallel to ``values``) may be given instead of ``spent``."""
         self.rows.append(lifecycle.block_row(blk, height))
         self.last_hash = blk.header.hash
         if self.coinmap is not None:
@@ -174,7 +175,10 @@ class _Batch:
         self.created.append((height, *lifecycle.created_row(blk)))
         if height > 0:
             self.spends.append(lifecycle.undo_spends(height, create_heights, values))
-        self.flows.append(lifecycle.block_flows(blk, height, list(spent)))
+        if scripts is not None:
+            self.flows.append(lifecycle.block_flows(blk, height, scripts=scripts, values=values))
+        else:
+            self.flows.append(lifecycle.block_flows(blk, height, list(spent)))
 
     def write(self, index: ChainIndex, lo: int, hi: int) -> None:
         """Append everything (the caller holds the transaction); ``lo..hi`` is the batch's range."""
@@ -474,13 +478,12 @@ def _sync_blocks_dir_with(index: ChainIndex, blocks_dir: Path, network: str, reb
                 batch.add(blk, height)
             else:
                 try:
-                    coins = undo_index.spent(rec.file, blk.header.prev_hash, blk.tx_input_counts,
-                                             where=rec.where, siblings=children[blk.header.prev_hash] > 1)
+                    _, ch, _, vals, scripts = undo_index.spent_flat(
+                        rec.file, blk.header.prev_hash, blk.tx_input_counts, where=rec.where,
+                        siblings=children[blk.header.prev_hash] > 1)
                 except ChainError as e:  # keep every block before this one, then stop
                     return batch, e
-                flat = [c for tx in coins for c in tx]
-                batch.add(blk, height, [c[0] for c in flat], [c[2] for c in flat],
-                          [(c[3], c[2]) for c in flat])
+                batch.add(blk, height, ch, vals, scripts=scripts)
             if progress and height % PROGRESS_EVERY == 0:
                 progress(height, tip)  # parsed, committed with the batch
         return batch, None

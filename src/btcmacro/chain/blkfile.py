@@ -120,12 +120,14 @@ def apply_xor(data: bytes, key: bytes, offset: int = 0) -> bytes:
     """XOR ``data`` (which starts at file offset ``offset``) with the 8-byte ``key``."""
     if not any(key):
         return bytes(data)
-    k = np.frombuffer(key * 2, dtype=np.uint8)[offset % 8 : offset % 8 + 8]
+    k8 = np.frombuffer(key * 2, dtype=np.uint8)[offset % 8 : offset % 8 + 8]
     n = len(data)
-    pad = (-n) % 8
-    arr = np.frombuffer(bytes(data) + b"\0" * pad, dtype=np.uint64)
-    out = arr ^ k.view(np.uint64)[0]
-    return out.tobytes()[:n]
+    main = n - n % 8
+    buf = np.frombuffer(data, dtype=np.uint8)  # no copy; one output buffer, no padding copies
+    out = np.empty(n, dtype=np.uint8)
+    np.bitwise_xor(buf[:main].view(np.uint64), k8.view(np.uint64)[0], out=out[:main].view(np.uint64))
+    out[main:] = buf[main:] ^ k8[: n - main]
+    return out.tobytes()
 
 
 def blk_files(blocks_dir: str | os.PathLike) -> list[Path]:

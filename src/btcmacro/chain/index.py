@@ -79,6 +79,23 @@ class Checkpoint:
         return self.hash[::-1].hex()
 
 
+# Every BLOB in the index is a hash (block hash, txid, script key): random bytes that DuckDB's
+# string compressions (dictionary, FSST, DICT_FSST) cannot shrink, but that it still analyses for
+# every column segment it writes. Measured on the sync benchmark's 2.5 M flows rows: the INSERT
+# takes 0.61 s with the analysis and 0.27 s without, and the file grows by ~5 % (57 -> 60 MB).
+# Only the storage changes, never a value; integer columns keep their compression.
+_STRING_CODECS_OFF = ("dict_fsst,fsst,dictionary", "fsst,dictionary")
+
+
+def _no_string_compression(con) -> None:
+    for methods in _STRING_CODECS_OFF:  # the first list for DuckDB >= 1.3 (DICT_FSST), else older
+        try:
+            con.execute(f"SET disabled_compression_methods = '{methods}'")
+            return
+        except duckdb.Error:
+            continue
+
+
 class ChainIndex:
     """The chain tables in one DuckDB file (or ``":memory:"``)."""
 
@@ -92,6 +109,7 @@ class ChainIndex:
             raise ChainError(f"cannot open chain index: {e}", where=self.path) from None
         if not read_only:
             self.con.execute(_SCHEMA)
+            _no_string_compression(self.con)
         cols = [r[0] for r in self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'outputs'").fetchall()]
         if cols and "script_key" not in cols:

@@ -42,27 +42,59 @@ def script_key(script: bytes) -> bytes:
     return hashlib.sha256(script).digest()[:16]
 
 
-def block_flows(block: Block, height: int, spent: list[tuple[bytes, int]]) -> pa.Table:
+def block_flows(block: Block, height: int, spent=(), *, scripts: list[bytes] | None = None,
+                values: list[int] | None = None) -> pa.Table:
     """Net satoshis per output script in one block: spendable outputs (+), spent coins (-).
+
+    Rows come in the order each script first appears (outputs in block order, then spent coins
+    in input order); scripts whose net change is zero are left out.
 
     Parameters
     ----------
     spent
         ``(scriptPubKey, value)`` of every coin the block spends (from undo data or RPC prevouts).
+    scripts, values
+        The same coins as two parallel lists (instead of ``spent``; what the undo path has).
+
+    Notes
+    -----
+    Sums are taken per script bytes and only the distinct scripts are hashed
+    (:func:`script_key`); the output scripts are sliced from the block buffer and their values
+    read with numpy (:meth:`~btcmacro.chain.parse.Block.output_arrays`). Two different scripts
+    sharing a 16-byte key (never seen; 2⁻¹²⁸ per pair) are merged, as a table keyed by
+    ``script_key`` must.
     """
+    vals, ok = block.output_arrays()
     acc: dict[bytes, int] = {}
-    for t in block.txs:
-        for val, script in t.vout:
-            if spendable(script):
-                k = script_key(script)
-                acc[k] = acc.get(k, 0) + val
-    for script, val in spent:
-        k = script_key(script)
-        acc[k] = acc.get(k, 0) - val
-    keys = [k for k, v in acc.items() if v != 0]
-    return pa.table({"height": pa.array([height] * len(keys), pa.int32()),
+    get = acc.get
+    outs = block.output_scripts()
+    if ok.all():
+        for s, v in zip(outs, vals.tolist()):
+            acc[s] = get(s, 0) + v
+    else:
+        for s, v, k in zip(outs, vals.tolist(), ok.tolist()):
+            if k:
+                acc[s] = get(s, 0) + v
+    if scripts is None:
+        for s, v in spent:
+            acc[s] = get(s, 0) - v
+    else:
+        for s, v in zip(scripts, values):
+            acc[s] = get(s, 0) - v
+    sha = hashlib.sha256
+    all_keys = [sha(s).digest()[:16] for s in acc]
+    if len(set(all_keys)) == len(all_keys):  # one script per key (always, in practice)
+        keys = [k for k, v in zip(all_keys, acc.values()) if v != 0]
+        deltas = [v for v in acc.values() if v != 0]
+    else:  # two scripts share a key: sum them under it
+        by_key: dict[bytes, int] = {}
+        for k, v in zip(all_keys, acc.values()):
+            by_key[k] = by_key.get(k, 0) + v
+        keys = [k for k, v in by_key.items() if v != 0]
+        deltas = [by_key[k] for k in keys]
+    return pa.table({"height": pa.array(np.full(len(keys), height, dtype=np.int32)),
                      "script_key": pa.array(keys, pa.binary()),
-                     "delta": pa.array([acc[k] for k in keys], pa.int64())})
+                     "delta": pa.array(deltas, pa.int64())})
 
 
 def utc_day(ts: int) -> dt.date:

@@ -16,13 +16,18 @@ processes (``spawn`` start method, so no DuckDB or kernel state is inherited):
    for the coin map) into a temporary directory next to the index. Memory per worker: one file's
    undo records plus the rows of that file's blocks.
 
-Then the parent merges every part in one transaction, in height order (rows of a height keep
-the order the worker produced them, i.e. the serial order): roll back to the fork point on a
-reorg, ``INSERT … SELECT … FROM read_parquet(…) ORDER BY height``, resolve the coin map by SQL if
-that mode is on, set the checkpoint to the tip. If any worker fails (a corrupt block, an undo
-record that does not fit) nothing is merged: the error names the file and offset and the index
-stays as it was. (The serial path, ``jobs=1``, commits every 2,000-block batch before a bad
-block instead.)
+The parent merges in one transaction that is open while the workers run: as soon as every file
+a stretch of heights needs is finished, its rows are inserted (so the merge overlaps the workers
+instead of following them). Rows go in in height order without a global sort: a long run of
+consecutive heights stored in one file is inserted as the worker wrote it (``INSERT … SELECT …
+FROM read_parquet(…)``, DuckDB keeps the insertion order), and only where neighbouring files
+interleave (Core stores blocks as they arrive) is a small chunk sorted by ``(height, seq)``
+(:func:`merge_chunks`); rows of a height keep the worker's, i.e. the serial, order. Then: resolve
+the coin map by SQL if that mode is on, set the checkpoint to the tip, commit. A reorg is rolled
+back to the fork point at the start of the same transaction. If any worker fails (a corrupt
+block, an undo record that does not fit) the transaction is rolled back: the error names the file
+and offset and the index stays as it was. (The serial path, ``jobs=1``, commits every
+2,000-block batch before a bad block instead.)
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from btcmacro.chain import blkfile
 from btcmacro.chain.canonical import HeaderRef
 from btcmacro.errors import ChainError
 
-__all__ = ["Item", "scan_headers", "index_files", "make_pool"]
+__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks"]
 
 # column lists of the parts, in the index tables' column order; "seq" is the worker's row number
 _COLUMNS = {
@@ -65,6 +70,7 @@ def make_pool(jobs: int):
 
 
 def _scan_one(args: tuple[str, bytes, str, bool]) -> tuple[list[HeaderRef], list[tuple[bytes, int, int]], list[str]]:
+    import btcmacro.chain.api  # noqa: F401 - load the index pass's imports (pandas, …) once, here
     from btcmacro.chain.parse import parse_header
 
     path, key, network, newest = args
@@ -146,11 +152,10 @@ def _index_one(args) -> tuple:
             if not use_undo or it.height == 0:
                 batch.add(blk, it.height)
             else:
-                coins = undo_index.spent(loc.file, blk.header.prev_hash, blk.tx_input_counts,
-                                         where=loc.where, siblings=it.siblings)
-                flat = [c for tx in coins for c in tx]
-                batch.add(blk, it.height, [c[0] for c in flat], [c[2] for c in flat],
-                          [(c[3], c[2]) for c in flat])
+                _, ch, _, vals, scripts = undo_index.spent_flat(
+                    loc.file, blk.header.prev_hash, blk.tx_input_counts, where=loc.where,
+                    siblings=it.siblings)
+                batch.add(blk, it.height, ch, vals, scripts=scripts)
         from btcmacro.chain import lifecycle
 
         tables: dict[str, pa.Table] = {"blocks": lifecycle.blocks_table(batch.rows)}
@@ -169,11 +174,67 @@ def _index_one(args) -> tuple:
         for name, t in tables.items():
             if len(t):
                 p = Path(out_dir) / f"{name}-{path.stem}.parquet"
-                pq.write_table(_with_seq(t), p, compression="none")
+                pq.write_table(_with_seq(t), p, compression="none", row_group_size=1 << 16)
                 parts[name] = str(p)
         return ("ok", path.name, len(batch.rows), parts)
     except (ChainError, BadBlock) as e:
         return ("err", type(e).__name__, e.message, e.where)
+
+
+MIN_RUN = 64  # consecutive heights from one file inserted without sorting
+
+
+def merge_chunks(heights: dict[str, list[int]],
+                 min_run: int = MIN_RUN) -> list[tuple[list[str], int, int, bool]]:
+    """How the merge inserts the parts in height order without sorting the whole chain.
+
+    Parameters
+    ----------
+    heights
+        For each blk file (stem, e.g. ``"blk00003"``), the heights it indexes, ascending (its parts
+        hold their rows in that order). Every height belongs to one file.
+    min_run
+        A run of at least this many consecutive heights from one file is inserted as it is stored.
+
+    Returns
+    -------
+    list of (stems, lo, hi, whole)
+        In height order: insert the rows with key ``lo..hi`` of these files' parts; one file means
+        a run stored in height order (no sort); several files mean heights interleaved between
+        files (Core stores blocks as they arrive, so neighbouring files overlap at their edges),
+        sorted by ``(height, seq)`` within the chunk only. ``whole`` is true when the chunk is
+        all of a single file's rows (no filter needed).
+    """
+    owner: dict[int, str] = {}
+    for stem, hs in heights.items():
+        for h in hs:
+            owner[h] = stem
+    runs: list[list] = []  # [stem, lo, hi]
+    for h in sorted(owner):
+        st = owner[h]
+        if runs and runs[-1][0] == st and runs[-1][2] == h - 1:
+            runs[-1][2] = h
+        else:
+            runs.append([st, h, h])
+    chunks: list[tuple[list[str], int, int, bool]] = []
+    mixed: list = []  # short runs waiting to form one sorted chunk
+
+    def flush():
+        if mixed:
+            stems = sorted({r[0] for r in mixed})
+            chunks.append((stems, mixed[0][1], mixed[-1][2], False))
+            mixed.clear()
+
+    for r in runs:
+        st, a, b = r
+        if b - a + 1 >= min_run:
+            flush()
+            hs = heights[st]
+            chunks.append(([st], a, b, hs[0] == a and hs[-1] == b))
+        else:
+            mixed.append(r)
+    flush()
+    return chunks
 
 
 def _raise(cls_name: str, message: str, where: str | None):
@@ -200,8 +261,10 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
     checkpoint
         Called as ``checkpoint(tip_height, tip_hash)`` to build the Checkpoint written at the end.
     timings
-        If given, receives the wall seconds of ``"workers"`` (parsing + undo + parts) and
-        ``"merge"`` (the one transaction).
+        If given, receives wall seconds: ``"workers"`` (until the last worker finished: parsing,
+        undo, parts, and the inserts done meanwhile), ``"insert"`` (all merge INSERTs, most of
+        them during the workers) and ``"merge"`` (after the last worker: the remaining inserts,
+        coin-map join, checkpoint and COMMIT).
 
     Returns
     -------
@@ -224,32 +287,64 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
     out = Path(tempfile.mkdtemp(prefix=".chain-parts-", dir=Path(index.path).parent))
     try:
         tasks = [(str(p), key, network, use_undo, items, str(out)) for p, items in per_file.items()]
-        parts: dict[str, list[str]] = {}
-        done = 0
-        for res in pool.imap_unordered(_index_one, tasks):
-            if res[0] == "err":
-                _raise(*res[1:])  # nothing merged yet: the index is unchanged
-            _, _, n, ps = res
-            for name, p in ps.items():
-                parts.setdefault(name, []).append(p)
-            done += n
-            if progress:
-                progress(lo + done - 1, tip)
-        t1 = time.perf_counter()
-        timings["workers"] = t1 - t0
+        chunks = merge_chunks({p.stem: [it.height for it in items] for p, items in per_file.items()})
+        parts: dict[str, dict[str, str]] = {}  # file stem -> {table: part path}, finished files
+        # how many chunks still need each finished file: its parts are deleted after the last one
+        uses: dict[str, int] = {}
+        for stems, *_ in chunks:
+            for st in stems:
+                uses[st] = uses.get(st, 0) + 1
+        nxt, done, t_insert = 0, 0, 0.0
+
+        def insert_ready() -> None:
+            """Insert, in height order, every chunk whose files are all finished."""
+            nonlocal nxt, t_insert
+            while nxt < len(chunks) and all(st in parts for st in chunks[nxt][0]):
+                stems, a, b, whole = chunks[nxt]
+                ti = time.perf_counter()
+                for table, (key_col, cols) in _COLUMNS.items():
+                    fs = [parts[st][table] for st in stems if table in parts[st]]
+                    if not fs:
+                        continue
+                    files = ", ".join("'" + p.replace("'", "''") + "'" for p in fs)
+                    q = f"INSERT INTO {table} SELECT {cols} FROM read_parquet([{files}])"
+                    if not whole:
+                        q += f" WHERE {key_col} BETWEEN {a} AND {b}"
+                    if len(fs) > 1:
+                        q += f" ORDER BY {key_col}, seq"
+                    index.con.execute(q)
+                t_insert += time.perf_counter() - ti
+                for st in stems:
+                    uses[st] -= 1
+                    if not uses[st]:
+                        for p in parts[st].values():
+                            Path(p).unlink(missing_ok=True)
+                nxt += 1
+
+        # One transaction from the first insert to the checkpoint: the parts of finished files are
+        # inserted while the other workers run; a failing worker rolls everything back.
         with _transaction(index):
             if rollback_to is not None:
                 index.rollback_to(rollback_to)
-            for table, (key_col, cols) in _COLUMNS.items():
-                if table not in parts:
-                    continue
-                files = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(parts[table]))
-                index.con.execute(f"INSERT INTO {table} SELECT {cols} FROM read_parquet([{files}]) "
-                                  f"ORDER BY {key_col}, seq")
+            for res in pool.imap_unordered(_index_one, tasks):
+                if res[0] == "err":
+                    _raise(*res[1:])  # the transaction is rolled back: the index is unchanged
+                _, name, n, ps = res
+                parts[Path(name).stem] = ps
+                done += n
+                if progress:
+                    progress(lo + done - 1, tip)
+                insert_ready()
+            t1 = time.perf_counter()
+            timings["workers"] = t1 - t0
+            insert_ready()
+            if nxt != len(chunks):  # pragma: no cover - every file was indexed
+                raise ChainError("internal error: a merge chunk was left out", where=str(blocks_dir))
             if not use_undo and tip >= lo:
                 index.resolve_spends(lo, tip)
             index.set_checkpoint(checkpoint(tip, chain[tip].hash))
         timings["merge"] = time.perf_counter() - t1
+        timings["insert"] = t_insert
         return done
     finally:
         shutil.rmtree(out, ignore_errors=True)

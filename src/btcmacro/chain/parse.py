@@ -235,6 +235,21 @@ class Block:
         unspendable = ((slen > 0) & (first == 0x6A)) | (slen > 10_000)
         return vals, ~unspendable
 
+    def output_scripts(self) -> list[bytes]:
+        """Every output's scriptPubKey, in block order, sliced straight from the buffer (no
+        :class:`Tx` views or ``(value, script)`` tuples; values come from :meth:`output_arrays`)."""
+        b = self._raw
+        out: list[bytes] = []
+        append = out.append
+        for p in self._opos:
+            c = b[p + 8]
+            if c < 0xFD:
+                append(b[p + 9 : p + 9 + c])
+            else:
+                ls, q = _cs_big(b, p + 8)
+                append(b[q : q + ls])
+        return out
+
     def computed_merkle_root(self) -> bytes:
         if self._merkle is None:
             self._merkle = merkle_root(self.txids)

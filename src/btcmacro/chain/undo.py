@@ -30,8 +30,8 @@ from pathlib import Path
 from btcmacro.chain import blkfile
 from btcmacro.errors import ChainError
 
-__all__ = ["UndoRecord", "scan_rev_file", "rev_files", "parse_block_undo", "decompress_amount",
-           "read_varint", "undo_checksum", "UndoIndex"]
+__all__ = ["UndoRecord", "scan_rev_file", "rev_files", "parse_block_undo", "parse_block_undo_flat",
+           "decompress_amount", "read_varint", "undo_checksum", "UndoIndex"]
 
 _REV_RE = re.compile(r"^rev(\d{5})\.dat$")
 _P = 2**256 - 2**32 - 977  # secp256k1 field prime
@@ -152,35 +152,100 @@ def _cs(b: bytes, p: int) -> tuple[int, int]:
     return int.from_bytes(b[p + 1 : p + 1 + w], "little"), p + 1 + w
 
 
-def parse_block_undo(data: bytes, *, where: str = "") -> list[list[tuple[int, bool, int, bytes]]]:
-    """Decode one ``CBlockUndo``: per non-coinbase tx, per input, ``(height, coinbase, sat, script)``."""
+def parse_block_undo_flat(data: bytes, *, where: str = "") -> tuple[list[int], list[int], list[bool],
+                                                                   list[int], list[bytes]]:
+    """Decode one ``CBlockUndo`` into flat lists, one entry per spent coin in input order.
+
+    Returns ``(counts, heights, coinbase, sats, scripts)``: ``counts`` holds the number of coins
+    of each non-coinbase transaction, the other four lists the coins themselves. Same format
+    and same errors as :func:`parse_block_undo`, which regroups this result; the VARINT and
+    script decoding are inlined for the common short cases (no per-coin function calls or
+    tuples), which is what the sync's undo path spends its time on.
+    """
+    counts: list[int] = []
+    heights: list[int] = []
+    cbs: list[bool] = []
+    sats: list[int] = []
+    scripts: list[bytes] = []
+    n_data = len(data)
     try:
         p = 0
         ntx, p = _cs(data, p)
-        if ntx > len(data):
+        if ntx > n_data:
             raise ValueError(f"impossible tx count {ntx}")
-        out = []
         for _ in range(ntx):
             ncoin, p = _cs(data, p)
-            if ncoin > len(data) - p:
+            if ncoin > n_data - p:
                 raise ValueError(f"impossible coin count {ncoin}")
-            coins = []
+            counts.append(ncoin)
             for _ in range(ncoin):
-                code, p = read_varint(data, p)
-                height, cb = code >> 1, bool(code & 1)
-                if height > 0:
-                    _, p = read_varint(data, p)
-                amt, p = read_varint(data, p)
-                script, p = _script(data, p)
-                if p > len(data):
+                # VARINT(height * 2 + coinbase)
+                code = 0
+                while True:
+                    ch = data[p]
+                    p += 1
+                    code = (code << 7) | (ch & 0x7F)
+                    if ch & 0x80:
+                        code += 1
+                    else:
+                        break
+                height = code >> 1
+                if height > 0:  # a dummy VARINT (old version field)
+                    while data[p] & 0x80:
+                        p += 1
+                    p += 1
+                amt = 0  # VARINT(CompressAmount(value))
+                while True:
+                    ch = data[p]
+                    p += 1
+                    amt = (amt << 7) | (ch & 0x7F)
+                    if ch & 0x80:
+                        amt += 1
+                    else:
+                        break
+                n = data[p]
+                if n < 6:  # one-byte script code: a compressed template
+                    p += 1
+                    if n == 0:
+                        script = b"\x76\xa9\x14" + data[p : p + 20] + b"\x88\xac"
+                        p += 20
+                    elif n == 1:
+                        script = b"\xa9\x14" + data[p : p + 20] + b"\x87"
+                        p += 20
+                    else:
+                        script, p = _script(data, p - 1)
+                elif n < 0x80:  # one-byte code: a raw script of n - 6 (< 122) bytes
+                    p += 1
+                    script = data[p : p + n - 6]
+                    p += n - 6
+                else:
+                    script, p = _script(data, p)
+                if p > n_data:
                     raise ValueError("coin runs past the record end")
-                coins.append((height, cb, decompress_amount(amt), script))
-            out.append(coins)
-        if p != len(data):
-            raise ValueError(f"{len(data) - p} trailing bytes")
-        return out
+                heights.append(height)
+                cbs.append(bool(code & 1))
+                sats.append(decompress_amount(amt) if amt else 0)
+                scripts.append(script)
+        if p != n_data:
+            raise ValueError(f"{n_data - p} trailing bytes")
+        return counts, heights, cbs, sats, scripts
     except (IndexError, KeyError, ValueError) as e:
         raise ChainError(f"cannot decode undo record: {e}", where=where or None) from None
+
+
+def _regroup(flat) -> list[list[tuple[int, bool, int, bytes]]]:
+    counts, heights, cbs, sats, scripts = flat
+    coins = list(zip(heights, cbs, sats, scripts))
+    out, i = [], 0
+    for c in counts:
+        out.append(coins[i : i + c])
+        i += c
+    return out
+
+
+def parse_block_undo(data: bytes, *, where: str = "") -> list[list[tuple[int, bool, int, bytes]]]:
+    """Decode one ``CBlockUndo``: per non-coinbase tx, per input, ``(height, coinbase, sat, script)``."""
+    return _regroup(parse_block_undo_flat(data, where=where))
 
 
 class UndoIndex:
@@ -216,19 +281,25 @@ class UndoIndex:
         (``input_counts``, coinbase first). With ``siblings`` every record is checked and two
         different candidates raise :class:`ChainError` instead of guessing.
         """
+        return _regroup(self.spent_flat(blk_name, prev_hash, input_counts, where=where, siblings=siblings))
+
+    def spent_flat(self, blk_name: str, prev_hash: bytes, input_counts: list[int], *, where: str,
+                   siblings: bool = False) -> tuple[list[int], list[int], list[bool], list[int], list[bytes]]:
+        """:meth:`spent` as the flat lists of :func:`parse_block_undo_flat` (same record, same checks)."""
         recs = self._records(blk_name)
         rev = "rev" + blk_name[3:]
         start = self._next[rev]
         order = list(range(start, len(recs))) + list(range(0, start))
-        found: list[tuple[int, list]] = []
+        shape = list(input_counts[1:])
+        found: list[tuple[int, tuple]] = []
         for i in order:
             r = recs[i]
             if undo_checksum(prev_hash, r.data) != r.checksum:
                 continue
-            coins = parse_block_undo(r.data, where=r.where)
-            if [len(c) for c in coins] != list(input_counts[1:]):
+            flat = parse_block_undo_flat(r.data, where=r.where)
+            if flat[0] != shape:
                 continue
-            found.append((i, coins))
+            found.append((i, flat))
             if not siblings:
                 break
         if not found:
