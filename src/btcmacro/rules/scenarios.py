@@ -115,6 +115,32 @@ def _liquidity_if(regimes: Mapping[str, dict], values: Mapping[str, Any], balanc
     return out
 
 
+#: per direction: which edge of the trigger zone, the trigger wording, the invalidation's
+_DIRECTION = {
+    "bullish": ("high", "daily close above", "no level above the price in the data: price discovery",
+                "low", "daily close below"),
+    "bearish": ("low", "daily close below", "no level below the price in the data",
+                "high", "daily close above"),
+}
+
+
+def _path(direction: str, trigger_zone: dict | None, invalidation_zone: dict | None, price: float,
+          targets: list, supporting: list) -> dict:
+    """One path of a scenario: a daily close beyond the trigger zone (or price discovery when
+    there is no level on that side), its targets, and the invalidation on the other side."""
+    edge, cond, none_text, inv_edge, inv_cond = _DIRECTION[direction]
+    if trigger_zone is not None:
+        trig = _price_ref(trigger_zone, edge)
+        trigger = {"condition": cond, **trig, "text": f"{cond} {trigger_zone['name']} ({_usd(trig['price'])})"}
+    else:
+        trigger = {"condition": cond, "name": "latest close", "price": price, "text": none_text}
+    invalidation = ({"condition": inv_cond, **_price_ref(invalidation_zone, inv_edge),
+                     "text": f"{inv_cond} {invalidation_zone['name']} ({_usd(invalidation_zone[inv_edge])})"}
+                    if invalidation_zone is not None else None)
+    return {"direction": direction, "trigger": trigger, "targets": targets if trigger_zone is not None else [],
+            "invalidation": invalidation, "supporting_regimes": supporting}
+
+
 def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], levels: list[dict],
                     fomc: dict | None, cfg) -> list[dict]:
     """Scenario map for the next FOMC meeting after the as-of date.
@@ -154,41 +180,12 @@ def build_scenarios(ev, values: Mapping[str, Any], regimes: Mapping[str, dict], 
         if not isinstance(d, dict) or not d.get("enabled", True):
             continue
         n_bull, n_bear = int(d["bull_targets"]), int(d["bear_targets"])
-        paths = []
-        # bullish
-        if res is not None:
-            trig = _price_ref(res, "high")
-            bull = {"direction": "bullish",
-                    "trigger": {"condition": "daily close above", **trig,
-                                "text": f"daily close above {res['name']} ({_usd(trig['price'])})"},
-                    "targets": _targets_above(levels, res["high"], n_bull)}
-        else:
-            bull = {"direction": "bullish",
-                    "trigger": {"condition": "daily close above", "name": "latest close", "price": price,
-                                "text": "no level above the price in the data: price discovery"},
-                    "targets": []}
-        bull["invalidation"] = ({"condition": "daily close below", **_price_ref(sup, "low"),
-                                 "text": f"daily close below {sup['name']} ({_usd(sup['low'])})"}
-                                if sup is not None else None)
-        bull["supporting_regimes"] = _regime_matches(regimes, list(d.get("bull_regimes", [])))
-        paths.append(bull)
-        # bearish
-        if sup is not None:
-            trig = _price_ref(sup, "low")
-            bear = {"direction": "bearish",
-                    "trigger": {"condition": "daily close below", **trig,
-                                "text": f"daily close below {sup['name']} ({_usd(trig['price'])})"},
-                    "targets": _targets_below(levels, sup["low"], n_bear)}
-        else:
-            bear = {"direction": "bearish",
-                    "trigger": {"condition": "daily close below", "name": "latest close", "price": price,
-                                "text": "no level below the price in the data"},
-                    "targets": []}
-        bear["invalidation"] = ({"condition": "daily close above", **_price_ref(res, "high"),
-                                 "text": f"daily close above {res['name']} ({_usd(res['high'])})"}
-                                if res is not None else None)
-        bear["supporting_regimes"] = _regime_matches(regimes, list(d.get("bear_regimes", [])))
-        paths.append(bear)
+        paths = [
+            _path("bullish", res, sup, price, _targets_above(levels, res["high"], n_bull) if res is not None else [],
+                  _regime_matches(regimes, list(d.get("bull_regimes", [])))),
+            _path("bearish", sup, res, price, _targets_below(levels, sup["low"], n_bear) if sup is not None else [],
+                  _regime_matches(regimes, list(d.get("bear_regimes", [])))),
+        ]
 
         change = float(d["rate_change_bp"])
         rate = _policy_after(values, change)
