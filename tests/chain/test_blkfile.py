@@ -106,3 +106,46 @@ def test_blk_files_numeric_order(tmp_path):
         (tmp_path / f"blk{n:05d}.dat").write_bytes(b"")
     (tmp_path / "rev00000.dat").write_bytes(b"")
     assert [p.name for p in blkfile.blk_files(tmp_path)] == ["blk00000.dat", "blk00002.dat", "blk00010.dat"]
+
+
+def _faulty_files(blocks):
+    """(name, plain bytes, newest) of clean and faulty files: the cases of the tests above."""
+    j = _join
+    last = len(j(blocks)) - (8 + len(blocks[-1]))
+    junk = bytes((i * 37 + 11) % 251 + 1 for i in range(200))
+    bad = MAGIC["mainnet"] + (79).to_bytes(4, "little") + b"\x07" * 120
+    return [
+        ("clean", j(blocks), True),
+        ("clean-older", j(blocks), False),
+        ("truncated", j(blocks)[: last + 8 + 100], True),
+        ("cut-in-size-field", j(blocks[:4]) + MAGIC["mainnet"] + b"\x01\x02", True),
+        ("padding-newest", j(blocks[:3]) + b"\0" * 5000, True),
+        ("padding-older", j(blocks[:3]) + b"\0" * 5000, False),
+        ("padding-middle", j(blocks[:2]) + b"\0" * 4096 + j(blocks[2:4]), True),
+        ("junk", j(blocks[:10]) + junk + j(blocks[10:]), True),
+        ("bad-size", j(blocks[:5]) + bad + j(blocks[5:8]), True),
+        ("empty", b"", True),
+    ]
+
+
+@pytest.mark.parametrize("key", [b"\0" * 8, bytes.fromhex("9305da8884a062b5")])
+def test_header_scan_equals_full_scan(tmp_path, fixture_blocks, key):
+    # the header-only scan reads 88 bytes per record and falls back to the full scan on any
+    # fault: for every case above it must give the full scan's records (cut to their headers),
+    # warnings, end offset and truncation flag; a wrong network raises the same error
+    for name, plain, newest in _faulty_files(fixture_blocks):
+        p = tmp_path / f"{name}.dat"
+        p.write_bytes(apply_xor(plain, key))
+        full = scan_file(p, key=key, newest=newest)
+        fast = blkfile.scan_file_headers(p, key=key, newest=newest)
+        assert [(r.file, r.offset, r.size, r.data[:80]) for r in full.records] == \
+            [(r.file, r.offset, r.size, r.data) for r in fast.records], name
+        assert all(len(r.data) == 80 for r in fast.records)
+        assert [str(w) for w in fast.warnings] == [str(w) for w in full.warnings], name
+        assert (fast.end_offset, fast.truncated) == (full.end_offset, full.truncated), name
+    assert len(full.records) == 0
+    p = tmp_path / "blk00000.dat"
+    p.write_bytes(apply_xor(MAGIC["regtest"] + _join(fixture_blocks[:2])[4:], key))
+    with pytest.raises(NetworkMismatch) as ei:
+        blkfile.scan_file_headers(p, key=key)
+    assert ei.value.where == "blk00000.dat@0x0"

@@ -229,3 +229,28 @@ def test_block_flows_both_input_forms_and_shared_keys(fixture_blocks, monkeypatc
     assert got == _flows_reference(blk, spent, fake)
     assert len(got) < len({s for s in outs} | {s for s, _ in spent})  # keys were shared
     monkeypatch.setattr(lifecycle.hashlib, "sha256", hashlib.sha256)
+
+
+def test_block_flows_fast_path_equals_reference(fixture_blocks):
+    """Distinct output scripts and spent scripts that are neither repeated nor created in the
+    block take ``block_flows``' dict fast path; one repeated spent script, one spent script that
+    the block also creates, and a spent coin of 0 sats take the loops. All equal the per-key
+    reference (same rows, same order)."""
+    from btcmacro.chain import lifecycle
+    from btcmacro.chain.parse import parse_block
+
+    blk = parse_block(fixture_blocks[170], height=170)  # 3 distinct P2PK outputs (README)
+    outs = [s for t in blk.txs for _, s in t.vout]
+    cases = [
+        [],
+        [(b"\x51", 7), (b"\x52\x53", 3), (b"\x54", 0)],  # fast path, one spent coin of 0 sats
+        [(b"\x51", 7), (b"\x52", 3), (b"\x51", 5)],  # a spent script repeated
+        [(b"\x51", 7), (outs[2], 1)],  # a created script also spent
+    ]
+    for spent in cases:
+        rows = lifecycle.block_flows(blk, 170, spent)
+        got = list(zip(rows["script_key"].to_pylist(), rows["delta"].to_pylist()))
+        assert got == _flows_reference(blk, spent, script_key), spent
+        flat = lifecycle.block_flows(blk, 170, scripts=[s for s, _ in spent], values=[v for _, v in spent])
+        assert flat.equals(rows)
+    assert len(got) == 4 and dict(got)[script_key(outs[2])] == 40 * SAT - 1  # Hal's change output

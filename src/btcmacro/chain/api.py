@@ -370,9 +370,9 @@ def scan_dir_headers(blocks_dir: Path, network: str = "mainnet"
                      ) -> tuple[list[HeaderRef], dict[bytes, _Loc], list[str], bytes]:
     """Scan the blk files one at a time keeping only each block's header and location.
 
-    Memory is one file's bytes at a time plus one small object per block, so a node's whole
-    ``blocks/`` directory can be walked; blocks are read again by :func:`_read_block` when
-    indexed.
+    Only each record's frame and header are read (:func:`~btcmacro.chain.blkfile.scan_file_headers`;
+    a file with padding, junk or a cut record is read whole once), so memory is one small object
+    per block; blocks are read again by :func:`_read_block` when indexed.
     """
     key = blkfile.read_xor_key(blocks_dir)
     files = blkfile.blk_files(blocks_dir)
@@ -382,7 +382,7 @@ def scan_dir_headers(blocks_dir: Path, network: str = "mainnet"
     locs: dict[bytes, _Loc] = {}
     warnings: list[str] = []
     for i, f in enumerate(files):
-        res = blkfile.scan_file(f, key=key, network=network, newest=(i == len(files) - 1))
+        res = blkfile.scan_file_headers(f, key=key, network=network, newest=(i == len(files) - 1))
         warnings += [str(w) for w in res.warnings]
         for r in res.records:
             h = parse_header(r.data)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,27 +66,32 @@ def block_flows(block: Block, height: int, spent=(), *, scripts: list[bytes] | N
     ``script_key`` must.
     """
     vals, ok = block.output_arrays()
-    acc: dict[bytes, int] = {}
-    get = acc.get
     outs = block.output_scripts()
-    if ok.all():
-        for s, v in zip(outs, vals.tolist()):
-            acc[s] = get(s, 0) + v
-    else:
+    if scripts is None:
+        scripts, values = [s for s, _ in spent], [v for _, v in spent]
+    acc: dict[bytes, int] = {}
+    if ok.all():  # fast path, the usual block: no repeated script, none both created and spent
+        acc = dict(zip(outs, vals.tolist()))
+        neg = dict(zip(scripts, map(operator.neg, values)))
+        if len(acc) == len(outs) and len(neg) == len(scripts) and acc.keys().isdisjoint(neg):
+            acc.update(neg)  # same rows, same order as the loops below
+        else:
+            acc = {}
+    if not acc and (outs or scripts):
+        get = acc.get
         for s, v, k in zip(outs, vals.tolist(), ok.tolist()):
             if k:
                 acc[s] = get(s, 0) + v
-    if scripts is None:
-        for s, v in spent:
-            acc[s] = get(s, 0) - v
-    else:
         for s, v in zip(scripts, values):
             acc[s] = get(s, 0) - v
     sha = hashlib.sha256
     all_keys = [sha(s).digest()[:16] for s in acc]
     if len(set(all_keys)) == len(all_keys):  # one script per key (always, in practice)
-        keys = [k for k, v in zip(all_keys, acc.values()) if v != 0]
-        deltas = [v for v in acc.values() if v != 0]
+        if 0 in acc.values():  # scripts whose net change is zero are left out
+            keys = [k for k, v in zip(all_keys, acc.values()) if v != 0]
+            deltas = [v for v in acc.values() if v != 0]
+        else:
+            keys, deltas = all_keys, list(acc.values())
     else:  # two scripts share a key: sum them under it
         by_key: dict[bytes, int] = {}
         for k, v in zip(all_keys, acc.values()):

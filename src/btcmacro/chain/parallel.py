@@ -74,7 +74,7 @@ def _scan_one(args: tuple[str, bytes, str, bool]) -> tuple[list[HeaderRef], list
     from btcmacro.chain.parse import parse_header
 
     path, key, network, newest = args
-    res = blkfile.scan_file(Path(path), key=key, network=network, newest=newest)
+    res = blkfile.scan_file_headers(Path(path), key=key, network=network, newest=newest)
     headers, locs = [], []
     for r in res.records:
         h = parse_header(r.data)

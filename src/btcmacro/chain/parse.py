@@ -177,7 +177,7 @@ class Block:
     """
 
     __slots__ = ("header", "txids", "size", "height", "n_in", "n_out", "_raw", "_spans", "_opos",
-                 "_txs", "_merkle", "_witness_bytes")
+                 "_txs", "_merkle", "_witness_bytes", "_oarr")
 
     def __init__(self, header: Header, raw: bytes, txids: list, spans: list, opos: list,
                  n_in: int, n_out: int, witness_bytes: int, height: int | None = None):
@@ -193,6 +193,7 @@ class Block:
         self.height = height
         self._txs = None
         self._merkle = None
+        self._oarr = None
 
     @property
     def hash(self) -> bytes:
@@ -219,8 +220,16 @@ class Block:
         """Every output's value (int64 satoshis) and whether it is spendable, vectorised.
 
         Unspendable = script starting with ``OP_RETURN`` or longer than 10,000 bytes (as Core's
-        UTXO set). Read straight from the buffer with numpy, no per-output Python objects.
+        UTXO set). Read straight from the buffer with numpy, no per-output Python objects, once
+        per block (later calls return the same read-only arrays).
         """
+        if self._oarr is None:
+            vals, ok = self._output_arrays()
+            vals.flags.writeable = ok.flags.writeable = False
+            self._oarr = (vals, ok)
+        return self._oarr
+
+    def _output_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         pos = np.fromiter(self._opos, dtype=np.int64, count=len(self._opos))
         if pos.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, bool)

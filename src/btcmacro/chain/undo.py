@@ -168,6 +168,8 @@ def parse_block_undo_flat(data: bytes, *, where: str = "") -> tuple[list[int], l
     sats: list[int] = []
     scripts: list[bytes] = []
     n_data = len(data)
+    c_app, h_app, cb_app, s_app, sc_app = (counts.append, heights.append, cbs.append, sats.append,
+                                           scripts.append)
     try:
         p = 0
         ntx, p = _cs(data, p)
@@ -177,7 +179,7 @@ def parse_block_undo_flat(data: bytes, *, where: str = "") -> tuple[list[int], l
             ncoin, p = _cs(data, p)
             if ncoin > n_data - p:
                 raise ValueError(f"impossible coin count {ncoin}")
-            counts.append(ncoin)
+            c_app(ncoin)
             for _ in range(ncoin):
                 # VARINT(height * 2 + coinbase)
                 code = 0
@@ -222,10 +224,18 @@ def parse_block_undo_flat(data: bytes, *, where: str = "") -> tuple[list[int], l
                     script, p = _script(data, p)
                 if p > n_data:
                     raise ValueError("coin runs past the record end")
-                heights.append(height)
-                cbs.append(bool(code & 1))
-                sats.append(decompress_amount(amt) if amt else 0)
-                scripts.append(script)
+                h_app(height)
+                cb_app(code & 1 == 1)
+                if amt:  # decompress_amount, inlined
+                    amt -= 1
+                    e = amt % 10
+                    amt //= 10
+                    if e < 9:
+                        amt = (amt // 9 * 10 + amt % 9 + 1) * 10**e
+                    else:
+                        amt = (amt + 1) * 10**e
+                s_app(amt)
+                sc_app(script)
         if p != n_data:
             raise ValueError(f"{n_data - p} trailing bytes")
         return counts, heights, cbs, sats, scripts
