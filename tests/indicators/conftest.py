@@ -1,7 +1,6 @@
 """Shared fixtures for the indicator-family tests.
 
-One store is built from the embedded snapshot per test session (in a temporary BTCMACRO_HOME),
-and the raw CSVs of ``../shared/data`` are available for hand checks and independent
+A copy of the suite-wide snapshot store (tests/conftest.py) is opened read-only once per session, and the raw CSVs of ``../shared/data`` are available for hand checks and independent
 recomputation. Engineers owning other families add fixtures here; do not change existing ones.
 """
 
@@ -20,19 +19,19 @@ if not SHARED.exists():  # the repo may be checked out elsewhere than /work/main
 
 
 @pytest.fixture(scope="session")
-def snapshot_store(tmp_path_factory):
-    """A read-write DuckDB store loaded once from the embedded snapshot."""
-    from btcmacro import data
+def snapshot_store(snapshot_store_path, tmp_path_factory):
+    """A copy of the suite-wide snapshot store (tests/conftest.py), opened read-only once per
+    session. A copy, because DuckDB refuses a second connection to the same file with another
+    configuration in one process (the dashboard tests open it without external access)."""
+    import shutil
+
     from btcmacro.store import Store
 
-    home = tmp_path_factory.mktemp("btcmacro_home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BTCMACRO_HOME", str(home))
-    store = Store(home / "store.duckdb")
-    data.install_into(store)
+    path = tmp_path_factory.mktemp("indicators") / "store.duckdb"
+    shutil.copy(snapshot_store_path, path)
+    store = Store(path, read_only=True)
     yield store
     store.close()
-    mp.undo()
 
 
 @pytest.fixture(scope="session")

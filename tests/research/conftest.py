@@ -5,23 +5,10 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _private_home(tmp_path, monkeypatch):
-    """Never touch the user's data or config directories."""
-    monkeypatch.setenv("BTCMACRO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("BTCMACRO_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture(scope="session")
-def research_store_path(tmp_path_factory):
-    """A store file loaded once from the embedded snapshot (tests read it, never write it)."""
-    from btcmacro import data
-    from btcmacro.store import Store
-
-    path = tmp_path_factory.mktemp("research_store") / "store.duckdb"
-    with Store(path) as s:
-        data.install_into(s)
-    return path
+def research_store_path(snapshot_store_path):
+    """The suite-wide snapshot store (tests/conftest.py; tests read it, never write it)."""
+    return snapshot_store_path
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """Fixtures for the rules tests: one evaluation of the real snapshot as of 2025-12-09, shared.
 
-``rules_store_path`` builds a store from the embedded snapshot once per session (in a pytest temp
-dir); ``dec9`` evaluates every registry metric once for 2025-12-09 with the packaged default
-rules. Every test also runs with a private BTCMACRO_HOME and config dir.
+``rules_store_path`` is the suite-wide snapshot store of ``tests/conftest.py`` (which also gives
+every test a private BTCMACRO_HOME and config dir); ``dec9`` evaluates every registry metric once
+for 2025-12-09 with the packaged default rules.
 """
 
 from __future__ import annotations
@@ -26,25 +26,10 @@ class Evaluated:
     scenarios: list
 
 
-@pytest.fixture(autouse=True)
-def _private_rules_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCMACRO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("BTCMACRO_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture(scope="session")
-def rules_store_path(tmp_path_factory):
-    """A store loaded once from the embedded snapshot (tests only read it)."""
-    from btcmacro import data
-    from btcmacro.store import Store
-
-    path = tmp_path_factory.mktemp("rules_store") / "store.duckdb"
-    s = Store(path)
-    try:
-        data.install_into(s)
-    finally:
-        s.close()
-    return path
+def rules_store_path(snapshot_store_path):
+    """The suite-wide snapshot store (tests/conftest.py); the tests only read it."""
+    return snapshot_store_path
 
 
 @pytest.fixture()

@@ -20,29 +20,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(autouse=True)
-def _web_private_home(tmp_path, monkeypatch):
-    """Every test runs with a private BTCMACRO_HOME and config dir (never the user's)."""
-    monkeypatch.setenv("BTCMACRO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("BTCMACRO_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture(scope="session")
-def web_store_path(request, tmp_path_factory):
-    """One store loaded from the embedded snapshot for the whole session (read, never written).
+def web_store_path(snapshot_store_path, tmp_path_factory):
+    """A copy of the suite-wide snapshot store of tests/conftest.py (read, never written).
 
-    Reuses the suite-wide ``snapshot_store_path`` when the top-level conftest provides it.
+    A copy, because the dashboard opens it with external access disabled, and DuckDB refuses a
+    connection with another configuration to a file that other tests hold open in this process.
     """
-    try:
-        return request.getfixturevalue("snapshot_store_path")
-    except pytest.FixtureLookupError:
-        pass
-    from btcmacro import data
-    from btcmacro.store import Store
-
     path = tmp_path_factory.mktemp("webstore") / "store.duckdb"
-    with Store(path) as s:
-        data.install_into(s)
+    shutil.copy(snapshot_store_path, path)
     return path
 
 
