@@ -68,6 +68,20 @@ class Metric:
         return self.names.get(lang) or self.names["en"]
 
 
+def declare(category: str, id: str, en: str, zh: str, unit: str, definition: str, variants,
+            citation: str, **kw) -> Metric:
+    """A :class:`Metric` from ``(inputs, fn, note)`` variant triples, in order of preference.
+
+    The indicator families declare their metrics through this (``kw``: frequency, kind, params,
+    unavailable_reason, version).
+    """
+    if "params" in kw:
+        kw["params"] = tuple(kw["params"])
+    return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category=category, definition=definition,
+                  variants=tuple(Variant(tuple(i), fn, note) for i, fn, note in variants),
+                  citation=citation, **kw)
+
+
 @dataclass
 class MetricValue:
     """A metric's figure for one as-of date, with everything needed to cite it."""
@@ -306,9 +320,6 @@ class Evaluator:
         as_of_txt = self.as_of.date().isoformat() if self.as_of is not None else "now"
         if v is None or s.empty:
             reason = m.unavailable_reason or f"no data published by {as_of_txt}"
-            if m.unavailable_reason:
-                # say whether the data exists at all or only not yet
-                reason = m.unavailable_reason
             return MetricValue(m.id, None, m.unit, None, None, "unavailable", reason)
         date = s.index[-1]
         val = s.iloc[-1]

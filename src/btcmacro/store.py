@@ -246,20 +246,6 @@ class Store:
         con.unregister("_incoming")
         return row
 
-    def write_observations(self, meta: SeriesMeta, frame: pd.DataFrame, **kw) -> WriteResult:
-        """Write a frame whose rows carry explicit vintages (several ``published_at`` per date).
-
-        Used for ALFRED-style vintage histories: rows are applied in ``published_at`` order, each
-        vintage in its own pass, all inside one transaction per call of ``write_series``.
-        """
-        total = WriteResult(meta.series_id)
-        for _, part in frame.sort_values("published_at").groupby("published_at", sort=True):
-            r = self.write_series(meta, part, **kw)
-            total.new += r.new
-            total.revised += r.revised
-            total.unchanged += r.unchanged
-            total.last_date = max(filter(None, [total.last_date, r.last_date]), default=None)
-        return total
 
     def write_many(
         self,
@@ -485,6 +471,3 @@ class Store:
         ).fetchone()
         return f"{row[0]}:{row[1]}"
 
-
-def to_float_array(x) -> np.ndarray:
-    return np.asarray(x, dtype="float64")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import Metric, Variant
+from ..registry import declare
 from .common import MILLION, asof_align, pct_change_over, with_detail
 
 FUNDING_VENUES, FUNDING_BINANCE = "venues/funding_mean", "binance/funding_rate"
@@ -295,10 +295,8 @@ def strategy_last_purchase(btc: pd.Series, cost: pd.Series, avg_price: pd.Series
 
 def _m(id, en, zh, unit, category, definition, variants, citation, frequency="daily", kind="number",
        params=()):
-    vs = tuple(Variant(tuple(i), fn, note) for i, fn, note in variants)
-    return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category=category,
-                  definition=definition, variants=vs, citation=citation, frequency=frequency,
-                  kind=kind, params=tuple(params))
+    return declare(category, id, en, zh, unit, definition, variants, citation,
+                   frequency=frequency, kind=kind, params=params)
 
 
 _FUND = ("Bybit/OKX/Deribit/Hyperliquid funding (annualised %); Binance 8h funding x 3 x 365 x 100; "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import Metric, Variant
+from ..registry import declare
 from .common import BILLION, MILLION, asof_align, change_over, pct_change_over, with_detail
 
 WALCL, WRESBAL, WDTGAL = "fred/WALCL", "fred/WRESBAL", "fred/WDTGAL"
@@ -217,10 +217,8 @@ _H41 = "Federal Reserve H.4.1 via FRED"
 def _m(id, en, zh, unit, definition, inputs, fn, citation, frequency="weekly", kind="number", params=(), note="",
        more=(), unavailable_reason=""):
     """One liquidity metric; ``more`` holds further (inputs, fn, note) variants in preference order."""
-    variants = (Variant(tuple(inputs), fn, note),) + tuple(Variant(tuple(i), f, n) for i, f, n in more)
-    return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category="liquidity",
-                  definition=definition, variants=variants, citation=citation, frequency=frequency,
-                  kind=kind, params=tuple(params), unavailable_reason=unavailable_reason)
+    return declare("liquidity", id, en, zh, unit, definition, [(inputs, fn, note), *more], citation,
+                   frequency=frequency, kind=kind, params=params, unavailable_reason=unavailable_reason)
 
 
 METRICS = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..registry import Metric, Variant
+from ..registry import declare
 from .common import with_detail
 
 PAYEMS, UNRATE, JTSJOL, JTSQUR = "fred/PAYEMS", "fred/UNRATE", "fred/JTSJOL", "fred/JTSQUR"
@@ -262,9 +262,8 @@ _TARGET = "FOMC Statement on Longer-Run Goals and Monetary Policy Strategy (2% P
 
 def _m(id, en, zh, unit, definition, inputs, fn, citation, frequency="monthly", kind="number",
        params=(), note=""):
-    return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category="macro",
-                  definition=definition, variants=(Variant(tuple(inputs), fn, note),),
-                  citation=citation, frequency=frequency, kind=kind, params=tuple(params))
+    return declare("macro", id, en, zh, unit, definition, [(inputs, fn, note)], citation,
+                   frequency=frequency, kind=kind, params=params)
 
 
 def _target(p) -> float:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import Metric, Variant
+from ..registry import declare
 from .common import with_detail
 
 HASHRATE, DIFFICULTY = "cm/HashRate", "cm/DiffMean"
@@ -339,10 +339,8 @@ def _ribbon(s, p):
 
 def _m(id, en, zh, unit, definition, inputs, fn, citation, *, kind="number", params=(), note="", more=()):
     """One mining metric; ``more`` holds further (inputs, fn, note) variants in preference order."""
-    variants = (Variant(tuple(inputs), fn, note),) + tuple(Variant(tuple(i), f, n) for i, f, n in more)
-    return Metric(id=id, names={"en": en, "zh-TW": zh}, unit=unit, category="mining",
-                  definition=definition, variants=variants,
-                  citation=citation, frequency="daily", kind=kind, params=tuple(params))
+    return declare("mining", id, en, zh, unit, definition, [(inputs, fn, note), *more], citation,
+                   frequency="daily", kind=kind, params=params)
 
 
 _MEMPOOL_REVENUE_NOTE = "mempool.space average block reward x 144 blocks x Coin Metrics price (estimate)"
