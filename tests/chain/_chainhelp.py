@@ -164,3 +164,18 @@ def split_blocks_dir(src: Path, dst: Path, per_file: int, *, network: str = "mai
         (dst / ("rev" + name)).write_bytes(blkfile.apply_xor(bytes(rev), key))
     assert len(used) == len(recs), "an undo record matched no block"
     return where
+
+
+def compress_amount(n: int) -> int:
+    """Core's CompressAmount, written out from its definition (compressor.cpp) for the round trip."""
+    if n == 0:
+        return 0
+    e = 0
+    while n % 10 == 0 and e < 9:
+        n //= 10
+        e += 1
+    if e < 9:
+        d = n % 10
+        n //= 10
+        return 1 + (n * 9 + d - 1) * 10 + e
+    return 1 + (n - 1) * 10 + 9

@@ -222,20 +222,29 @@ def test_block_flows_both_input_forms_and_shared_keys(fixture_blocks, monkeypatc
         def digest(self):
             return bytes([len(self.s) % 3]) * 32
 
+    import numpy as np
+
+    from btcmacro.chain import kernels
+
+    def fake_keys(buf, starts, lens):  # the compiled hash, faked the same way
+        return np.array([[n % 3] * 16 for n in np.asarray(lens).tolist()], dtype=np.uint8).reshape(-1, 16)
+
     monkeypatch.setattr(lifecycle.hashlib, "sha256", _Fake)
+    monkeypatch.setattr(kernels, "script_keys", fake_keys)
     fake = lambda s: bytes([len(s) % 3]) * 16  # noqa: E731
-    rows = lifecycle.block_flows(blk, 170, spent)
-    got = list(zip(rows["script_key"].to_pylist(), rows["delta"].to_pylist()))
-    assert got == _flows_reference(blk, spent, fake)
-    assert len(got) < len({s for s in outs} | {s for s, _ in spent})  # keys were shared
+    for fn in (lifecycle.block_flows, lifecycle.block_flows_reference):
+        rows = fn(blk, 170, spent)
+        got = list(zip(rows["script_key"].to_pylist(), rows["delta"].to_pylist()))
+        assert got == _flows_reference(blk, spent, fake), fn.__name__
+        assert len(got) < len({s for s in outs} | {s for s, _ in spent})  # keys were shared
     monkeypatch.setattr(lifecycle.hashlib, "sha256", hashlib.sha256)
 
 
 def test_block_flows_fast_path_equals_reference(fixture_blocks):
     """Distinct output scripts and spent scripts that are neither repeated nor created in the
-    block take ``block_flows``' dict fast path; one repeated spent script, one spent script that
-    the block also creates, and a spent coin of 0 sats take the loops. All equal the per-key
-    reference (same rows, same order)."""
+    block take ``block_flows_reference``' dict fast path; one repeated spent script, one spent
+    script that the block also creates, and a spent coin of 0 sats take the loops. The compiled
+    ``block_flows``, the Python twin and the per-key reference all agree (same rows, same order)."""
     from btcmacro.chain import lifecycle
     from btcmacro.chain.parse import parse_block
 
@@ -253,4 +262,5 @@ def test_block_flows_fast_path_equals_reference(fixture_blocks):
         assert got == _flows_reference(blk, spent, script_key), spent
         flat = lifecycle.block_flows(blk, 170, scripts=[s for s, _ in spent], values=[v for _, v in spent])
         assert flat.equals(rows)
+        assert lifecycle.block_flows_reference(blk, 170, spent).equals(rows)  # the pure-Python twin
     assert len(got) == 4 and dict(got)[script_key(outs[2])] == 40 * SAT - 1  # Hal's change output

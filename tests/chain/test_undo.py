@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from _chainhelp import compress_amount as _compress_amount
 from test_reorg import GENESIS, T, _process, chains, mine_hash  # noqa: F401 - `chains` is a fixture
 
 from btcmacro.chain import api
@@ -17,21 +18,6 @@ from btcmacro.chain.undo import UndoIndex, decompress_amount, parse_block_undo, 
 from btcmacro.errors import ChainError
 
 pbk = pytest.importorskip("pbk")
-
-
-def _compress_amount(n: int) -> int:
-    """Core's CompressAmount, written out from its definition (compressor.cpp) for the round trip."""
-    if n == 0:
-        return 0
-    e = 0
-    while n % 10 == 0 and e < 9:
-        n //= 10
-        e += 1
-    if e < 9:
-        d = n % 10
-        n //= 10
-        return 1 + (n * 9 + d - 1) * 10 + e
-    return 1 + (n - 1) * 10 + 9
 
 
 def test_amount_and_varint():
@@ -69,6 +55,13 @@ def test_rev_reader_equals_kernel(datadir, fixture_blocks):
     for h in range(1, 256):
         blk = parse_block(fixture_blocks[h])
         assert ui.spent("blk00000.dat", blk.header.prev_hash, blk.tx_input_counts, where=f"height {h}") == ref[h], h
+    ui = UndoIndex(d / "blocks", key=key)  # the compiled decoder, same coins (incl. block 170's P2PK)
+    for h in range(1, 256):
+        blk = parse_block(fixture_blocks[h])
+        c = ui.spent_coins("blk00000.dat", blk.header.prev_hash, blk.tx_input_counts, where=f"height {h}")
+        coins = list(zip(c.heights.tolist(), c.coinbase.tolist(), c.values.tolist(), c.script_list()))
+        assert c.counts.tolist() == [len(t) for t in ref[h]]
+        assert coins == [x for t in ref[h] for x in t], h
     # README: block 170 spends block 9's 50 BTC coinbase (an uncompressed-key P2PK, decompressed on secp256k1)
     assert [[c[:3] for c in t] for t in ref[170]] == [[(9, True, 50 * 10**8)]]
     assert len(ref[170][0][0][3]) == 67

@@ -163,10 +163,14 @@ class _Batch:
         self.flows: list = []
         self.coinmap = lifecycle.CoinMapBatch() if coinmap else None
 
-    def add(self, blk: Block, height: int, create_heights=(), values=(), spent=(), scripts=None) -> None:
+    def add(self, blk: Block, height: int, create_heights=(), values=(), spent=(), scripts=None,
+            coins=None) -> None:
         """One block; ``create_heights``/``values``/``spent`` (``(script, value)``) describe the
         coins it spends, in input order (unused in coin-map mode). ``scripts`` (the spent coins'
-        scripts, parallel to ``values``) may be given instead of ``spent``."""
+        scripts, parallel to ``values``) may be given instead of ``spent``, or all of them as
+        ``coins`` (:class:`~btcmacro.chain.kernels.UndoCoins`, the undo-file path)."""
+        if coins is not None:
+            create_heights, values = coins.heights, coins.values
         self.rows.append(lifecycle.block_row(blk, height))
         self.last_hash = blk.header.hash
         if self.coinmap is not None:
@@ -175,7 +179,9 @@ class _Batch:
         self.created.append((height, *lifecycle.created_row(blk)))
         if height > 0:
             self.spends.append(lifecycle.undo_spends(height, create_heights, values))
-        if scripts is not None:
+        if coins is not None:
+            self.flows.append(lifecycle.block_flows(blk, height, coins=coins))
+        elif scripts is not None:
             self.flows.append(lifecycle.block_flows(blk, height, scripts=scripts, values=values))
         else:
             self.flows.append(lifecycle.block_flows(blk, height, list(spent)))
@@ -478,12 +484,12 @@ def _sync_blocks_dir_with(index: ChainIndex, blocks_dir: Path, network: str, reb
                 batch.add(blk, height)
             else:
                 try:
-                    _, ch, _, vals, scripts = undo_index.spent_flat(
+                    coins = undo_index.spent_coins(
                         rec.file, blk.header.prev_hash, blk.tx_input_counts, where=rec.where,
                         siblings=children[blk.header.prev_hash] > 1)
                 except ChainError as e:  # keep every block before this one, then stop
                     return batch, e
-                batch.add(blk, height, ch, vals, scripts=scripts)
+                batch.add(blk, height, coins=coins)
             if progress and height % PROGRESS_EVERY == 0:
                 progress(height, tip)  # parsed, committed with the batch
         return batch, None

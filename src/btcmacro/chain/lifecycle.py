@@ -27,7 +27,7 @@ import pyarrow as pa
 from btcmacro.chain.parse import Block
 
 __all__ = ["spendable", "block_row", "coinmap_rows", "undo_spends", "created_row", "utc_day", "script_key",
-           "block_flows"]
+           "block_flows", "block_flows_reference", "flows_table"]
 
 MAX_SCRIPT_SIZE = 10_000
 _EPOCH = dt.date(1970, 1, 1)
@@ -44,8 +44,62 @@ def script_key(script: bytes) -> bytes:
 
 
 def block_flows(block: Block, height: int, spent=(), *, scripts: list[bytes] | None = None,
-                values: list[int] | None = None) -> pa.Table:
+                values: list[int] | None = None, coins=None) -> pa.Table:
     """Net satoshis per output script in one block: spendable outputs (+), spent coins (-).
+
+    Rows come in the order each script first appears (outputs in block order, then spent coins
+    in input order); scripts whose net change is zero are left out.
+
+    Parameters
+    ----------
+    spent
+        ``(scriptPubKey, value)`` of every coin the block spends (from the kernel's undo data or
+        RPC prevouts).
+    scripts, values
+        The same coins as two parallel lists (instead of ``spent``).
+    coins
+        The same coins as :class:`~btcmacro.chain.kernels.UndoCoins` (what the undo-file path
+        decodes; no Python object per coin).
+
+    Notes
+    -----
+    Compiled kernels (:mod:`btcmacro.chain.kernels`) hash every script straight from the block
+    buffer and the undo scripts buffer (:func:`script_key`, SHA-256[:16]) and net the values by
+    key. Netting by key instead of by script bytes differs only if two scripts share a 16-byte
+    key (never seen; 2⁻¹²⁸ per pair), and a table keyed by ``script_key`` must merge those
+    anyway. :func:`block_flows_reference` is the pure-Python twin.
+    """
+    from btcmacro.chain import kernels
+
+    if coins is None:
+        if scripts is None:
+            scripts, values = [s for s, _ in spent], [v for _, v in spent]
+        coins = kernels.pack_scripts(scripts, values)
+    vals, ok = block.output_arrays()
+    starts, lens = block.output_script_spans()
+    if not ok.all():
+        vals, starts, lens = vals[ok], starts[ok], lens[ok]
+    k_out = kernels.script_keys(np.frombuffer(block.raw, dtype=np.uint8), starts, lens)
+    k_in = kernels.script_keys(coins.scripts, coins.starts, coins.lens)
+    keys, deltas = kernels.net_by_key(np.concatenate([k_out, k_in]),
+                                      np.concatenate([vals, -np.asarray(coins.values, dtype=np.int64)]))
+    return flows_table(height, keys, deltas)
+
+
+def flows_table(height: int, keys: np.ndarray, deltas: np.ndarray) -> pa.Table:
+    """``flows`` rows of one block from ``(m, 16)`` uint8 keys and int64 deltas."""
+    m = len(deltas)
+    key_col = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), m, [None, pa.py_buffer(np.ascontiguousarray(keys, dtype=np.uint8).tobytes())])
+    return pa.table({"height": pa.array(np.full(m, height, dtype=np.int32)),
+                     "script_key": key_col.cast(pa.binary()),
+                     "delta": pa.array(np.asarray(deltas, dtype=np.int64))})
+
+
+def block_flows_reference(block: Block, height: int, spent=(), *, scripts: list[bytes] | None = None,
+                          values: list[int] | None = None) -> pa.Table:
+    """Net satoshis per output script in one block (pure Python; the reference twin of
+    :func:`block_flows`, which must give the same rows in the same order).
 
     Rows come in the order each script first appears (outputs in block order, then spent coins
     in input order); scripts whose net change is zero are left out.

@@ -71,6 +71,9 @@ def make_pool(jobs: int):
 
 def _scan_one(args: tuple[str, bytes, str, bool]) -> tuple[list[HeaderRef], list[tuple[bytes, int, int]], list[str]]:
     import btcmacro.chain.api  # noqa: F401 - load the index pass's imports (pandas, …) once, here
+    from btcmacro.chain import kernels
+
+    kernels.warm()  # and its compiled kernels (a pool's start-up cost, not the first block's)
     from btcmacro.chain.parse import parse_header
 
     path, key, network, newest = args
@@ -152,10 +155,10 @@ def _index_one(args) -> tuple:
             if not use_undo or it.height == 0:
                 batch.add(blk, it.height)
             else:
-                _, ch, _, vals, scripts = undo_index.spent_flat(
+                coins = undo_index.spent_coins(
                     loc.file, blk.header.prev_hash, blk.tx_input_counts, where=loc.where,
                     siblings=it.siblings)
-                batch.add(blk, it.height, ch, vals, scripts=scripts)
+                batch.add(blk, it.height, coins=coins)
         from btcmacro.chain import lifecycle
 
         tables: dict[str, pa.Table] = {"blocks": lifecycle.blocks_table(batch.rows)}

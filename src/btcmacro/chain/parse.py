@@ -223,16 +223,31 @@ class Block:
         UTXO set). Read straight from the buffer with numpy, no per-output Python objects, once
         per block (later calls return the same read-only arrays).
         """
+        return self._output_fields()[:2]
+
+    def output_script_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each output's scriptPubKey lies in :attr:`raw`: ``(starts, lengths)``, int64,
+        in block order (computed with :meth:`output_arrays`, read-only)."""
+        return self._output_fields()[2:]
+
+    @property
+    def raw(self) -> bytes:
+        """The serialized block."""
+        return self._raw
+
+    def _output_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self._oarr is None:
-            vals, ok = self._output_arrays()
-            vals.flags.writeable = ok.flags.writeable = False
-            self._oarr = (vals, ok)
+            arrs = self._read_outputs()
+            for a in arrs:
+                a.flags.writeable = False
+            self._oarr = arrs
         return self._oarr
 
-    def _output_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+    def _read_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         pos = np.fromiter(self._opos, dtype=np.int64, count=len(self._opos))
         if pos.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, bool)
+            z = np.zeros(0, np.int64)
+            return z, np.zeros(0, bool), z.copy(), z.copy()
         buf = np.frombuffer(self._raw, dtype=np.uint8)
         vals = buf[pos[:, None] + _EIGHT].copy().view("<i8").ravel()
         c = buf[pos + 8].astype(np.int64)
@@ -242,7 +257,7 @@ class Block:
             slen[i], sstart[i] = ls, q
         first = buf[np.minimum(sstart, buf.size - 1)]
         unspendable = ((slen > 0) & (first == 0x6A)) | (slen > 10_000)
-        return vals, ~unspendable
+        return vals, ~unspendable, sstart, slen
 
     def output_scripts(self) -> list[bytes]:
         """Every output's scriptPubKey, in block order, sliced straight from the buffer (no

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from btcmacro.chain import blkfile
 from btcmacro.errors import ChainError
 
@@ -295,27 +297,47 @@ class UndoIndex:
 
     def spent_flat(self, blk_name: str, prev_hash: bytes, input_counts: list[int], *, where: str,
                    siblings: bool = False) -> tuple[list[int], list[int], list[bool], list[int], list[bytes]]:
-        """:meth:`spent` as the flat lists of :func:`parse_block_undo_flat` (same record, same checks)."""
+        """:meth:`spent` as the flat lists of :func:`parse_block_undo_flat` (same record, same checks).
+
+        The reference twin of :meth:`spent_coins` (pure Python)."""
+        return self._find(blk_name, prev_hash, input_counts, where, siblings,
+                          lambda r: parse_block_undo_flat(r.data, where=r.where),
+                          lambda flat: flat[0], lambda a, b: a == b)
+
+    def spent_coins(self, blk_name: str, prev_hash: bytes, input_counts: list[int], *, where: str,
+                    siblings: bool = False):
+        """:meth:`spent_flat` decoded by the compiled kernel (:func:`btcmacro.chain.kernels.decode_undo`):
+        the same coins as numpy arrays plus one buffer of their scripts (:class:`~btcmacro.chain.kernels.UndoCoins`)."""
+        from btcmacro.chain import kernels
+
+        def same(a, b) -> bool:
+            return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+        return self._find(blk_name, prev_hash, input_counts, where, siblings,
+                          lambda r: kernels.decode_undo(r.data, where=r.where),
+                          lambda c: c.counts.tolist(), same)
+
+    def _find(self, blk_name, prev_hash, input_counts, where, siblings, decode, shape_of, same):
         recs = self._records(blk_name)
         rev = "rev" + blk_name[3:]
         start = self._next[rev]
         order = list(range(start, len(recs))) + list(range(0, start))
         shape = list(input_counts[1:])
-        found: list[tuple[int, tuple]] = []
+        found: list[tuple[int, object]] = []
         for i in order:
             r = recs[i]
             if undo_checksum(prev_hash, r.data) != r.checksum:
                 continue
-            flat = parse_block_undo_flat(r.data, where=r.where)
-            if flat[0] != shape:
+            dec = decode(r)
+            if shape_of(dec) != shape:
                 continue
-            found.append((i, flat))
+            found.append((i, dec))
             if not siblings:
                 break
         if not found:
             raise ChainError("no undo record in the rev file matches this block (undo data missing or "
                              "pruned); sync without undo files or from the node (--rpc)", where=where)
-        if any(c != found[0][1] for _, c in found[1:]):
+        if any(not same(c, found[0][1]) for _, c in found[1:]):
             raise ChainError("two undo records fit this block (a stale sibling with the same shape); "
                              "sync with --datadir or --rpc, which know which one Core connected", where=where)
         self._next[rev] = found[0][0] + 1
