@@ -148,6 +148,17 @@ SERIES: dict[str, SeriesDef] = {
                        ("sth_supply", "BTC"), ("lth_supply", "BTC"), ("sth_cost_basis", "USD"),
                        ("lth_cost_basis", "USD"), ("cdd", "coin-days"),
                        ("exchange_balance", "BTC"), ("supply_whales_1k", "BTC")]],
+        *[SeriesDef(f"chain/supply_in_{k}_pct", "own node", f"supply in {k}, percent of supply", "percent",
+                    "daily", "same_day") for k in ("profit", "loss")],
+        # HODL waves: one series per age band of btcmacro.chain.metrics.HODL_BANDS, id from the
+        # band label ("<1d" -> lt_1d, "1d-1w" -> 1d_1w, ">10y" -> gt_10y); share and BTC amount
+        *[SeriesDef(f"chain/hodl_{k}_{u}", "own node",
+                    f"HODL wave {lab} (last moved {lab} ago), " + ("percent of supply" if u == "pct" else "BTC"),
+                    "percent" if u == "pct" else "BTC", "daily", "same_day")
+          for u in ("pct", "btc")
+          for k, lab in [("lt_1d", "<1d"), ("1d_1w", "1d-1w"), ("1w_1m", "1w-1m"), ("1m_3m", "1m-3m"),
+                         ("3m_6m", "3m-6m"), ("6m_12m", "6m-12m"), ("1y_2y", "1y-2y"), ("2y_3y", "2y-3y"),
+                         ("3y_5y", "3y-5y"), ("5y_7y", "5y-7y"), ("7y_10y", "7y-10y"), ("gt_10y", ">10y")]],
     ]
 }
 

@@ -1,4 +1,4 @@
-"""``btcmacro chain sync|status|inspect``: thin wrappers over :mod:`btcmacro.chain`.
+"""``btcmacro chain sync|status|inspect|urpd|hodl``: thin wrappers over :mod:`btcmacro.chain`.
 
 Errors are one line on stderr and a non-zero exit code (``btcmacro.errors.EXIT_CODES``); the
 messages of ``XorKeyChanged``, ``BlocksDirChanged`` and ``ReorgBeyondDepth`` carry the
@@ -165,6 +165,79 @@ def inspect_cmd(file: Path = typer.Argument(..., help="a raw block (.bin) or a b
     if not file.is_file():
         raise UsageError("no such file", where=str(file))
     typer.echo(json.dumps(chain.inspect(file, network=network)))
+
+
+_DateOpt = typer.Option(None, "--date", help="a day YYYY-MM-DD (default: the last indexed day)")
+_FORMATS = ("table", "json", "csv")
+
+
+def _check_format(fmt: str) -> None:
+    from .errors import UsageError
+
+    if fmt not in _FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (expected table, json or csv)", where="--format")
+
+
+def _emit(df, fmt: str, meta: dict, rows_key: str, title: str, cols: list[tuple[str, str]]) -> None:
+    """Print one day's frame as JSON (meta + rows), CSV (rows) or a Rich table (meta in the title)."""
+    if fmt == "json":
+        rows = [{k: (None if v != v else v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+        typer.echo(json.dumps({**meta, rows_key: rows}))
+    elif fmt == "csv":
+        typer.echo(df.to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table()
+        for _, head in cols:
+            t.add_column(head, justify="right")
+        for r in df.to_dict(orient="records"):
+            t.add_row(*[_cell(r[c]) for c, _ in cols])
+        con = Console()
+        con.print(title, highlight=False, soft_wrap=True)
+        con.print(t)
+
+
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return f"{v:,.8f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+
+
+@chain_app.command("urpd")
+@_handled
+def urpd_cmd(date: Optional[str] = _DateOpt,
+             buckets: int = typer.Option(100, "--buckets", help="equal-width price buckets from 0 to the highest cost"),
+             fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+             index: Optional[Path] = _IndexOpt, store: Optional[Path] = _StoreOpt):
+    """UTXO realized price distribution of one day: supply by the close of the day each coin last moved."""
+    from . import api, chain
+
+    _check_format(fmt)
+    with api.open_store(store, read_only=True) as st:
+        df = chain.publishing.urpd_for_day(st, date, index, buckets=buckets)
+    a = df.attrs
+    meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "supply_btc": a["supply_btc"],
+            "prices": chain.publishing.PRICE_SERIES}
+    _emit(df, fmt, meta, "buckets", f"URPD {a['date']} (supply {a['supply_btc']:,.8g} BTC, "
+          f"priced with {chain.publishing.PRICE_SERIES})",
+          [("price_low", "from USD"), ("price_high", "to USD"), ("btc", "BTC")])
+
+
+@chain_app.command("hodl")
+@_handled
+def hodl_cmd(date: Optional[str] = _DateOpt, fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+             index: Optional[Path] = _IndexOpt):
+    """HODL waves of one day: supply by time since coins last moved (standard age bands)."""
+    from . import chain
+
+    _check_format(fmt)
+    df = chain.publishing.hodl_for_day(date, index)
+    a = df.attrs
+    meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "supply_btc": a["supply_btc"]}
+    _emit(df, fmt, meta, "bands", f"HODL waves {a['date']} (supply {a['supply_btc']:,.8g} BTC)",
+          [("band", "last moved"), ("btc", "BTC"), ("pct", "% of supply")])
 
 
 def register(app: typer.Typer) -> None:

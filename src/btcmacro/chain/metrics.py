@@ -37,6 +37,8 @@ __all__ = [
     "STH_DAYS", "HODL_BANDS", "METRIC_KEYS", "align_prices", "supply", "realized_cap",
     "realized_price", "realized_pl", "sopr", "cdd", "holdings", "hodl_waves",
     "daily_metrics_from_matrix", "unspent_by_creation_day", "urpd",
+    "hodl_key", "HODL_KEYS", "SHARE_KEYS", "supply_aged", "hodl_band_supply", "supply_shares",
+    "hodl_on_day", "day_index",
 ]
 
 SAT = 100_000_000
@@ -277,3 +279,187 @@ def urpd(m: Matrix, prices: pd.Series | np.ndarray, day, *, buckets: int | np.nd
     idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, edges.size - 2)
     sat = np.bincount(idx[held], weights=u[held].astype(np.float64), minlength=edges.size - 1)
     return pd.DataFrame({"price_low": edges[:-1], "price_high": edges[1:], "btc": sat / SAT})
+
+
+# --------------------------------------------------------------------------------------------
+# HODL waves and supply shares as daily series (published as chain/hodl_* and chain/*_pct)
+# --------------------------------------------------------------------------------------------
+
+
+def hodl_key(label: str) -> str:
+    """Series key of a :data:`HODL_BANDS` label: ``"<1d"`` → ``lt_1d``, ``"1d-1w"`` → ``1d_1w``,
+    ``">10y"`` → ``gt_10y`` (published as ``chain/hodl_<key>_pct`` and ``chain/hodl_<key>_btc``)."""
+    return label.replace("<", "lt_").replace(">", "gt_").replace("-", "_")
+
+
+#: keys added by :func:`supply_shares`, in order: supply in profit / loss as percent of supply,
+#: then each HODL band as percent of supply and in BTC
+SHARE_KEYS: tuple[str, ...] = (
+    ("supply_in_profit_pct", "supply_in_loss_pct")
+    + tuple(f"hodl_{hodl_key(lab)}_pct" for lab, _, _ in HODL_BANDS)
+    + tuple(f"hodl_{hodl_key(lab)}_btc" for lab, _, _ in HODL_BANDS)
+)
+HODL_KEYS = SHARE_KEYS[2:]
+UNITS.update({k: ("BTC" if k.endswith("_btc") else "percent") for k in SHARE_KEYS})
+
+
+def supply_aged(m: Matrix, age: int) -> np.ndarray:
+    """Unspent satoshis at the end of each day in coins at least ``age`` days old (int64).
+
+    Vectorised over the cells, with no per-day loop: with ``CC`` the cumulative creations,
+
+    ``A[d] = CC[d - age] - sum of M[c, s] over cells with s <= d and c <= d - age``,
+
+    and a cell (c, s) enters that sum from day ``max(s, c + age)`` on, so the second term is a
+    cumulative sum of the cells binned at that day. ``age = 0`` gives :func:`supply`.
+    """
+    D = m.ndays
+    if age >= D:
+        return np.zeros(D, dtype=np.int64)
+    cc = np.cumsum(m.created)
+    made = np.zeros(D, dtype=np.int64)
+    made[age:] = cc[: D - age]
+    enter = np.maximum(m.s, m.c + age)
+    keep = enter < D
+    # float64 bincount is exact here: every partial sum is an integer below 2**53 satoshis
+    gone = np.bincount(enter[keep], weights=m.value[keep].astype(np.float64), minlength=D)
+    return made - np.cumsum(np.rint(gone).astype(np.int64))
+
+
+def _supply_aged_many(m: Matrix, ages) -> dict[int, np.ndarray]:
+    """:func:`supply_aged` for several ages in one pass over the cells.
+
+    Cells are binned once by (age bucket between consecutive ``ages``, day): a cell older than
+    ``a`` at its spend enters at ``s``, a younger one at ``c + a``, and binning the younger
+    cells at ``c`` and shifting the histogram by ``a`` gives the latter for every ``a``.
+    """
+    D = m.ndays
+    edges = np.array(sorted({int(a) for a in ages if 0 <= a < D}), dtype=np.int64)
+    out: dict[int, np.ndarray] = {int(a): np.zeros(D, dtype=np.int64) for a in ages if a >= D}
+    if edges.size == 0:
+        return out
+    cc = np.cumsum(m.created)
+    nb = edges.size
+    bucket = np.searchsorted(edges, m.s - m.c, side="right") - 1  # -1: younger than the first edge
+    w = m.value.astype(np.float64)
+    # float64 bincounts are exact here: every partial sum is an integer below 2**53 satoshis
+    hs = np.bincount((bucket + 1) * D + m.s, weights=w, minlength=(nb + 1) * D).reshape(nb + 1, D)
+    hc = np.bincount((bucket + 1) * D + m.c, weights=w, minlength=(nb + 1) * D).reshape(nb + 1, D)
+    young_s = np.cumsum(hs, axis=0)  # row j: cells younger than edges[j]
+    young_c = np.cumsum(hc, axis=0)
+    all_s = young_s[-1]
+    for j, a in enumerate(edges):
+        gone = all_s - young_s[j]
+        gone[a:] += young_c[j][: D - a]
+        made = np.zeros(D, dtype=np.int64)
+        made[a:] = cc[: D - a]
+        out[int(a)] = made - np.cumsum(np.rint(gone).astype(np.int64))
+    return out
+
+
+def hodl_band_supply(m: Matrix, bands: list[tuple[str, int, int]] | None = None) -> dict[str, np.ndarray]:
+    """Satoshis per HODL band per day, ``{label: int64 array}``: ``supply_aged(a0) - supply_aged(a1)``.
+
+    The same figures as the ``band:<label>`` arrays of :func:`holdings`, computed without its
+    per-day sweep, in one pass over the cells (``tests/chain/test_hodl_urpd_publish.py`` checks
+    it against :func:`holdings`, :func:`supply_aged` and a per-coin loop).
+
+    References
+    ----------
+    Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved.
+    """
+    bands = HODL_BANDS if bands is None else bands
+    aged = _supply_aged_many(m, [a for _, a0, a1 in bands for a in (a0, a1)])
+    return {lab: aged[a0] - aged[a1] for lab, a0, a1 in bands}
+
+
+def supply_shares(m: Matrix, daily: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The :data:`SHARE_KEYS` series as ``{key: DataFrame(date, value)}``.
+
+    Parameters
+    ----------
+    m
+        The matrix the ``daily`` frames were computed from.
+    daily
+        :func:`daily_metrics_from_matrix` output (its ``supply_in_profit`` / ``supply_in_loss``
+        are reused, so the per-day sweep of :func:`holdings` runs once).
+
+    Returns
+    -------
+    dict[str, pandas.DataFrame]
+        ``supply_in_profit_pct`` and ``supply_in_loss_pct``: percent of the day's supply (coins
+        at exactly today's price are in neither, so the two need not add up to 100);
+        ``hodl_<band>_pct``: percent of the day's supply per :data:`HODL_BANDS` band (the bands
+        add up to 100); ``hodl_<band>_btc``: the band in BTC. NaN where the supply is 0.
+
+    References
+    ----------
+    Glassnode: supply in profit / in loss (UTXOs priced at creation vs current price).
+    Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved.
+    """
+    sup = supply(m)
+    vals: dict[str, np.ndarray] = {}
+    for k in ("supply_in_profit", "supply_in_loss"):
+        part = np.rint(daily[k]["value"].to_numpy(dtype=np.float64) * SAT)  # exact satoshis back
+        vals[f"{k}_pct"] = 100.0 * _div(part, sup.astype(np.float64))
+    bands = hodl_band_supply(m)
+    for lab, _, _ in HODL_BANDS:
+        vals[f"hodl_{hodl_key(lab)}_pct"] = 100.0 * _div(bands[lab].astype(np.float64), sup.astype(np.float64))
+    for lab, _, _ in HODL_BANDS:
+        vals[f"hodl_{hodl_key(lab)}_btc"] = bands[lab] / SAT
+    dates = pd.to_datetime(m.days.astype("datetime64[ns]"))
+    out = {}
+    for k in SHARE_KEYS:
+        f = pd.DataFrame({"date": dates, "value": np.asarray(vals[k], dtype=np.float64)})
+        f.attrs.update(tip_hash=m.tip_hash, height=m.tip_height, unit=UNITS[k], source="chain")
+        out[k] = f
+    return out
+
+
+def day_index(m: Matrix, day) -> int:
+    """Index into ``m.days`` of a date (``"2024-06-24"``, a date or Timestamp) or a day index.
+
+    Raises
+    ------
+    ValueError
+        The day is outside ``m.days``.
+    """
+    if isinstance(day, (int, np.integer)):
+        d = int(day)
+    else:
+        d = int((np.datetime64(pd.Timestamp(day).date(), "D") - m.days[0]).astype(np.int64)) if m.ndays else -1
+    if not 0 <= d < m.ndays:
+        raise ValueError(f"day {day} outside the indexed days")
+    return d
+
+
+def hodl_on_day(m: Matrix, day) -> pd.DataFrame:
+    """HODL waves of one day: supply at the end of ``day`` per :data:`HODL_BANDS` band.
+
+    Computed from that day's unspent vector alone (:func:`unspent_by_creation_day`), a path
+    independent of :func:`hodl_band_supply`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``band`` (label), ``key`` (:func:`hodl_key`), ``age_from_days`` (inclusive),
+        ``age_to_days`` (exclusive; None for the open top band), ``btc``, ``pct`` (percent of
+        the day's supply, NaN if it is 0).
+
+    References
+    ----------
+    Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved.
+    """
+    d = day_index(m, day)
+    u = unspent_by_creation_day(m, d)
+    age = d - np.arange(d + 1)
+    tot = int(u.sum())
+    rows = []
+    for lab, a0, a1 in HODL_BANDS:
+        sat = int(u[(age >= a0) & (age < a1)].sum())
+        rows.append({"band": lab, "key": hodl_key(lab), "age_from_days": a0,
+                     "age_to_days": None if a1 >= 1 << 30 else a1, "btc": sat / SAT,
+                     "pct": 100.0 * sat / tot if tot else float("nan")})
+    out = pd.DataFrame(rows)
+    out["age_to_days"] = pd.Series([r["age_to_days"] for r in rows], dtype=object)  # ints and None
+    return out

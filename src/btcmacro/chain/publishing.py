@@ -4,7 +4,14 @@ After a sync, :func:`publish` computes every daily metric from the chain index (
 plus the BTC close held in the main store, ``cmc/btc_close``; per-script balances for
 ``supply_whales_1k`` and, given an address list, ``exchange_balance``) and writes each as the
 catalogue series ``chain/<key>`` with ``vintage = tip hash`` and ``provenance = "own node, tip <hash> height
-<h>"``; the briefing's own-node variants then pick them up.
+<h>"``; the briefing's own-node variants then pick them up. Besides the 15 matrix metrics these are
+supply in profit / loss as percent of supply and the HODL waves, each band of
+:data:`~btcmacro.chain.metrics.HODL_BANDS` as ``chain/hodl_<band>_pct`` (percent of supply) and
+``chain/hodl_<band>_btc`` (:func:`~btcmacro.chain.metrics.supply_shares`).
+
+:func:`urpd_for_day` and :func:`hodl_for_day` read one day's URPD and HODL waves straight from
+the index (prices from the main store, as :func:`publish` uses them); ``btcmacro chain urpd`` and
+``btcmacro chain hodl`` print them.
 
 Which days are written
 ----------------------
@@ -44,15 +51,15 @@ from btcmacro import catalog
 from btcmacro.chain.aggregate import Matrix, band_supply, build_matrix, scripts_balance
 from btcmacro.chain.index import ChainIndex
 from btcmacro.chain.lifecycle import script_key
-from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix
-from btcmacro.errors import ChainError
+from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix, supply, supply_shares
+from btcmacro.errors import ChainError, UsageError
 from btcmacro.store import Store, WriteResult
 
 if TYPE_CHECKING:
     from btcmacro.chain.addresses import AddressList
 
 __all__ = ["publish", "publish_remembering_list", "ADDRESS_LIST_KEY", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS",
-           "day_closers", "published_tip"]
+           "day_closers", "published_tip", "store_prices", "urpd_for_day", "hodl_for_day"]
 
 PRICE_SERIES = "cmc/btc_close"
 TIP_KEY = "chain_tip"
@@ -60,8 +67,9 @@ ADDRESS_LIST_KEY = "chain_address_list"  # path of the user's address list, reus
 DAYS_KEY = "chain_days"
 SAT = 100_000_000
 WHALE_BTC = 1000.0
-#: bump when a metric definition in :mod:`btcmacro.chain.metrics` changes (forces a full rewrite)
-METRICS_VERSION = 1
+#: bump when a metric definition in :mod:`btcmacro.chain.metrics` changes or series are added
+#: (forces a full rewrite; unchanged values add no rows). 2: supply in profit/loss % and HODL waves
+METRICS_VERSION = 2
 
 
 @dataclass
@@ -172,8 +180,9 @@ def publish(
             keys = [script_key(x) for x in addresses.scripts]
             per_script["exchange_balance"] = scripts_balance(index, m.days, keys)
     if prices is None:
-        prices = store.series(PRICE_SERIES) if store.has_series(PRICE_SERIES) else pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+        prices = store_prices(store)
     frames = daily_metrics_from_matrix(m, prices)
+    frames.update(supply_shares(m, frames))
     dates = pd.to_datetime(m.days.astype("datetime64[ns]"))
     for k, sat in per_script.items():
         frames[k] = pd.DataFrame({"date": dates, "value": sat / SAT})
@@ -233,6 +242,115 @@ def publish(
         "published_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat(),
     }, sort_keys=True))
     return res
+
+
+def store_prices(store: Store) -> pd.Series:
+    """The daily BTC close :func:`publish` uses: ``cmc/btc_close`` of ``store`` (latest vintage;
+    empty if the store has none)."""
+    if store.has_series(PRICE_SERIES):
+        return store.series(PRICE_SERIES)
+    return pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+
+
+def _day_matrix(day, index_path) -> tuple[Matrix, int]:
+    """The index's matrix and the index of ``day`` in it (one-line errors for the CLI)."""
+    from btcmacro.chain.api import default_store_path
+    from btcmacro.chain.metrics import day_index
+
+    p = Path(index_path) if index_path is not None else default_store_path()
+    if not p.exists():
+        raise ChainError("no chain index yet: run `btcmacro chain sync` first", where=str(p))
+    with ChainIndex(p, read_only=True) as index:
+        if index.checkpoint() is None:
+            raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
+        m = build_matrix(index)
+    if m.ndays == 0:
+        raise ChainError("the chain index holds no spendable outputs yet", where=str(p))
+    first, last = pd.Timestamp(m.days[0]).date(), pd.Timestamp(m.days[-1]).date()
+    if day is None:
+        return m, m.ndays - 1
+    try:
+        d = dt.date.fromisoformat(str(day)) if not isinstance(day, dt.date) else day
+    except ValueError:
+        raise UsageError(f"not a date {day!r} (expected YYYY-MM-DD)", where="--date") from None
+    try:
+        return m, day_index(m, d)
+    except ValueError:
+        raise UsageError(f"{d.isoformat()} is outside the indexed days {first.isoformat()}..{last.isoformat()}",
+                         where="--date") from None
+
+
+def urpd_for_day(store: Store, day=None, index_path: str | os.PathLike | None = None, *,
+                 buckets: int = 100) -> pd.DataFrame:
+    """URPD of one day from the chain index, priced with the main store's BTC close.
+
+    Parameters
+    ----------
+    store
+        The main store (read for ``cmc/btc_close``, as :func:`publish` does).
+    day
+        ``"YYYY-MM-DD"`` or a date; default the last indexed day.
+    index_path
+        The chain index (default ``$BTCMACRO_HOME/chain.duckdb``).
+    buckets
+        Number of equal-width price buckets from 0 USD to the highest creation price held.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``price_low``, ``price_high``, ``btc`` (see :func:`btcmacro.chain.api.urpd`); ``attrs``
+        hold ``date``, ``tip_hash``, ``height`` and ``supply_btc`` (the day's supply, from
+        the matrix's creations and spends; ``btc`` sums to it).
+
+    Raises
+    ------
+    ChainError
+        No index, or an empty one.
+    UsageError
+        ``day`` is not a date or outside the indexed days, or ``buckets`` < 1.
+
+    References
+    ----------
+    Glassnode Academy, "UTXO Realized Price Distribution (URPD)".
+    """
+    from btcmacro.chain import api
+
+    if int(buckets) < 1:
+        raise UsageError(f"--buckets must be at least 1 (got {buckets})", where="--buckets")
+    m, d = _day_matrix(day, index_path)
+    out = api.urpd(d, store_prices(store), buckets=int(buckets), matrix=m)
+    out.attrs.update(date=pd.Timestamp(m.days[d]).date().isoformat(), tip_hash=m.tip_hash, height=m.tip_height,
+                     supply_btc=int(supply(m)[d]) / SAT)
+    return out
+
+
+def hodl_for_day(day=None, index_path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """HODL waves of one day from the chain index (:func:`btcmacro.chain.metrics.hodl_on_day`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``band``, ``key``, ``age_from_days``, ``age_to_days``, ``btc``, ``pct``; ``attrs`` hold
+        ``date``, ``tip_hash``, ``height`` and ``supply_btc``.
+
+    Raises
+    ------
+    ChainError
+        No index, or an empty one.
+    UsageError
+        ``day`` is not a date or outside the indexed days.
+
+    References
+    ----------
+    Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved.
+    """
+    from btcmacro.chain.metrics import hodl_on_day
+
+    m, d = _day_matrix(day, index_path)
+    out = hodl_on_day(m, d)
+    out.attrs.update(date=pd.Timestamp(m.days[d]).date().isoformat(), tip_hash=m.tip_hash, height=m.tip_height,
+                     supply_btc=int(supply(m)[d]) / SAT)
+    return out
 
 
 def publish_remembering_list(store: Store, index_path=None, addresses: "AddressList | None" = None

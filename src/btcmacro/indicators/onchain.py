@@ -57,6 +57,11 @@ CITE_REALIZED_PL = "Glassnode: realized profit / loss (value of spent outputs at
 CITE_CDD = "ByteCoin (bitcointalk, 2011): coin days destroyed"
 CITE_EXCHANGE = "CryptoQuant / BGeometrics: exchange reserve and netflow over labelled exchange addresses"
 CITE_ACTIVE = "Coin Metrics: AdrActCnt (unique addresses active in a day as sender or receiver)"
+CITE_HODL = "Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved"
+
+# own-node HODL-wave series (chain/hodl_<band>_pct, bands of btcmacro.chain.metrics.HODL_BANDS)
+HODL_1Y_PLUS = ("1y_2y", "2y_3y", "3y_5y", "5y_7y", "7y_10y", "gt_10y")  # last moved >= 365 days ago
+HODL_UNDER_1M = ("lt_1d", "1d_1w", "1w_1m")  # last moved < 30 days ago
 
 # ---------------------------------------------------------------------------------------------
 # pure functions
@@ -197,6 +202,35 @@ def share_of_own_total(loss_btc: pd.Series, profit_btc: pd.Series) -> pd.Series:
     return (lo / tot).dropna()
 
 
+def share_from_pct(pct: pd.Series) -> pd.Series:
+    """A published percent-of-supply series as a fraction (the module's unit for shares).
+
+    References
+    ----------
+    Glassnode: supply in profit / in loss (UTXOs priced at creation vs current price).
+    """
+    return (pct.dropna() / 100.0).dropna()
+
+
+def hodl_share(bands_pct: list[pd.Series]) -> pd.Series:
+    """Sum of HODL-wave bands (each in percent of supply) as a fraction, on the dates all exist.
+
+    The detail names the share of each band at the latest date.
+
+    References
+    ----------
+    Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved.
+    """
+    if not bands_pct:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
+    df = pd.concat([b.rename(b.name or str(i)) for i, b in enumerate(bands_pct)], axis=1).dropna()
+    out = df.sum(axis=1) / 100.0
+    if len(out):
+        last = df.iloc[-1] / 100.0
+        out = with_detail(out, bands={str(k).removeprefix("chain/"): float(v) for k, v in last.items()})
+    return out
+
+
 def with_mean_detail(s: pd.Series, days: int = 7) -> pd.Series:
     """The series, with its trailing ``days``-day mean at the latest point as detail.
 
@@ -318,6 +352,13 @@ def _sth_basis_variants(sid_note):
             for sid, note in sid_note]
 
 
+def _hodl_metric(id, bands, en, zh, definition):
+    sids = tuple(_chain(f"hodl_{b}_pct") for b in bands)
+    return _m(id, en, zh, "fraction", definition,
+              [Variant(sids, lambda s, p, _i=sids: hodl_share([s[i] for i in _i]), "own node, HODL-wave bands")],
+              CITE_HODL, reason=NEEDS_NODE)
+
+
 _STH_SOURCES = [(_chain("sth_cost_basis"), "own node"), (BMP_STH, "Bitcoin Magazine Pro STH realized price"),
                 (CO_STH, "checkonchain STH realised price")]
 _STH_SOPR_SOURCES = [(_chain("sth_sopr"), "own node"), (BG_STH_SOPR, "provider series"),
@@ -375,7 +416,9 @@ METRICS = [
        CITE_SUPPLY_PL),
     _m("supply_in_loss_pct", "Supply in loss, share of supply", "處於虧損的供給占比", "fraction",
        "Supply in loss divided by circulating supply.",
-       [Variant((_chain("supply_in_loss"), _chain("supply_in_profit")),
+       [Variant((_chain("supply_in_loss_pct"),), lambda s, p: share_from_pct(s[_chain("supply_in_loss_pct")]),
+                "own node, of own-node supply"),
+        Variant((_chain("supply_in_loss"), _chain("supply_in_profit")),
                 lambda s, p: share_of_own_total(s[_chain("supply_in_loss")], s[_chain("supply_in_profit")]),
                 "own node, of own-node supply in profit + in loss"),
         Variant((BG_LOSS, CM_SUPPLY), lambda s, p: share_of_supply(s[BG_LOSS], s[CM_SUPPLY]),
@@ -450,4 +493,12 @@ METRICS = [
     _m("cdd", "Coin days destroyed", "幣天銷毀量", "coin-days",
        "Sum over coins spent that day of amount × days since they last moved.",
        [_own("cdd")], CITE_CDD, reason=NEEDS_NODE),
+    # --- HODL waves (own node only: no provider series is embedded) ---------------------------
+    _hodl_metric("supply_1y_plus_share", HODL_1Y_PLUS, "Supply unmoved for 1 year or more, share",
+                 "一年以上未移動的供給占比",
+                 "Share of supply whose coins last moved at least 365 days ago (HODL-wave bands from 1y up)."),
+    _hodl_metric("supply_under_1m_share", HODL_UNDER_1M, "Supply moved within 1 month, share",
+                 "一個月內移動過的供給占比",
+                 "Share of supply whose coins last moved less than 30 days ago (HODL-wave bands below 1m): "
+                 "recent buyers' and traders' coins."),
 ]
