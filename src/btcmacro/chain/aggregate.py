@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from btcmacro.chain.index import ChainIndex
+from btcmacro.chain.lifecycle import KEY_SQL
 
 __all__ = ["Matrix", "MATRIX_SQL", "CREATED_SQL", "build_matrix"]
 
@@ -137,13 +138,13 @@ chg AS (
 SELECT day, CAST(sum(dc) AS BIGINT) AS delta FROM chg GROUP BY day HAVING sum(dc) <> 0 ORDER BY day
 """
 
-#: net daily flow into a set of scripts (registered as ``_keys(script_key)``)
+#: net daily flow into a set of scripts (registered as ``_key_halves(key_hi, key_lo)``)
 KEYS_FLOW_SQL = """
 SELECT b.day, CAST(sum(fl.delta) AS BIGINT) AS delta
 FROM flows fl JOIN blocks b ON b.height = fl.height
-WHERE fl.script_key IN (SELECT script_key FROM _keys)
+WHERE fl.script_key IN (SELECT {KEY_SQL} FROM _key_halves)
 GROUP BY 1 ORDER BY 1
-"""
+""".format(KEY_SQL=KEY_SQL)
 
 
 def _daily_cumsum(rows, days: np.ndarray) -> np.ndarray:
@@ -173,11 +174,14 @@ def scripts_balance(index: ChainIndex, days: np.ndarray, keys: list[bytes]) -> n
     """Satoshis held at the end of each day by the given script keys (``lifecycle.script_key``)."""
     import pyarrow as pa
 
-    index.con.register("_keys", pa.table({"script_key": pa.array(list(keys), pa.binary())}))
+    from btcmacro.chain.lifecycle import key_halves
+
+    hi, lo = key_halves(np.frombuffer(b"".join(keys), dtype=np.uint8))
+    index.con.register("_key_halves", pa.table({"key_hi": hi, "key_lo": lo}))
     try:
         rows = index.con.execute(KEYS_FLOW_SQL).fetchall()
     finally:
-        index.con.unregister("_keys")
+        index.con.unregister("_key_halves")
     return _daily_cumsum(rows, days)
 
 

@@ -16,8 +16,10 @@ replacement blocks. Tables:
     then produced from them by a plain SQL join (no Python dict).
 ``flows(height, script_key, delta)``
     net satoshis each output script (``script_key`` = first 16 bytes of SHA-256 of the
-    scriptPubKey) gained (+) or lost (-) in the block: the input of the second aggregation,
-    per-script balances (address-balance bands, user address lists).
+    scriptPubKey, stored as the unsigned 128-bit integer they spell big-endian) gained (+) or
+    lost (-) in the block: the input of the second aggregation, per-script balances
+    (address-balance bands, user address lists). An index written by btcmacro 0.1 (keys as
+    BLOB) is converted in place the first time it is opened for writing.
 ``checkpoint(id, height, hash, xor_fp, blocks_dir_id, mode)``
     the single checkpoint row.
 """
@@ -29,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from btcmacro.chain.lifecycle import KEY_SQL, storage_form
 from btcmacro.errors import ChainError
 
 __all__ = ["ChainIndex", "Checkpoint", "BlocksDirChanged"]
@@ -48,8 +52,8 @@ CREATE TABLE IF NOT EXISTS created (height INTEGER NOT NULL, value BIGINT NOT NU
 CREATE TABLE IF NOT EXISTS spends (
     spend_height INTEGER NOT NULL, create_height INTEGER NOT NULL, value BIGINT NOT NULL, n BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (height INTEGER NOT NULL, txid BLOB NOT NULL, vout INTEGER NOT NULL, value BIGINT NOT NULL,
-    script_key BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS flows (height INTEGER NOT NULL, script_key BLOB NOT NULL, delta BIGINT NOT NULL);
+    script_key UHUGEINT NOT NULL);
+CREATE TABLE IF NOT EXISTS flows (height INTEGER NOT NULL, script_key UHUGEINT NOT NULL, delta BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS inputs (height INTEGER NOT NULL, prev_txid BLOB NOT NULL, prev_vout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint (
     id INTEGER PRIMARY KEY, height INTEGER NOT NULL, hash BLOB NOT NULL, xor_fp VARCHAR NOT NULL,
@@ -116,6 +120,29 @@ class ChainIndex:
             self.con.close()
             raise ChainError("the chain index was built by an older btcmacro (no per-script data); "
                              "run `btcmacro chain sync --rebuild`", where=self.path)
+        blob_keys = [r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'script_key' "
+            "AND data_type = 'BLOB' ORDER BY table_name").fetchall()]
+        if blob_keys:
+            if read_only:
+                self.con.close()
+                raise ChainError("the chain index stores script keys in an older format: run "
+                                 "`btcmacro chain sync` once to convert it", where=self.path)
+            self._convert_blob_keys(blob_keys)
+
+    def _convert_blob_keys(self, tables: list[str]) -> None:
+        """btcmacro 0.1 stored ``script_key`` as a 16-byte BLOB; convert to UHUGEINT in place
+        (same bytes read big-endian), all tables in one transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for t in tables:
+                self.con.execute(f"ALTER TABLE {t} ALTER script_key SET DATA TYPE UHUGEINT "
+                                 "USING ('0x' || hex(script_key))::UHUGEINT")
+            self.con.execute("COMMIT")
+        except duckdb.Error as e:
+            self.con.execute("ROLLBACK")
+            self.con.close()
+            raise ChainError(f"cannot convert the index's script keys: {e}", where=self.path) from None
 
     def close(self) -> None:
         self.con.close()
@@ -172,9 +199,13 @@ class ChainIndex:
             raise ChainError(f"unknown chain table {table}")
         if len(frame) == 0:
             return
+        select = "*"
+        if isinstance(frame, pa.Table) and "script_key" in frame.column_names:
+            frame = storage_form(frame)  # 16-byte keys -> the UHUGEINT halves
+            select = ", ".join(KEY_SQL if c == "key_hi" else c for c in frame.column_names if c != "key_lo")
         self.con.register("_batch", frame)
         try:
-            self.con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+            self.con.execute(f"INSERT INTO {table} SELECT {select} FROM _batch")
         finally:
             self.con.unregister("_batch")
 

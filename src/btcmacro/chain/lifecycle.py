@@ -27,7 +27,8 @@ import pyarrow as pa
 from btcmacro.chain.parse import Block
 
 __all__ = ["spendable", "block_row", "coinmap_rows", "undo_spends", "created_row", "utc_day", "script_key",
-           "block_flows", "block_flows_reference", "flows_table"]
+           "block_flows", "block_flows_reference", "flows_table", "storage_form", "key_halves", "script_key_int",
+           "KEY_SQL"]
 
 MAX_SCRIPT_SIZE = 10_000
 _EPOCH = dt.date(1970, 1, 1)
@@ -86,14 +87,52 @@ def block_flows(block: Block, height: int, spent=(), *, scripts: list[bytes] | N
     return flows_table(height, keys, deltas)
 
 
+def _key_array(keys: np.ndarray) -> pa.Array:
+    k = np.ascontiguousarray(keys, dtype=np.uint8).reshape(-1, 16)
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(k), [None, pa.py_buffer(k.tobytes())])
+
+
 def flows_table(height: int, keys: np.ndarray, deltas: np.ndarray) -> pa.Table:
-    """``flows`` rows of one block from ``(m, 16)`` uint8 keys and int64 deltas."""
+    """``flows`` rows of one block from ``(m, 16)`` uint8 keys and int64 deltas (``script_key``
+    as 16-byte binary; :func:`storage_form` turns it into the index's 128-bit integer halves)."""
     m = len(deltas)
-    key_col = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), m, [None, pa.py_buffer(np.ascontiguousarray(keys, dtype=np.uint8).tobytes())])
     return pa.table({"height": pa.array(np.full(m, height, dtype=np.int32)),
-                     "script_key": key_col.cast(pa.binary()),
+                     "script_key": _key_array(keys),
                      "delta": pa.array(np.asarray(deltas, dtype=np.int64))})
+
+
+def key_halves(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(m, 16)`` uint8 script keys as their big-endian uint64 halves ``(hi, lo)``: the index
+    stores ``script_key`` as the unsigned 128-bit integer ``hi · 2⁶⁴ + lo`` (UHUGEINT), i.e. the
+    16 key bytes read big-endian."""
+    k = np.ascontiguousarray(keys, dtype=np.uint8).reshape(-1, 16)
+    return (k[:, :8].copy().view(">u8").ravel().astype(np.uint64),
+            k[:, 8:].copy().view(">u8").ravel().astype(np.uint64))
+
+
+def script_key_int(script: bytes) -> int:
+    """:func:`script_key` as the integer the index stores (big-endian, 0 … 2¹²⁸ − 1)."""
+    return int.from_bytes(script_key(script), "big")
+
+
+def storage_form(t: pa.Table) -> pa.Table:
+    """Replace a 16-byte ``script_key`` column by ``key_hi``/``key_lo`` (uint64) at its place:
+    the form rows are inserted in (``INSERT … SELECT … KEY_SQL``), 3x faster than a BLOB key."""
+    if "script_key" not in t.column_names:
+        return t
+    i = t.column_names.index("script_key")
+    col = t.column("script_key").combine_chunks()
+    if not pa.types.is_fixed_size_binary(col.type):
+        col = pa.array(col.to_pylist(), pa.binary(16))
+    n = len(col)
+    buf = np.frombuffer(col.buffers()[1], dtype=np.uint8, count=n * 16, offset=col.offset * 16) if n else np.zeros(0, np.uint8)
+    hi, lo = key_halves(buf)
+    t = t.remove_column(i)
+    return t.add_column(i, "key_lo", pa.array(lo)).add_column(i, "key_hi", pa.array(hi))
+
+
+#: the SQL expression that rebuilds ``script_key`` from :func:`storage_form`'s halves
+KEY_SQL = "((key_hi::UHUGEINT << 64) | key_lo::UHUGEINT)"
 
 
 def block_flows_reference(block: Block, height: int, spent=(), *, scripts: list[bytes] | None = None,
@@ -152,9 +191,8 @@ def block_flows_reference(block: Block, height: int, spent=(), *, scripts: list[
             by_key[k] = by_key.get(k, 0) + v
         keys = [k for k, v in by_key.items() if v != 0]
         deltas = [by_key[k] for k in keys]
-    return pa.table({"height": pa.array(np.full(len(keys), height, dtype=np.int32)),
-                     "script_key": pa.array(keys, pa.binary()),
-                     "delta": pa.array(deltas, pa.int64())})
+    karr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16)
+    return flows_table(height, karr, np.array(deltas, dtype=np.int64))
 
 
 def utc_day(ts: int) -> dt.date:
@@ -245,7 +283,7 @@ class CoinMapBatch:
         return pa.table({
             "height": pa.array(self.o_h, pa.int32()), "txid": pa.array(self.o_txid, pa.binary()),
             "vout": pa.array(self.o_vout, pa.int32()), "value": pa.array(self.o_val, pa.int64()),
-            "script_key": pa.array(self.o_key, pa.binary()),
+            "script_key": pa.array(self.o_key, pa.binary(16)),
         })
 
     def inputs(self) -> pa.Table:

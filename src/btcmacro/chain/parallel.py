@@ -18,11 +18,12 @@ processes (``spawn`` start method, so no DuckDB or kernel state is inherited):
 
 The parent merges in one transaction that is open while the workers run: as soon as every file
 a stretch of heights needs is finished, its rows are inserted (so the merge overlaps the workers
-instead of following them). Rows go in in height order without a global sort: a long run of
+instead of following them). Chunks go in in height order without a global sort: a long run of
 consecutive heights stored in one file is inserted as the worker wrote it (``INSERT … SELECT …
-FROM read_parquet(…)``, DuckDB keeps the insertion order), and only where neighbouring files
-interleave (Core stores blocks as they arrive) is a small chunk sorted by ``(height, seq)``
-(:func:`merge_chunks`); rows of a height keep the worker's, i.e. the serial, order. Then: resolve
+FROM read_parquet(…)``), and only where neighbouring files interleave (Core stores blocks as
+they arrive) is a small chunk sorted by ``(height, seq)`` (:func:`merge_chunks`). Within a chunk
+DuckDB inserts in parallel, without keeping the physical row order (no reader depends on it;
+the tables hold the same rows as a serial sync's). Then: resolve
 the coin map by SQL if that mode is on, set the checkpoint to the tip, commit. A reorg is rolled
 back to the fork point at the start of the same transaction. If any worker fails (a corrupt
 block, an undo record that does not fit) the transaction is rolled back: the error names the file
@@ -46,17 +47,19 @@ import pyarrow.parquet as pq
 from btcmacro import errors
 from btcmacro.chain import blkfile
 from btcmacro.chain.canonical import HeaderRef
+from btcmacro.chain.lifecycle import KEY_SQL, storage_form
 from btcmacro.errors import ChainError
 
 __all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks"]
 
-# column lists of the parts, in the index tables' column order; "seq" is the worker's row number
+# column lists of the parts, in the index tables' column order; "seq" is the worker's row number;
+# script keys travel as two uint64 halves (lifecycle.storage_form) and are rebuilt by KEY_SQL
 _COLUMNS = {
     "blocks": ("height", "height, hash, prev_hash, time, day, tx_count, size, weight, n_in, n_out"),
     "created": ("height", "height, value, n"),
     "spends": ("spend_height", "spend_height, create_height, value, n"),
-    "flows": ("height", "height, script_key, delta"),
-    "outputs": ("height", "height, txid, vout, value, script_key"),
+    "flows": ("height", f"height, {KEY_SQL}, delta"),
+    "outputs": ("height", f"height, txid, vout, value, {KEY_SQL}"),
     "inputs": ("height", "height, prev_txid, prev_vout"),
 }
 
@@ -177,7 +180,7 @@ def _index_one(args) -> tuple:
         for name, t in tables.items():
             if len(t):
                 p = Path(out_dir) / f"{name}-{path.stem}.parquet"
-                pq.write_table(_with_seq(t), p, compression="none", row_group_size=1 << 16)
+                pq.write_table(_with_seq(storage_form(t)), p, compression="none", row_group_size=1 << 16)
                 parts[name] = str(p)
         return ("ok", path.name, len(batch.rows), parts)
     except (ChainError, BadBlock) as e:
@@ -325,7 +328,11 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
                 nxt += 1
 
         # One transaction from the first insert to the checkpoint: the parts of finished files are
-        # inserted while the other workers run; a failing worker rolls everything back.
+        # inserted while the other workers run; a failing worker rolls everything back. DuckDB may
+        # insert a part with all its threads when it need not keep the rows' physical order (1.7x
+        # faster on 2 cores): nothing reads these tables in storage order (every query groups,
+        # aggregates or sorts by height), and rows still land clustered by height.
+        index.con.execute("SET preserve_insertion_order = false")
         with _transaction(index):
             if rollback_to is not None:
                 index.rollback_to(rollback_to)
@@ -350,5 +357,6 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
         timings["insert"] = t_insert
         return done
     finally:
+        index.con.execute("RESET preserve_insertion_order")
         shutil.rmtree(out, ignore_errors=True)
 
