@@ -8,11 +8,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["series", "briefing", "metrics_list", "open_store", "Briefing", "__version__"]
+_API = ("series", "briefing", "metrics_list", "open_store", "Briefing", "hodl_waves", "urpd")
+
+__all__ = [*_API, "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("series", "briefing", "metrics_list", "open_store", "Briefing"):
+    if name in _API:
         from . import api
 
         return getattr(api, name)

@@ -3,6 +3,8 @@
 >>> import btcmacro
 >>> s = btcmacro.series("net_liquidity", as_of="2025-12-09")   # pandas Series, .attrs = unit, source...
 >>> b = btcmacro.briefing("2025-12-09")                        # Briefing; b.to_json() is the JSON contract
+>>> btcmacro.hodl_waves("2024-06-24")                          # one day's HODL waves from the own-node index
+>>> btcmacro.urpd("2024-06-24", buckets=50)                    # one day's URPD, priced from the store
 
 Every function opens the store (creating it from the embedded snapshot on first use) unless a
 ``store`` is passed in.
@@ -11,6 +13,7 @@ Every function opens the store (creating it from the embedded snapshot on first 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,8 @@ CHART_METRICS = {
     "btc_ma_200w": 365 * 2, "mvrv": 365 * 4, "realized_price": 365 * 2, "hashrate": 365 * 2,
     "difficulty": 365 * 2, "gold_price": 365, "sth_cost_basis": 365 * 2,
 }
+#: days of own-node HODL waves drawn in the briefing (up to the as-of date)
+HODL_CHART_DAYS = 365 * 3
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,6 +238,12 @@ class Briefing:
     fomc: dict | None
     notes: list[str] = field(default_factory=list)
     charts: dict[str, pd.Series] = field(default_factory=dict)  # not part of the JSON
+    #: the latest own-node HODL-wave day published by the as-of date (see :func:`published_hodl_waves`)
+    hodl_waves: dict | None = None
+    #: why ``hodl_waves`` is None (e.g. "needs own-node chain data (btcmacro chain sync)")
+    hodl_waves_reason: str | None = None
+    #: band shares in percent (date index, one column per band key) for the chart; not in the JSON
+    hodl_history: pd.DataFrame | None = None
 
     def to_json(self) -> dict:
         from .registry import _jsonable
@@ -247,6 +258,9 @@ class Briefing:
             "scenarios": _jsonable(self.scenarios),
             "fomc": _jsonable(self.fomc),
             "notes": self.notes,
+            "hodl_waves": _jsonable(self.hodl_waves),
+            "hodl_waves_reason": None if self.hodl_waves is not None else (
+                self.hodl_waves_reason or _hodl_needs_node()),
         }
 
 
@@ -271,6 +285,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
                 if mid in REGISTRY:
                     s = ev.series(mid)
                     charts[mid] = s[s.index > d - pd.Timedelta(days=days)]
+        hw = _published_hodl(st, d, HODL_CHART_DAYS if with_charts else 0)
         version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
         notes = [
@@ -278,10 +293,265 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
             "periods published by the as-of date may include later revisions; publication dates "
             "follow the real release calendar.",
         ]
-        return Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts)
+        return Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
+                        hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
+                        hodl_history=hw.history if with_charts else None)
 
 
 def metric_definition(id: str) -> dict:
     m = get(id)
     return {"id": m.id, "names": m.names, "unit": m.unit, "definition": m.definition,
             "citation": m.citation, "inputs": list(m.inputs), "version": m.version}
+
+
+# ----------------------------------------------------------------------------------------------
+# own-node HODL waves and URPD
+# ----------------------------------------------------------------------------------------------
+
+#: a published own-node figure older than this many days at the as-of date is flagged stale
+#: (the registry's limit for daily series)
+_HODL_STALE_DAYS = 10
+_TIP = re.compile(r"\btip ([0-9a-f]{16,64}) height (\d+)\b")
+
+
+@dataclass
+class PublishedHodl:
+    """Own-node HODL waves as published in the store by one as-of date.
+
+    Attributes
+    ----------
+    latest : dict or None
+        The latest day on which all twelve band shares are published (see
+        :func:`published_hodl_waves`), or None.
+    reason : str or None
+        Why ``latest`` is None (English; the report translates it).
+    history : pandas.DataFrame
+        Band shares in percent of supply, one column per band key (``lt_1d`` … ``gt_10y``) in
+        age order, indexed by date; only days published by the as-of date and inside the
+        requested window. Empty when there is nothing to draw.
+    """
+
+    latest: dict | None
+    reason: str | None
+    history: pd.DataFrame
+
+
+def hodl_bands() -> list[dict]:
+    """The twelve HODL-wave age bands in age order.
+
+    Returns
+    -------
+    list of dict
+        ``{"key", "band", "age_from_days", "age_to_days"}`` per band: ``key`` is the series key
+        (``chain/hodl_<key>_pct``), ``band`` the label of
+        :data:`btcmacro.chain.metrics.HODL_BANDS`, ages in whole days (lower bound inclusive,
+        upper exclusive; ``None`` for the open-ended oldest band).
+    """
+    from .chain.metrics import HODL_BANDS, hodl_key
+
+    return [{"key": hodl_key(lab), "band": lab, "age_from_days": int(a0),
+             "age_to_days": None if a1 >= 1 << 30 else int(a1)} for lab, a0, a1 in HODL_BANDS]
+
+
+def _hodl_needs_node() -> str:
+    from .indicators.onchain import NEEDS_NODE
+
+    return NEEDS_NODE
+
+
+def _hodl_tip(st: Store, series_ids: list[str], day: pd.Timestamp, as_of: pd.Timestamp) -> tuple[str | None, int | None]:
+    """The chain tip that ``day``'s HODL figures visible at ``as_of`` reflect: ``(hash, height)``.
+
+    A day's figures depend only on the blocks stamped up to that day. When no row of that day
+    was written after ``as_of``, the visible figures are those of the current best chain, so the
+    tip is the last block stamped on or before ``day`` (the publish's ``chain_days`` record),
+    information that existed on ``day`` itself. Otherwise (the day was still filling up, or a
+    reorg rewrote it later) the tip is the vintage of the newest visible row, i.e. the chain tip
+    the visible value was computed at, with its height when the series' provenance names it.
+    """
+    import json
+
+    from .chain.publishing import DAYS_KEY
+
+    rows = st.con.execute(
+        "SELECT vintage, published_at FROM obs WHERE series_id IN (SELECT unnest(?)) AND date = ? "
+        "ORDER BY published_at, fetched_at", [series_ids, day.date()]).fetchall()
+    visible = [v for v, pub in rows if pd.Timestamp(pub) <= as_of]
+    if not any(pd.Timestamp(pub) > as_of for _, pub in rows):
+        try:
+            closers = json.loads(st.get_meta(DAYS_KEY) or "{}")
+        except ValueError:
+            closers = {}
+        past = [d for d in closers if d <= day.date().isoformat()]
+        if past:
+            height, tip = closers[max(past)]
+            return str(tip), int(height)
+    tip = visible[-1] if visible and visible[-1] else None
+    height = None
+    if tip:
+        m = _TIP.search(st.meta(series_ids[0]).provenance or "")
+        if m and m.group(1) == tip:
+            height = int(m.group(2))
+    return tip, height
+
+
+def _published_hodl(st: Store, as_of: pd.Timestamp, days: int) -> PublishedHodl:
+    bands = hodl_bands()
+    keys = [b["key"] for b in bands]
+    pct_ids = [f"chain/hodl_{k}_pct" for k in keys]
+    btc_ids = [f"chain/hodl_{k}_btc" for k in keys]
+    empty = pd.DataFrame({k: pd.Series(dtype="float64") for k in keys},
+                         index=pd.DatetimeIndex([], name="date"))
+    if not all(st.has_series(i) for i in pct_ids):
+        return PublishedHodl(None, _hodl_needs_node(), empty)
+    # what was published by the as-of date, for days up to it (point in time)
+    df = st.frame(pct_ids + btc_ids, end=as_of, as_of=as_of)
+    wide = df.pivot(index="date", columns="series_id", values="value") if len(df) else pd.DataFrame()
+    pct = wide.reindex(columns=pct_ids).set_axis(keys, axis=1)
+    btc = wide.reindex(columns=btc_ids).set_axis(keys, axis=1)
+    pct.index.name = btc.index.name = "date"
+    complete = pct.dropna()  # a day with zero supply has no shares (NaN), never 0
+    if complete.empty:
+        return PublishedHodl(None, f"no data published by {as_of.date().isoformat()}", empty)
+    day = complete.index[-1]
+    tip, height = _hodl_tip(st, pct_ids + btc_ids, day, as_of)
+    source = "own node" + (f", tip {tip}" if tip else "") + (f" height {height}" if height is not None else "")
+    age = (as_of - day).days
+    stale = age > _HODL_STALE_DAYS
+    row_btc = btc.loc[day] if day in btc.index else pd.Series(index=keys, dtype="float64")
+    latest = {
+        "date": day.date().isoformat(),
+        "status": "stale" if stale else "ok",
+        "reason": (f"latest value is for {day.date().isoformat()}, {age} days before {as_of.date().isoformat()}"
+                   if stale else None),
+        "source": source, "tip_hash": tip, "height": height,
+        "supply_btc": float(row_btc.sum()) if row_btc.notna().all() else None,
+        "bands": [{**b, "pct": float(complete.loc[day, b["key"]]),
+                   "btc": None if pd.isna(row_btc[b["key"]]) else float(row_btc[b["key"]])} for b in bands],
+    }
+    hist = complete[complete.index > as_of - pd.Timedelta(days=days)] if days > 0 else empty
+    return PublishedHodl(latest, None, hist)
+
+
+def published_hodl_waves(as_of=None, *, store: Store | None = None, days: int = HODL_CHART_DAYS) -> PublishedHodl:
+    """Own-node HODL waves as published in the store by ``as_of`` (what the briefing shows).
+
+    Reads the ``chain/hodl_<band>_pct`` and ``chain/hodl_<band>_btc`` series written by
+    ``btcmacro chain sync`` (:func:`btcmacro.chain.publishing.publish`), keeping only rows
+    published by ``as_of`` for days up to it.
+
+    Parameters
+    ----------
+    as_of : str, date or None
+        The as-of date (default: the latest date in the store).
+    store : Store, optional
+        An open store (default: the user's store).
+    days : int
+        Length of the history window ending at ``as_of`` (0: no history).
+
+    Returns
+    -------
+    PublishedHodl
+        ``latest`` is ``{"date", "status", "reason", "source", "tip_hash", "height",
+        "supply_btc", "bands"}`` for the last day with all twelve shares: ``status`` is
+        ``"stale"`` (with ``reason``) when that day is more than 10 days before ``as_of``;
+        ``source`` is ``"own node, tip <hash> height <h>"``, the tip being the last block
+        stamped on or before that day (what the day's figures depend on; a figure rewritten
+        after ``as_of`` cites the tip it was computed at instead, see :func:`_hodl_tip`);
+        ``bands`` lists :func:`hodl_bands` with ``pct`` (percent of supply) and ``btc``.
+        Without own-node HODL series, ``latest`` is None and ``reason`` says
+        "needs own-node chain data (btcmacro chain sync)".
+
+    Raises
+    ------
+    UsageError
+        ``as_of`` is not a date or lies outside the store's data.
+    """
+    with _using(store) as st:
+        d = resolve_as_of(st, as_of)
+        return _published_hodl(st, d, int(days))
+
+
+def _as_day(day):
+    """A date-like argument as accepted by the chain functions (a Timestamp becomes a date)."""
+    if isinstance(day, dt.datetime):
+        return day.date()
+    return day
+
+
+def hodl_waves(day=None, *, index: str | Path | None = None) -> pd.DataFrame:
+    """HODL waves of one day, computed from the own-node chain index.
+
+    A thin wrapper over :func:`btcmacro.chain.publishing.hodl_for_day` (the library call behind
+    ``btcmacro chain hodl``): the day's unspent coins binned by the age at which they last
+    moved. It equals the published ``chain/hodl_*`` values of that day.
+
+    Parameters
+    ----------
+    day : str, date or None
+        ``"YYYY-MM-DD"``, a date or a Timestamp; default the last indexed day.
+    index : str or Path, optional
+        The chain index (default ``$BTCMACRO_HOME/chain.duckdb``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per band: ``band``, ``key``, ``age_from_days``, ``age_to_days``, ``btc``,
+        ``pct``; ``attrs`` hold ``date``, ``tip_hash``, ``height`` and ``supply_btc``.
+
+    Raises
+    ------
+    ChainError
+        No chain index yet, or an empty one (run ``btcmacro chain sync`` first).
+    UsageError
+        ``day`` is not a date or lies outside the indexed days.
+
+    References
+    ----------
+    Bansal, Unchained Capital (2018): HODL waves, supply by time since coins last moved.
+    """
+    from .chain.publishing import hodl_for_day
+
+    return hodl_for_day(_as_day(day), index)
+
+
+def urpd(day=None, buckets: int = 100, *, store: Store | None = None,
+         index: str | Path | None = None) -> pd.DataFrame:
+    """URPD of one day: the supply by the price at which its coins last moved.
+
+    A thin wrapper over :func:`btcmacro.chain.publishing.urpd_for_day` (the library call behind
+    ``btcmacro chain urpd``): each coin unspent at the end of ``day`` is valued at the BTC close
+    of its creation day, taken from the main store's ``cmc/btc_close`` as the publish step does.
+
+    Parameters
+    ----------
+    day : str, date or None
+        ``"YYYY-MM-DD"``, a date or a Timestamp; default the last indexed day.
+    buckets : int
+        Number of equal-width price buckets from 0 USD to the highest creation price held.
+    store : Store, optional
+        The main store to read prices from (default: the user's store).
+    index : str or Path, optional
+        The chain index (default ``$BTCMACRO_HOME/chain.duckdb``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``price_low``, ``price_high``, ``btc``; ``attrs`` hold ``date``, ``tip_hash``,
+        ``height`` and ``supply_btc`` (``btc`` sums to it).
+
+    Raises
+    ------
+    ChainError
+        No chain index yet, or an empty one (run ``btcmacro chain sync`` first).
+    UsageError
+        ``day`` is not a date or lies outside the indexed days, or ``buckets`` < 1.
+
+    References
+    ----------
+    Glassnode Academy, "UTXO Realized Price Distribution (URPD)".
+    """
+    from .chain.publishing import urpd_for_day
+
+    with _using(store) as st:
+        return urpd_for_day(st, _as_day(day), index, buckets=buckets)

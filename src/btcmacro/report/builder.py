@@ -132,8 +132,9 @@ class Ctx:
         value, unit = display_value(metric_id, value, unit)
         return self.cat.value(value, unit, signed=s)
 
-    def cite(self, mv) -> str:
-        """``(date, source[; stale: reason][; alternatives])`` in the language's punctuation."""
+    def cite(self, mv, source: str | None = None) -> str:
+        """``(date, source[; stale: reason][; alternatives])`` in the language's punctuation;
+        ``source`` (already formatted) replaces the figure's own source label."""
         c = self.cat
         extra = []
         if mv.status == "stale":
@@ -141,7 +142,7 @@ class Ctx:
         alts = [self.alternative(mv, alt) for alt in mv.alternatives or [] if not _same_inputs(mv.source, alt.get("source"))]
         if alts:
             extra.append(c.t("fmt.alternatives", items=c.t("fmt.alt_sep").join(alts)))
-        return c.t("fmt.cite", date=c.date(mv.date), source=c.source(mv.source, note=False), extra=extra)
+        return c.t("fmt.cite", date=c.date(mv.date), source=source or c.source(mv.source, note=False), extra=extra)
 
     def alternative(self, mv, alt: Mapping[str, Any]) -> str:
         c = self.cat
@@ -249,6 +250,55 @@ def _x_sth(c: Ctx) -> dict | None:
     return {"below": float(c.mv("btc_price").value) < float(c.mv("sth_cost_basis").value)}
 
 
+def hodl_source(ctx: Ctx, hw: Mapping[str, Any] | None) -> str:
+    """The own-node source of the briefing's HODL waves: "own node, tip 00000000…1a2b3c4d, height
+    927,000" (the tip abbreviated to its first and last 8 hex digits; the JSON has it in full)."""
+    hw = hw or {}
+    tip = hw.get("tip_hash") or ""
+    short = f"{tip[:8]}…{tip[-8:]}" if len(tip) > 20 else tip
+    h = hw.get("height")
+    return ctx.cat.t("label.hodl_source", tip=short, height=ctx.cat.num(float(h)) if h is not None else "")
+
+
+def _x_hodl(c: Ctx) -> dict | None:
+    """The 1y+ and < 1m shares, each cited with the own-node tip of the published HODL waves
+    (the day's tip applies to a share of the same day; another day keeps the registry source)."""
+    hw = getattr(c.b, "hodl_waves", None)
+    if not hw:
+        return None
+    src = hodl_source(c, hw)
+    long_mv, hot_mv = c.mv("supply_1y_plus_share"), c.mv("supply_under_1m_share")
+    long_cite = c.cite(long_mv, src if long_mv.date == hw.get("date") else None)
+    hot_cite = c.cite(hot_mv, src if hot_mv.date == hw.get("date") else None)
+    return {"long": c.fmt("supply_1y_plus_share", long_mv.value), "hot": c.fmt("supply_under_1m_share", hot_mv.value),
+            "long_cite": "" if long_cite == hot_cite else long_cite, "hot_cite": hot_cite}
+
+
+def hodl_reason(briefing) -> str:
+    """Why a briefing has no HODL waves (English, as the library says it; translated on display)."""
+    from ..indicators.onchain import NEEDS_NODE
+
+    return getattr(briefing, "hodl_waves_reason", None) or NEEDS_NODE
+
+
+#: registry metrics summed from the HODL-wave bands (one "not available" line covers them)
+HODL_METRICS = ("supply_1y_plus_share", "supply_under_1m_share")
+
+
+def _hodl_unavailable(ctx: Ctx) -> tuple[dict | None, list[str]]:
+    """Without published HODL waves: one "HODL waves: not available — reason" line, standing also
+    for the band-sum metrics that are unavailable for the same lack of data."""
+    if getattr(ctx.b, "hodl_waves", None):
+        return None, []
+    reason = getattr(ctx.b, "hodl_waves_reason", None)
+    covered = [m for m in HODL_METRICS if m in ctx.b.metrics and not ctx.available(m)]
+    if not reason:
+        mv = ctx.mv(covered[0]) if covered else None
+        reason = (mv.reason if mv is not None else None) or hodl_reason(ctx.b)
+    text = ctx.cat.t("s.unavailable", name=ctx.cat.t("label.hodl_waves"), reason=ctx.cat.reason(reason))
+    return {"text": text, "metrics": covered, "kind": "unavailable"}, covered
+
+
 def _x_drop(c: Ctx) -> dict | None:
     return {}
 
@@ -282,6 +332,7 @@ SENTENCES: dict[str, tuple[S, ...]] = {
         S("mvrv", ("mvrv", "realized_price")),
         S("realized_cap", ("realized_cap",), opt=("realized_cap_growth_30d",)),
         S("sth", ("sth_cost_basis", "btc_price"), extra=_x_sth),
+        S("hodl_waves", HODL_METRICS, extra=_x_hodl),
     ),
     "mining": (
         S("hashrate", ("hashrate", "difficulty")),
@@ -327,11 +378,17 @@ REGIME_SECTION = {
 SECTION_CHARTS = {
     "liquidity": ("fed_balance_sheet", "reserves_spread", "net_liquidity_btc", "m2"),
     "macro": ("payrolls",),
-    "onchain": ("mvrv_realized",),
+    "onchain": ("mvrv_realized", "hodl_waves"),
     "mining": ("hashrate_difficulty",),
     "crossasset": ("gold_btc",),
     "levels": ("btc_levels",),
 }
+
+
+def _chart_shown(briefing, chart_id: str) -> bool:
+    """Whether a section lists the chart: the HODL-wave chart only with published own-node
+    HODL waves (without them the section's one "not available" line already says why)."""
+    return chart_id != "hodl_waves" or bool(getattr(briefing, "hodl_waves", None))
 
 
 def _section_of_category(cat: str) -> str:
@@ -663,6 +720,11 @@ def build(briefing, lang: str) -> dict:
             if text:
                 items.append({"text": text, "metrics": q, "kind": "sentence"})
                 quoted.update(q)
+        if sid == "onchain":
+            line, covered = _hodl_unavailable(ctx)
+            if line is not None:
+                items.append(line)
+                quoted.update(covered)
         specific[sid] = items
 
     # pass 2: every other metric of the section's categories, registry order
@@ -682,7 +744,7 @@ def build(briefing, lang: str) -> dict:
             items = [{"text": t, "metrics": [], "kind": "sentence"} for t in _fomc(ctx)] + items
         sec = {"id": sid, "number": n, "title": c.t(f"section.{sid}", n=n),
                "regimes": [r for rid, r in regimes.items() if REGIME_SECTION.get(rid) == sid],
-               "sentences": items, "charts": list(SECTION_CHARTS.get(sid, ())),
+               "sentences": items, "charts": [cid for cid in SECTION_CHARTS.get(sid, ()) if _chart_shown(briefing, cid)],
                "levels": [], "scenarios": []}
         if sid == "levels":
             sec["levels"] = [_level_row(ctx, lv) for lv in briefing.levels or [] if isinstance(lv, Mapping)]

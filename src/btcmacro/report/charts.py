@@ -8,6 +8,11 @@ also draws the briefing's level zones as horizontal bands.
 A chart none of whose series has data is not drawn; :func:`plan` returns a sentence saying why
 instead (the metric's own reason, translated). A chart with some series missing is drawn with a
 note naming what is not shown.
+
+The HODL-wave chart is the one chart not made of registry metrics: it stacks the twelve age
+bands' shares of supply from ``briefing.hodl_history`` (own-node ``chain/hodl_<band>_pct``
+series as published by the as-of date, see :func:`btcmacro.api.published_hodl_waves`), with
+the source of ``briefing.hodl_waves`` in its note.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from .builder import Ctx, metric_name
 class Trace:
     metric: str
     axis: str = "y"  # "y" (left) or "y2" (right)
-    style: str = "line"  # line | area | bar
+    style: str = "line"  # line | area | bar | stack (stacked areas, in trace order)
     dash: str = "solid"
 
 
@@ -36,6 +41,7 @@ class ChartSpec:
     traces: tuple[Trace, ...]
     levels: bool = False
     log_y: bool = False
+    hodl: bool = False  # the HODL-wave chart: traces come from briefing.hodl_history
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -50,6 +56,7 @@ CHARTS: tuple[ChartSpec, ...] = (
                                 Trace("mvrv", axis="y2"))),
     ChartSpec("hashrate_difficulty", (Trace("hashrate"), Trace("difficulty", axis="y2"))),
     ChartSpec("gold_btc", (Trace("gold_price"), Trace("btc_price", axis="y2"))),
+    ChartSpec("hodl_waves", (), hodl=True),
 )
 
 BY_ID = {c.id: c for c in CHARTS}
@@ -57,6 +64,9 @@ BY_ID = {c.id: c for c in CHARTS}
 COLORS = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#e08a00", "#2a9d8f")
 BAND_COLORS = {"resistance": "rgba(192,80,77,0.15)", "support": "rgba(79,138,60,0.15)"}
 BAND_MPL = {"resistance": ("#c0504d", 0.15), "support": ("#4f8a3c", 0.15)}
+#: HODL-wave bands from the youngest (hot, red) to the oldest (cold, blue)
+HODL_COLORS = ("#b2182b", "#d6452f", "#ef7442", "#f89d5a", "#fcc57d", "#fbe69d",
+               "#dcefa3", "#a9d8a4", "#74bfa9", "#4a9bbf", "#3670b0", "#3b4a9a")
 
 
 @dataclass
@@ -108,6 +118,8 @@ def plan(ctx: Ctx, chart_id: str) -> dict:
     ``fallback`` is non-empty when nothing can be drawn.
     """
     spec = BY_ID[chart_id]
+    if spec.hodl:
+        return _plan_hodl(ctx, chart_id)
     c = ctx.cat
     title = c.t(f"chart.title.{chart_id}")
     traces, missing = [], []
@@ -145,6 +157,37 @@ def plan(ctx: Ctx, chart_id: str) -> dict:
                 "fallback": c.t("chart.unavailable", title=title, reasons=reasons)}
     note = c.t("chart.partial", title=title, reasons=reasons) if missing else ""
     return {"id": chart_id, "title": title, "traces": traces, "bands": bands, "note": note, "fallback": ""}
+
+
+def _plan_hodl(ctx: Ctx, chart_id: str) -> dict:
+    """The HODL-wave chart: one stacked trace per age band (percent of supply), youngest first."""
+    c = ctx.cat
+    title = c.t(f"chart.title.{chart_id}")
+    hw = getattr(ctx.b, "hodl_waves", None)
+    hist = getattr(ctx.b, "hodl_history", None)
+    name = c.t("label.hodl_waves")
+    if not hw:
+        from .builder import hodl_reason
+
+        why = c.t("chart.missing_metric", name=name, reason=c.reason(hodl_reason(ctx.b)))
+    elif hist is None or hist.empty:
+        why = (c.t("chart.missing_metric", name=name, reason=c.reason(hw.get("reason")))
+               if hw.get("status") == "stale" else c.t("chart.no_series", name=name))
+    else:
+        why = ""
+    if why:
+        return {"id": chart_id, "title": title, "traces": [], "bands": [], "note": "",
+                "fallback": c.t("chart.unavailable", title=title, reasons=why)}
+    from .builder import hodl_source
+
+    x = pd.DatetimeIndex(hist.index)
+    axis = c.t("chart.axis.percent_of_supply")
+    traces = [Scaled(Trace(f"hodl_{k}", style="stack"), c.t(f"chart.hodl.{k}"), x,
+                     [float(v) for v in hist[k].to_numpy()], axis) for k in hist.columns]
+    extra = [c.t("fmt.stale", reason=c.reason(hw.get("reason")))] if hw.get("status") == "stale" else []
+    note = c.t("chart.hodl_note", cite=c.t("fmt.cite", date=c.date(hw.get("date")), source=hodl_source(ctx, hw),
+                                           extra=extra))
+    return {"id": chart_id, "title": title, "traces": traces, "bands": [], "note": note, "fallback": ""}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,6 +237,10 @@ def plotly_div(p: dict) -> str:
               "yaxis": "y2" if t.trace.axis == "y2" else "y"}
         if t.trace.style == "bar":
             tr.update(type="bar", marker={"color": ["#c0504d" if v < 0 else color for v in t.y]})
+        elif t.trace.style == "stack":
+            color = HODL_COLORS[i % len(HODL_COLORS)]
+            tr.update(type="scatter", mode="lines", stackgroup="bands", fillcolor=color,
+                      line={"color": color, "width": 0.5}, hovertemplate="%{y:.2f}%")
         else:
             tr.update(type="scatter", mode="lines", line={"color": color, "width": 1.8, "dash": t.trace.dash})
             if t.trace.style == "area":
@@ -224,6 +271,10 @@ def plotly_div(p: dict) -> str:
     if right:
         layout["yaxis2"] = {"title": {"text": right[0].axis_label}, "overlaying": "y", "side": "right",
                             "showgrid": False}
+    if any(t.trace.style == "stack" for t in p["traces"]):  # shares of a whole: 0-100 %
+        layout["yaxis"]["range"] = [0, 100]
+        layout["height"] = 440
+        layout["legend"]["traceorder"] = "normal"
     return pio.to_html({"data": data, "layout": layout}, validate=False, full_html=False,
                        include_plotlyjs=False, div_id=f"chart-{p['id']}",
                        config={"displaylogo": False, "responsive": True})
@@ -293,7 +344,17 @@ def png(p: dict, path: Path, lang: str) -> bool:
         fig, ax = plt.subplots(figsize=(9, 4), dpi=100)
         ax2 = None
         handles = []
+        stack = [t for t in p["traces"] if t.trace.style == "stack"]
+        if stack:  # stacked shares (HODL waves), youngest band at the bottom
+            colors = [HODL_COLORS[i % len(HODL_COLORS)] for i in range(len(stack))]
+            handles += ax.stackplot(stack[0].x, *[t.y for t in stack], colors=colors, linewidth=0,
+                                    labels=[t.name if has_font else t.trace.metric for t in stack])
+            ax.set_ylim(0, 100)
+            ax.set_xlim(stack[0].x[0], stack[0].x[-1])
+            ax.set_ylabel(stack[0].axis_label if has_font else "")
         for i, t in enumerate(p["traces"]):
+            if t.trace.style == "stack":
+                continue
             color = COLORS[i % len(COLORS)]
             target = ax
             if t.trace.axis == "y2":
@@ -326,8 +387,13 @@ def png(p: dict, path: Path, lang: str) -> bool:
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
                 loc, formats=["%Y", "%m", "%d", "%H:%M", "%H:%M", "%S"],
                 zero_formats=["", "%Y", "%m", "%m-%d", "%H:%M", "%H:%M"]))
-        ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
-        fig.subplots_adjust(left=0.08, right=0.91 if ax2 is not None else 0.97, top=0.9, bottom=0.1)
+        if stack:  # twelve bands: the legend goes below the plot, in two rows
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=6,
+                      fontsize=7, frameon=False)
+            fig.subplots_adjust(left=0.08, right=0.97, top=0.9, bottom=0.22)
+        else:
+            ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
+            fig.subplots_adjust(left=0.08, right=0.91 if ax2 is not None else 0.97, top=0.9, bottom=0.1)
         fig.savefig(path, format="png")
         plt.close(fig)
     return has_font
