@@ -165,6 +165,81 @@ def _pool_startup(blocks: Path, jobs: int) -> float:
     return max(min(cold) - min(warm), 0.0)
 
 
+_RSS_CHILD = r"""
+import json, os, sys, threading, time
+from btcmacro.chain import api
+
+
+def hwm(pid):  # VmHWM (peak resident set) in kB; exec starts a new one (unlike ru_maxrss)
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+peak = {"worker": 0}
+stop = threading.Event()
+
+
+def poll():
+    me = os.getpid()
+    while not stop.is_set():
+        for c in children(me):
+            peak["worker"] = max(peak["worker"], hwm(c))
+        time.sleep(0.02)
+
+
+t = threading.Thread(target=poll, daemon=True)
+t.start()
+api.sync(blocks_dir=sys.argv[1], store_path=sys.argv[2], network="regtest", undo_files=True, jobs=int(sys.argv[3]))
+stop.set()
+t.join()
+print(json.dumps({"parent": hwm(os.getpid()), "worker": peak["worker"]}))
+"""
+
+
+def _peak_rss(blocks: Path, idx: Path, jobs: int) -> tuple[float, float]:
+    """Peak RSS in MB of a fresh ``jobs=N`` sync: the parent (DuckDB merge) and the largest worker."""
+    import json
+    import subprocess
+
+    for p in (idx, Path(str(idx) + ".wal")):
+        p.unlink(missing_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    out = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(blocks), str(idx), str(jobs)],
+                         capture_output=True, text=True, check=True, env=env).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["parent"] / 1024, r["worker"] / 1024
+
+
+def _header_bytes_per_block(blocks: Path) -> float:
+    """Python heap the parent keeps per block for the header walk (headers, locations, chain)."""
+    import tracemalloc
+
+    from btcmacro.chain.canonical import GENESIS, best_chain
+
+    tracemalloc.start()
+    headers, by_hash, _, _ = api.scan_dir_headers(blocks, "regtest")
+    chain = best_chain(headers, GENESIS["regtest"])
+    used = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return used / max(len(chain), 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", default="/tmp/btcmacro-chain-sync-bench")
@@ -176,6 +251,9 @@ def main() -> None:
     ap.add_argument("--merge-cores", type=int, default=2, help="cores of --cores left to the merge (DuckDB)")
     ap.add_argument("--chain-gb", type=float, default=800.0)
     ap.add_argument("--inputs", type=float, default=3.1e9)
+    ap.add_argument("--blocks", type=float, default=930_000, help="mainnet blocks (header walk memory)")
+    ap.add_argument("--rss-files", type=int, default=2,
+                    help="also measure peak RSS on this second split (bigger files); 0 skips it")
     a = ap.parse_args()
     work = Path(a.workdir)
     dd = work / f"node-{a.mb:g}"
@@ -248,6 +326,39 @@ def main() -> None:
           f"(measured {t.get('merge', 0.0):.2f} s x {k:,.0f})")
     print(f"  pool start (spawn + imports, once): {fixed:5.2f} s  (first header scan minus a warm repeat)")
     print(f"  total = max(workers, INSERTs) + tail: {(max(par, ins) + tail + fixed) / 60:6.1f} min")
+    if a.rss_files:
+        # memory: a worker holds one blk file's undo records and rows, so its peak grows with the
+        # file; measured on two splits of the same blocks (files of two sizes), fitted linearly
+        # and taken at Core's 128 MiB blk file. The parent: its measured peak (Python + DuckDB at
+        # this size) + the header walk's heap per block x mainnet blocks + DuckDB's buffer pool
+        # limit during the merge (parallel.MERGE_MEMORY_LIMIT, an upper bound).
+        from btcmacro.chain import parallel
+
+        big = work / f"blocks-{a.mb:g}-{a.rss_files}"
+        if not big.exists():
+            n_blocks = r1.height + 1
+            split_blocks_dir(dd / "blocks", big, -(-n_blocks // a.rss_files), network="regtest")
+        pts = []
+        for d in (blocks, big):
+            full = [p.stat().st_size / 1e6 for p in d.glob("blk*.dat")]
+            par_mb, wk_mb = _peak_rss(d, work / "bench-rss.duckdb", a.jobs)
+            pts.append((max(full), par_mb, wk_mb))
+            print(f"peak RSS, {len(full)} files (largest {max(full):.0f} MB): parent {par_mb:,.0f} MB, "
+                  f"largest worker {wk_mb:,.0f} MB")
+        (x0, p0, w0), (x1, p1, w1) = pts
+        slope = (w1 - w0) / (x1 - x0) if x1 != x0 else 0.0
+        core_file = 128 * 2**20 / 1e6
+        w_full = w0 + slope * (core_file - x0)
+        per_block = _header_bytes_per_block(blocks)
+        limit_mb = float(parallel.MERGE_MEMORY_LIMIT.rstrip("GB")) * 1024
+        p_full = max(p0, p1) + per_block * a.blocks / 1e6 + limit_mb
+        w = max(a.cores - a.merge_cores, 1)
+        print(f"  worker at a {core_file:.0f} MB blk file: {w_full:,.0f} MB "
+              f"({w0:,.0f} MB + {slope:.2f} MB per MB of file)")
+        print(f"  parent: {max(p0, p1):,.0f} MB measured + {per_block:,.0f} B/block header walk x "
+              f"{a.blocks:,.0f} blocks + DuckDB limit {limit_mb:,.0f} MB = {p_full:,.0f} MB")
+        print(f"  peak RAM on {a.cores} cores: {w} workers x {w_full:,.0f} + {p_full:,.0f} = "
+              f"{(w * w_full + p_full) / 1024:.1f} GB")
 
 if __name__ == "__main__":
     main()

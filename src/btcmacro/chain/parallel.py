@@ -188,6 +188,7 @@ def _index_one(args) -> tuple:
 
 
 MIN_RUN = 64  # consecutive heights from one file inserted without sorting
+MERGE_MEMORY_LIMIT = "2GB"  # DuckDB's buffer pool while the parallel merge runs
 
 
 def merge_chunks(heights: dict[str, list[int]],
@@ -333,6 +334,9 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
         # faster on 2 cores): nothing reads these tables in storage order (every query groups,
         # aggregates or sorts by height), and rows still land clustered by height.
         index.con.execute("SET preserve_insertion_order = false")
+        # DuckDB's default limit is 80% of RAM; the merge needs a bounded buffer pool (its
+        # inserts are written out optimistically), which leaves the RAM to the workers
+        index.con.execute(f"SET memory_limit = '{MERGE_MEMORY_LIMIT}'")
         with _transaction(index):
             if rollback_to is not None:
                 index.rollback_to(rollback_to)
@@ -358,5 +362,6 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
         return done
     finally:
         index.con.execute("RESET preserve_insertion_order")
+        index.con.execute("RESET memory_limit")
         shutil.rmtree(out, ignore_errors=True)
 
