@@ -9,20 +9,25 @@ files; :mod:`.publishing` writes the daily metrics into the main store as ``chai
 series. The public surface is :mod:`.api`.
 """
 
-from btcmacro.chain.api import (  # noqa: F401
-    METRIC_KEYS,
-    SyncResult,
-    daily_metrics,
-    default_store_path,
-    inspect,
-    load_matrix,
-    status,
-    sync,
-    urpd,
-)
-from btcmacro.chain import addresses, publishing, rpc, undo  # noqa: F401,E402
-from btcmacro.chain.publishing import PublishResult, publish  # noqa: F401,E402
+import importlib
+
+# imported on first use (PEP 562), so that a sync worker process importing one submodule does not
+# load pandas and DuckDB through this package
+_LAZY = {
+    **{n: "btcmacro.chain.api" for n in ("METRIC_KEYS", "SyncResult", "daily_metrics", "default_store_path",
+                                         "inspect", "load_matrix", "status", "sync", "urpd")},
+    "PublishResult": "btcmacro.chain.publishing", "publish": "btcmacro.chain.publishing",
+}
+_SUBMODULES = ("addresses", "publishing", "rpc", "undo")
 
 __all__ = ["sync", "status", "inspect", "daily_metrics", "load_matrix", "SyncResult",
            "METRIC_KEYS", "default_store_path", "urpd", "publish", "PublishResult", "rpc",
            "undo", "addresses", "publishing"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"btcmacro.chain.{name}")
+    raise AttributeError(f"module 'btcmacro.chain' has no attribute {name!r}")

@@ -33,6 +33,9 @@ import pandas as pd
 
 from btcmacro.chain import blkfile, lifecycle
 from btcmacro.chain.aggregate import Matrix, build_matrix
+from btcmacro.chain.batch import Batch as _Batch
+from btcmacro.chain.batch import Loc as _Loc
+from btcmacro.chain.batch import read_block as _read_block
 from btcmacro.chain.canonical import GENESIS, HeaderRef, best_chain
 from btcmacro.chain.index import BlocksDirChanged, ChainIndex, Checkpoint
 from btcmacro.chain.parse import BadBlock, Block, hash_hex, parse_block, parse_header
@@ -145,63 +148,6 @@ def _wipe(index: ChainIndex) -> None:
     """Empty the index (``--rebuild``)."""
     with _transaction(index):
         index.wipe()
-
-
-class _Batch:
-    """The blocks parsed for one commit and what they add to the index.
-
-    With ``coinmap=True`` (plain blk files) outputs and inputs go to the coin map and spends are
-    resolved by SQL at commit; otherwise each block comes with its spent coins (undo files, the
-    kernel's undo data or RPC prevouts) and spends and flows are written directly.
-    """
-
-    def __init__(self, coinmap: bool = False):
-        self.rows: list[lifecycle.BlockRow] = []
-        self.last_hash: bytes | None = None
-        self.created: list[tuple[int, int, int]] = []
-        self.spends: list = []
-        self.flows: list = []
-        self.coinmap = lifecycle.CoinMapBatch() if coinmap else None
-
-    def add(self, blk: Block, height: int, create_heights=(), values=(), spent=(), scripts=None,
-            coins=None) -> None:
-        """One block; ``create_heights``/``values``/``spent`` (``(script, value)``) describe the
-        coins it spends, in input order (unused in coin-map mode). ``scripts`` (the spent coins'
-        scripts, parallel to ``values``) may be given instead of ``spent``, or all of them as
-        ``coins`` (:class:`~btcmacro.chain.kernels.UndoCoins`, the undo-file path)."""
-        if coins is not None:
-            create_heights, values = coins.heights, coins.values
-        self.rows.append(lifecycle.block_row(blk, height))
-        self.last_hash = blk.header.hash
-        if self.coinmap is not None:
-            self.coinmap.add(blk, height)
-            return
-        self.created.append((height, *lifecycle.created_row(blk)))
-        if height > 0:
-            self.spends.append(lifecycle.undo_spends(height, create_heights, values))
-        if coins is not None:
-            self.flows.append(lifecycle.block_flows(blk, height, coins=coins))
-        elif scripts is not None:
-            self.flows.append(lifecycle.block_flows(blk, height, scripts=scripts, values=values))
-        else:
-            self.flows.append(lifecycle.block_flows(blk, height, list(spent)))
-
-    def write(self, index: ChainIndex, lo: int, hi: int) -> None:
-        """Append everything (the caller holds the transaction); ``lo..hi`` is the batch's range."""
-        index.append("blocks", lifecycle.blocks_table(self.rows))
-        if self.coinmap is not None:
-            index.append("outputs", self.coinmap.outputs())
-            index.append("inputs", self.coinmap.inputs())
-            index.append("created", self.coinmap.created())
-            if self.rows:
-                index.resolve_spends(lo, hi)
-            return
-        index.append("created", pd.DataFrame(self.created, columns=["height", "value", "n"]).astype(
-            {"height": "int32", "value": "int64", "n": "int64"}))
-        for t in self.spends:
-            index.append("spends", t)
-        for t in self.flows:
-            index.append("flows", t)
 
 
 # fill(lo, hi) parses the best chain's blocks lo..hi into a batch and returns it with the error
@@ -355,23 +301,6 @@ def scan_dir(blocks_dir: Path, network: str = "mainnet") -> tuple[list[blkfile.R
     return records, warnings, key
 
 
-@dataclass(frozen=True, slots=True)
-class _Loc:
-    """Where a block's bytes are: file, record offset (of the magic), size."""
-
-    path: Path
-    offset: int
-    size: int
-
-    @property
-    def file(self) -> str:
-        return self.path.name
-
-    @property
-    def where(self) -> str:
-        return f"{self.path.name}@{self.offset:#x}"
-
-
 def scan_dir_headers(blocks_dir: Path, network: str = "mainnet"
                      ) -> tuple[list[HeaderRef], dict[bytes, _Loc], list[str], bytes]:
     """Scan the blk files one at a time keeping only each block's header and location.
@@ -396,15 +325,6 @@ def scan_dir_headers(blocks_dir: Path, network: str = "mainnet"
             locs.setdefault(h.hash, _Loc(f, r.offset, r.size))
         del res
     return headers, locs, warnings, key
-
-
-def _read_block(loc: _Loc, key: bytes) -> bytes:
-    with open(loc.path, "rb") as fh:
-        fh.seek(loc.offset + 8)
-        raw = fh.read(loc.size)
-    if len(raw) != loc.size:
-        raise ChainError(f"block record shrank to {len(raw)} of {loc.size} bytes since the scan", where=loc.where)
-    return blkfile.apply_xor(raw, key, loc.offset + 8)
 
 
 def _sync_blocks_dir(index: ChainIndex, blocks_dir: Path, network: str, rebuild: bool,

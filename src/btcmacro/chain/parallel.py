@@ -73,7 +73,7 @@ def make_pool(jobs: int):
 
 
 def _scan_one(args: tuple[str, bytes, str, bool]) -> tuple[list[HeaderRef], list[tuple[bytes, int, int]], list[str]]:
-    import btcmacro.chain.api  # noqa: F401 - load the index pass's imports (pandas, …) once, here
+    import btcmacro.chain.batch  # noqa: F401 - load the index pass's imports once, here
     from btcmacro.chain import kernels
 
     kernels.warm()  # and its compiled kernels (a pool's start-up cost, not the first block's)
@@ -91,7 +91,7 @@ def _scan_one(args: tuple[str, bytes, str, bool]) -> tuple[list[HeaderRef], list
 
 def scan_headers(pool, blocks_dir: Path, network: str):
     """The parallel twin of :func:`btcmacro.chain.api.scan_dir_headers` (same result, same order)."""
-    from btcmacro.chain.api import _Loc
+    from btcmacro.chain.batch import Loc as _Loc
 
     key = blkfile.read_xor_key(blocks_dir)
     files = blkfile.blk_files(blocks_dir)
@@ -134,9 +134,9 @@ def _index_one(args) -> tuple:
     where)`` (the parent re-raises; exception objects with keyword arguments do not always
     survive pickling).
     """
-    import pandas as pd
-
-    from btcmacro.chain.api import _Batch, _Loc, _read_block
+    from btcmacro.chain.batch import Batch as _Batch
+    from btcmacro.chain.batch import Loc as _Loc
+    from btcmacro.chain.batch import read_block as _read_block
     from btcmacro.chain.parse import BadBlock, parse_block
 
     path, key, network, use_undo, items, out_dir = args
@@ -169,9 +169,9 @@ def _index_one(args) -> tuple:
             tables.update(outputs=batch.coinmap.outputs(), inputs=batch.coinmap.inputs(),
                           created=batch.coinmap.created())
         else:
-            tables["created"] = pa.Table.from_pandas(
-                pd.DataFrame(batch.created, columns=["height", "value", "n"]).astype(
-                    {"height": "int32", "value": "int64", "n": "int64"}), preserve_index=False)
+            h, v, n = zip(*batch.created) if batch.created else ((), (), ())
+            tables["created"] = pa.table({"height": pa.array(h, pa.int32()), "value": pa.array(v, pa.int64()),
+                                          "n": pa.array(n, pa.int64())})
             if batch.spends:
                 tables["spends"] = pa.concat_tables(batch.spends)
             if batch.flows:
@@ -188,7 +188,7 @@ def _index_one(args) -> tuple:
 
 
 MIN_RUN = 64  # consecutive heights from one file inserted without sorting
-MERGE_MEMORY_LIMIT = "2GB"  # DuckDB's buffer pool while the parallel merge runs
+MERGE_MEMORY_LIMIT = "1GB"  # DuckDB's buffer pool while the parallel merge runs
 
 
 def merge_chunks(heights: dict[str, list[int]],
