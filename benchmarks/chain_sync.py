@@ -226,6 +226,48 @@ def _peak_rss(blocks: Path, idx: Path, jobs: int) -> tuple[float, float]:
     return r["parent"] / 1024, r["worker"] / 1024
 
 
+def _insert_alone(blocks: Path, work: Path, jobs: int) -> float:
+    """Seconds the merge's INSERTs + COMMIT take on an otherwise idle machine: the parts are made
+    by the pool first (as a sync makes them), then inserted with the merge's own statements and
+    settings (``parallel.insert_chunk``) into an empty index, best of 2. On this 2-core machine
+    DuckDB then has the 2 cores a 16-core run leaves to the merge."""
+    import shutil
+    import tempfile
+
+    from btcmacro.chain import parallel
+    from btcmacro.chain.canonical import GENESIS, best_chain
+
+    out = Path(tempfile.mkdtemp(dir=work))
+    try:
+        with parallel.make_pool(jobs) as pool:
+            headers, locs, _, key = parallel.scan_headers(pool, blocks, "regtest")
+            chain = best_chain(headers, GENESIS["regtest"])
+            per_file: dict[Path, list] = {}
+            for h, hdr in enumerate(chain):
+                loc = locs[hdr.hash]
+                per_file.setdefault(loc.path, []).append(parallel.Item(h, loc.offset, loc.size, False))
+            tasks = [(str(p), key, "regtest", True, items, str(out)) for p, items in per_file.items()]
+            parts = {Path(r[1]).stem: r[3] for r in pool.imap_unordered(parallel._index_one, tasks)}
+        chunks = parallel.merge_chunks({p.stem: [it.height for it in its] for p, its in per_file.items()})
+        best = float("inf")
+        for _ in range(2):
+            idx = work / "bench-insert.duckdb"
+            for p in (idx, Path(str(idx) + ".wal")):
+                p.unlink(missing_ok=True)
+            with ChainIndex(idx) as ix:
+                ix.con.execute("SET preserve_insertion_order = false")
+                ix.con.execute(f"SET memory_limit = '{parallel.MERGE_MEMORY_LIMIT}'")
+                t = time.perf_counter()
+                ix.con.execute("BEGIN TRANSACTION")
+                for c in chunks:
+                    parallel.insert_chunk(ix, c, parts)
+                ix.con.execute("COMMIT")
+                best = min(best, time.perf_counter() - t)
+        return best
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def _header_bytes_per_block(blocks: Path) -> float:
     """Python heap the parent keeps per block for the header walk (headers, locations, chain)."""
     import tracemalloc
@@ -325,7 +367,14 @@ def main() -> None:
     print(f"  merge tail (checkpoint + COMMIT) : {tail / 60:6.1f} min  "
           f"(measured {t.get('merge', 0.0):.2f} s x {k:,.0f})")
     print(f"  pool start (spawn + imports, once): {fixed:5.2f} s  (first header scan minus a warm repeat)")
-    print(f"  total = max(workers, INSERTs) + tail: {(max(par, ins) + tail + fixed) / 60:6.1f} min")
+    print(f"  total = max(workers, INSERTs) + tail: {(max(par, ins) + tail + fixed) / 60:6.1f} min"
+          "   (conservative: INSERTs timed while sharing 2 cores with 2 workers)")
+    alone = _insert_alone(blocks, work, a.jobs)
+    ins2 = alone * k
+    print(f"  merge INSERTs + COMMIT on {a.merge_cores} idle cores: {ins2 / 60:6.1f} min  "
+          f"(measured {alone:.2f} s x {k:,.0f}, parts re-inserted alone)")
+    print(f"  total with the merge on its own cores = max(workers, INSERTs + COMMIT): "
+          f"{(max(par, ins2) + fixed) / 60:6.1f} min")
     if a.rss_files:
         # memory: a worker holds one blk file's undo records and rows, so its peak grows with the
         # file; measured on two splits of the same blocks (files of two sizes), fitted linearly

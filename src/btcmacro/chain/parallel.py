@@ -50,7 +50,8 @@ from btcmacro.chain.canonical import HeaderRef
 from btcmacro.chain.lifecycle import KEY_SQL, storage_form
 from btcmacro.errors import ChainError
 
-__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks"]
+__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks", "insert_chunk",
+           "MERGE_MEMORY_LIMIT"]
 
 # column lists of the parts, in the index tables' column order; "seq" is the worker's row number;
 # script keys travel as two uint64 halves (lifecycle.storage_form) and are rebuilt by KEY_SQL
@@ -244,6 +245,23 @@ def merge_chunks(heights: dict[str, list[int]],
     return chunks
 
 
+def insert_chunk(index, chunk: tuple[list[str], int, int, bool], parts: dict[str, dict[str, str]]) -> None:
+    """Insert one :func:`merge_chunks` chunk from the finished files' parquet parts
+    (``parts[stem][table]``) into the index tables (the caller holds the transaction)."""
+    stems, a, b, whole = chunk
+    for table, (key_col, cols) in _COLUMNS.items():
+        fs = [parts[st][table] for st in stems if table in parts[st]]
+        if not fs:
+            continue
+        files = ", ".join("'" + p.replace("'", "''") + "'" for p in fs)
+        q = f"INSERT INTO {table} SELECT {cols} FROM read_parquet([{files}])"
+        if not whole:
+            q += f" WHERE {key_col} BETWEEN {a} AND {b}"
+        if len(fs) > 1:
+            q += f" ORDER BY {key_col}, seq"
+        index.con.execute(q)
+
+
 def _raise(cls_name: str, message: str, where: str | None):
     from btcmacro.chain.index import BlocksDirChanged
 
@@ -307,19 +325,9 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
             """Insert, in height order, every chunk whose files are all finished."""
             nonlocal nxt, t_insert
             while nxt < len(chunks) and all(st in parts for st in chunks[nxt][0]):
-                stems, a, b, whole = chunks[nxt]
+                stems = chunks[nxt][0]
                 ti = time.perf_counter()
-                for table, (key_col, cols) in _COLUMNS.items():
-                    fs = [parts[st][table] for st in stems if table in parts[st]]
-                    if not fs:
-                        continue
-                    files = ", ".join("'" + p.replace("'", "''") + "'" for p in fs)
-                    q = f"INSERT INTO {table} SELECT {cols} FROM read_parquet([{files}])"
-                    if not whole:
-                        q += f" WHERE {key_col} BETWEEN {a} AND {b}"
-                    if len(fs) > 1:
-                        q += f" ORDER BY {key_col}, seq"
-                    index.con.execute(q)
+                insert_chunk(index, chunks[nxt], parts)
                 t_insert += time.perf_counter() - ti
                 for st in stems:
                     uses[st] -= 1
