@@ -36,8 +36,11 @@ def test_storage_form_round_trip(tmp_path):
 def test_blob_keys_of_an_older_index_are_converted(tmp_path):
     p = tmp_path / "old.duckdb"
     with ChainIndex(p) as ix:  # build the current schema, then turn the keys back into BLOBs
-        for t in ("flows", "outputs"):
+        ix.con.execute("DROP VIEW flows")  # this connection's view over rows + parts
+        for t in ("flow_rows", "outputs"):
             ix.con.execute(f"ALTER TABLE {t} ALTER script_key SET DATA TYPE BLOB USING NULL")
+        ix.con.execute("ALTER TABLE flow_rows RENAME TO flows")  # 0.1's table name, too
+        ix.con.execute("DROP TABLE flow_parts")
         ix.con.execute("INSERT INTO flows VALUES (3, ?, 9), (4, ?, -2)",
                        [lifecycle.script_key(SCRIPTS[0]), lifecycle.script_key(SCRIPTS[1])])
     con = duckdb.connect(str(p))

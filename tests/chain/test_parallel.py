@@ -75,6 +75,9 @@ def test_jobs2_equals_jobs1_on_split_datadir(core_blocks, tmp_path):
     assert (r2.height, r2.blocks_added, r2.mode) == (255, 256, "revundo")
     assert seen[-1] == (255, 255)
     assert _tables(two) == _tables(one)  # same rows (the merge inserts in parallel: no storage order)
+    with ChainIndex(two, read_only=True) as ix:  # flows rows live in the adopted parquet parts
+        assert ix.con.execute("SELECT count(*) FROM flow_rows").fetchall() == [(0,)]
+        assert ix.con.execute("SELECT count(*) FROM flow_parts").fetchall()[0][0] >= 2
     _same_metrics(one, two)
     st = api.status(two)
     assert (st["tx_count"], st["utxo_count"], st["utxo_value_btc"]) == (263, 261, 12800.0)  # blocks README

@@ -134,14 +134,18 @@ def _unknown_checkpoint(cp: Checkpoint, state: str, where: str) -> ReorgBeyondDe
 
 @contextmanager
 def _transaction(index: ChainIndex) -> Iterator[None]:
-    """``BEGIN`` … ``COMMIT``, or ``ROLLBACK`` and re-raise on any exception."""
+    """``BEGIN`` … ``COMMIT``, or ``ROLLBACK`` and re-raise on any exception; either way the
+    flows part files are then reconciled with the (committed) ``flow_parts`` table."""
     index.con.execute("BEGIN")
     try:
         yield
         index.con.execute("COMMIT")
     except BaseException:
         index.con.execute("ROLLBACK")
+        index.refresh_flows_view()
+        index.reconcile_parts()
         raise
+    index.reconcile_parts()
 
 
 def _wipe(index: ChainIndex) -> None:

@@ -27,6 +27,8 @@ replacement blocks. Tables:
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +55,9 @@ CREATE TABLE IF NOT EXISTS spends (
     spend_height INTEGER NOT NULL, create_height INTEGER NOT NULL, value BIGINT NOT NULL, n BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (height INTEGER NOT NULL, txid BLOB NOT NULL, vout INTEGER NOT NULL, value BIGINT NOT NULL,
     script_key UHUGEINT NOT NULL);
-CREATE TABLE IF NOT EXISTS flows (height INTEGER NOT NULL, script_key UHUGEINT NOT NULL, delta BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS flow_rows (height INTEGER NOT NULL, script_key UHUGEINT NOT NULL, delta BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS flow_parts (
+    name VARCHAR PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL, n BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS inputs (height INTEGER NOT NULL, prev_txid BLOB NOT NULL, prev_vout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint (
     id INTEGER PRIMARY KEY, height INTEGER NOT NULL, hash BLOB NOT NULL, xor_fp VARCHAR NOT NULL,
@@ -68,6 +72,9 @@ _TABLES_BY_HEIGHT = {
     "inputs": "height",
     "flows": "height",
 }
+# ``flows`` is a view (see ChainIndex.flows_query): its rows live in this table and in parquet parts
+_PHYSICAL = {"flows": "flow_rows"}
+_PART_RE = re.compile(r"^flows-\d+-\d+-[0-9a-f]{12}\.parquet$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +118,18 @@ class ChainIndex:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as e:
             raise ChainError(f"cannot open chain index: {e}", where=self.path) from None
+        self.parts_dir = None if self.path == ":memory:" else Path(self.path + ".flows")
+        # btcmacro 0.1 kept every flows row in a table named ``flows`` (now ``flow_rows``)
+        legacy = bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'flows' "
+            "AND table_type = 'BASE TABLE'").fetchall()[0][0])
         if not read_only:
+            if legacy:
+                self.con.execute("ALTER TABLE flows RENAME TO flow_rows")
+                legacy = False
             self.con.execute(_SCHEMA)
             _no_string_compression(self.con)
+        self._legacy_flows = legacy
         cols = [r[0] for r in self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'outputs'").fetchall()]
         if cols and "script_key" not in cols:
@@ -129,6 +145,9 @@ class ChainIndex:
                 raise ChainError("the chain index stores script keys in an older format: run "
                                  "`btcmacro chain sync` once to convert it", where=self.path)
             self._convert_blob_keys(blob_keys)
+        if not read_only:
+            self.reconcile_parts()
+        self.refresh_flows_view()
 
     def _convert_blob_keys(self, tables: list[str]) -> None:
         """btcmacro 0.1 stored ``script_key`` as a 16-byte BLOB; convert to UHUGEINT in place
@@ -183,15 +202,89 @@ class ChainIndex:
         ).fetchall()
         return {h: bytes(x) for h, x in rows}
 
+    # -------------------------------------------------------------- flows: rows + parquet parts
+    def _parts(self, alias: str = "") -> list[tuple[str, int, int]]:
+        q = f"SELECT name, lo, hi FROM {alias + '.' if alias else ''}flow_parts ORDER BY lo, name"
+        try:
+            return [(n, lo, hi) for n, lo, hi in self.con.execute(q).fetchall()]
+        except duckdb.CatalogException:  # an index written before flow parts existed
+            return []
+
+    def flows_query(self, alias: str = "", parts_dir: Path | None = None) -> str:
+        """SQL for every ``flows(height, script_key, delta)`` row: the ``flow_rows`` table (serial
+        and RPC syncs, coin-map mode) plus the parquet parts a parallel sync adopted
+        (:meth:`add_flows_part`). ``alias`` names an ATTACHed index (with its ``parts_dir``)."""
+        pdir = self.parts_dir if not alias else parts_dir
+        q = f"SELECT height, script_key, delta FROM {alias + '.' if alias else ''}flow_rows"
+        files = [str(pdir / n) for n, _, _ in self._parts(alias)] if pdir is not None else []
+        if files:
+            lits = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            q += f" UNION ALL SELECT height, {KEY_SQL} AS script_key, delta FROM read_parquet([{lits}])"
+        return q
+
+    def refresh_flows_view(self) -> None:
+        """(Re)define this connection's ``flows`` view over the rows and the current parts."""
+        if self._legacy_flows:  # read-only on a 0.1 index: its ``flows`` table is all of them
+            return
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW flows AS {self.flows_query()}")
+
+    def add_flows_part(self, path: str | os.PathLike, lo: int, hi: int) -> None:
+        """Adopt a parquet part (``height, key_hi, key_lo, delta``; more columns are ignored) holding
+        the flows rows of heights ``lo..hi``: it is moved into :attr:`parts_dir` and registered in
+        ``flow_parts`` (the caller holds the transaction; if it rolls back, :meth:`reconcile_parts`
+        deletes the file). Parts are never rewritten in place: a reorg writes a trimmed copy."""
+        import pyarrow.parquet as pq
+
+        if self.parts_dir is None:
+            raise ChainError("an in-memory chain index cannot hold parquet parts")
+        self.parts_dir.mkdir(exist_ok=True)
+        name = f"flows-{lo:07d}-{hi:07d}-{uuid.uuid4().hex[:12]}.parquet"
+        n = pq.read_metadata(path).num_rows
+        os.replace(path, self.parts_dir / name)
+        self.con.execute("INSERT INTO flow_parts VALUES (?, ?, ?, ?)", [name, lo, hi, n])
+        self.refresh_flows_view()
+
+    def reconcile_parts(self) -> list[str]:
+        """Delete part files that ``flow_parts`` does not list (left by a rolled-back or
+        interrupted sync, or replaced by a reorg); returns their names. Run after every commit or
+        rollback and when the index is opened for writing: the table is the truth."""
+        if self.parts_dir is None or not self.parts_dir.is_dir():
+            return []
+        keep = {n for n, _, _ in self._parts()}
+        gone = []
+        for f in self.parts_dir.iterdir():
+            if _PART_RE.match(f.name) and f.name not in keep:
+                f.unlink(missing_ok=True)
+                gone.append(f.name)
+        return gone
+
     # -------------------------------------------------------------- writes
     def rollback_to(self, height: int) -> None:
-        """Delete every row produced by blocks above ``height`` (caller holds the transaction)."""
+        """Delete every row produced by blocks above ``height`` (caller holds the transaction).
+
+        A flows part reaching above ``height`` is unregistered; if it starts at or below, a
+        trimmed copy (its rows up to ``height``) is written and registered instead. The old file
+        goes at the next :meth:`reconcile_parts`, after the commit."""
         for table, col in _TABLES_BY_HEIGHT.items():
-            self.con.execute(f"DELETE FROM {table} WHERE {col} > ?", [height])
+            self.con.execute(f"DELETE FROM {_PHYSICAL.get(table, table)} WHERE {col} > ?", [height])
+        for name, lo, hi in self._parts():
+            if hi <= height:
+                continue
+            self.con.execute("DELETE FROM flow_parts WHERE name = ?", [name])
+            if lo <= height:
+                new = f"flows-{lo:07d}-{height:07d}-{uuid.uuid4().hex[:12]}.parquet"
+                src = str(self.parts_dir / name).replace("'", "''")
+                dst = str(self.parts_dir / new).replace("'", "''")
+                self.con.execute(f"COPY (SELECT * FROM read_parquet('{src}') WHERE height <= {int(height)}) "
+                                 f"TO '{dst}' (FORMAT parquet)")
+                n = self.con.execute(f"SELECT count(*) FROM read_parquet('{dst}')").fetchall()[0][0]
+                self.con.execute("INSERT INTO flow_parts VALUES (?, ?, ?, ?)", [new, lo, height, n])
+        self.refresh_flows_view()
 
     def wipe(self) -> None:
-        for table in (*_TABLES_BY_HEIGHT, "checkpoint"):
-            self.con.execute(f"DELETE FROM {table}")
+        for table in (*_TABLES_BY_HEIGHT, "checkpoint", "flow_parts"):
+            self.con.execute(f"DELETE FROM {_PHYSICAL.get(table, table)}")
+        self.refresh_flows_view()
 
     def append(self, table: str, frame) -> None:
         """Append an Arrow table / pandas frame whose columns match ``table`` in order."""
@@ -205,7 +298,7 @@ class ChainIndex:
             select = ", ".join(KEY_SQL if c == "key_hi" else c for c in frame.column_names if c != "key_lo")
         self.con.register("_batch", frame)
         try:
-            self.con.execute(f"INSERT INTO {table} SELECT {select} FROM _batch")
+            self.con.execute(f"INSERT INTO {_PHYSICAL.get(table, table)} SELECT {select} FROM _batch")
         finally:
             self.con.unregister("_batch")
 
@@ -224,7 +317,7 @@ class ChainIndex:
         # per-script net flows: outputs created in lo..hi (+) and the coins their inputs spend (-)
         self.con.execute(
             """
-            INSERT INTO flows
+            INSERT INTO flow_rows
             SELECT height, script_key, sum(delta) FROM (
                 SELECT height, script_key, value AS delta FROM outputs WHERE height BETWEEN ? AND ?
                 UNION ALL

@@ -50,7 +50,7 @@ from btcmacro.chain.canonical import HeaderRef
 from btcmacro.chain.lifecycle import KEY_SQL, storage_form
 from btcmacro.errors import ChainError
 
-__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks", "insert_chunk",
+__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks", "insert_chunk", "adopt_flows",
            "MERGE_MEMORY_LIMIT"]
 
 # column lists of the parts, in the index tables' column order; "seq" is the worker's row number;
@@ -245,6 +245,13 @@ def merge_chunks(heights: dict[str, list[int]],
     return chunks
 
 
+def adopt_flows(index, part: str, heights: list[int]) -> None:
+    """Register a finished file's ``flows`` part (its rows for ``heights``) with the index as it
+    is (:meth:`~btcmacro.chain.index.ChainIndex.add_flows_part`): the largest table is never
+    re-encoded into DuckDB, and its rows need no height order."""
+    index.add_flows_part(part, min(heights), max(heights))
+
+
 def insert_chunk(index, chunk: tuple[list[str], int, int, bool], parts: dict[str, dict[str, str]]) -> None:
     """Insert one :func:`merge_chunks` chunk from the finished files' parquet parts
     (``parts[stem][table]``) into the index tables (the caller holds the transaction)."""
@@ -312,7 +319,8 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
     out = Path(tempfile.mkdtemp(prefix=".chain-parts-", dir=Path(index.path).parent))
     try:
         tasks = [(str(p), key, network, use_undo, items, str(out)) for p, items in per_file.items()]
-        chunks = merge_chunks({p.stem: [it.height for it in items] for p, items in per_file.items()})
+        heights = {p.stem: [it.height for it in items] for p, items in per_file.items()}
+        chunks = merge_chunks(heights)
         parts: dict[str, dict[str, str]] = {}  # file stem -> {table: part path}, finished files
         # how many chunks still need each finished file: its parts are deleted after the last one
         uses: dict[str, int] = {}
@@ -352,7 +360,12 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
                 if res[0] == "err":
                     _raise(*res[1:])  # the transaction is rolled back: the index is unchanged
                 _, name, n, ps = res
-                parts[Path(name).stem] = ps
+                stem = Path(name).stem
+                if "flows" in ps:  # adopted whole as a parquet part: no INSERT (see adopt_flows)
+                    ti = time.perf_counter()
+                    adopt_flows(index, ps.pop("flows"), heights[stem])
+                    t_insert += time.perf_counter() - ti
+                parts[stem] = ps
                 done += n
                 if progress:
                     progress(lo + done - 1, tip)
