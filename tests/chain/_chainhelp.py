@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+#: the real block fixtures (../shared/data/blocks beside the checkout, or $BTCMACRO_BLOCKS)
+BLOCKS = Path(os.environ.get("BTCMACRO_BLOCKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "blocks"))
+if not BLOCKS.exists():  # the repo may be checked out elsewhere than /work/main
+    BLOCKS = Path("/work/shared/data/blocks")
 
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
 

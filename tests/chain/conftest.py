@@ -10,9 +10,7 @@ import pytest
 # __init__.py in this folder
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BLOCKS = Path(os.environ.get("BTCMACRO_BLOCKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "blocks"))
-if not BLOCKS.exists():  # the repo may be checked out elsewhere than /work/main
-    BLOCKS = Path("/work/shared/data/blocks")
+from _chainhelp import BLOCKS  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ kernel                   computes                                               
 :func:`script_keys`      SHA-256 of each slice of a byte buffer, first 16 bytes      :func:`btcmacro.chain.lifecycle.script_key` (hashlib)
 :func:`decode_undo`      one ``CBlockUndo`` → flat coin arrays + rebuilt scripts     :func:`btcmacro.chain.undo.parse_block_undo_flat`
 :func:`net_by_key`       sum of deltas per key, keys in first-appearance order       the dict loop of :func:`btcmacro.chain.lifecycle.block_flows`
+:func:`walk_block`       a block's tx layout: spans, output offsets, bounds checks   :func:`btcmacro.chain.parse._parse_block`
 =======================  ==========================================================  ====================================
 
 Each kernel handles the well-formed, common case and *declines* the rest (a status code, never
@@ -32,7 +33,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, uint32
 
-__all__ = ["script_keys", "decode_undo", "net_by_key", "pack_scripts", "warm", "UndoCoins", "MAX_MONEY"]
+__all__ = ["script_keys", "decode_undo", "net_by_key", "pack_scripts", "walk_block", "warm", "UndoCoins",
+           "MAX_MONEY"]
 
 MAX_MONEY = 21_000_000 * 100_000_000
 
@@ -474,3 +476,113 @@ def warm() -> None:
     script_keys(np.zeros(1, np.uint8), one, one)
     decode_undo(b"\x00")
     net_by_key(np.zeros((1, 16), np.uint8), one)
+    walk_block(bytes(90), 81, 1)
+
+
+# ---------------------------------------------------------------------------- block walk
+
+
+@njit(cache=True)
+def _walk_block(b, p, ntx, spans, opos):
+    """Walk ``ntx`` transactions from ``p`` (after the tx count), bounds-checking every field as
+    :func:`btcmacro.chain.parse._parse_block` does; fill ``spans`` (start, body, ins, outs,
+    body_end, end, nin, nout, segwit per tx) and ``opos`` (each output's offset).
+    Returns (status, outputs, inputs, witness bytes)."""
+    n = b.size
+    no = 0
+    tin = 0
+    wbytes = 0
+    for k in range(ntx):
+        start = p
+        if p + 10 > n:
+            return _DECLINED, 0, 0, 0
+        segwit = b[p + 4] == 0
+        if segwit:
+            if b[p + 5] != 1:
+                return _DECLINED, 0, 0, 0
+            p += 6
+        else:
+            p += 4
+        body = p
+        nin, p = _cs(b, p, n)
+        if nin < 0 or nin > (n - p) // 41:
+            return _DECLINED, 0, 0, 0
+        ins = p
+        for _ in range(nin):
+            if p + 36 >= n:
+                return _DECLINED, 0, 0, 0
+            c = b[p + 36]
+            if c < 0xFD:
+                p += 41 + c
+            else:
+                ls, q = _cs(b, p + 36, n)
+                if ls < 0:
+                    return _DECLINED, 0, 0, 0
+                p = q + ls + 4
+        if p >= n:
+            return _DECLINED, 0, 0, 0
+        nout, p = _cs(b, p, n)
+        if nout < 0 or nout > (n - p) // 9:
+            return _DECLINED, 0, 0, 0
+        outs = p
+        for _ in range(nout):
+            if no >= opos.size or p + 8 >= n:
+                return _DECLINED, 0, 0, 0
+            opos[no] = p
+            no += 1
+            c = b[p + 8]
+            if c < 0xFD:
+                p += 9 + c
+            else:
+                ls, q = _cs(b, p + 8, n)
+                if ls < 0:
+                    return _DECLINED, 0, 0, 0
+                p = q + ls
+        body_end = p
+        if segwit:
+            for _ in range(nin):
+                ni, p = _cs(b, p, n)
+                if ni < 0 or ni > n - p:
+                    return _DECLINED, 0, 0, 0
+                for _ in range(ni):
+                    ls, p = _cs(b, p, n)
+                    if ls < 0:
+                        return _DECLINED, 0, 0, 0
+                    p += ls
+                    if p > n:
+                        return _DECLINED, 0, 0, 0
+            wbytes += p - body_end + 2
+        p += 4
+        if p > n:
+            return _DECLINED, 0, 0, 0
+        spans[k, 0] = start
+        spans[k, 1] = body
+        spans[k, 2] = ins
+        spans[k, 3] = outs
+        spans[k, 4] = body_end
+        spans[k, 5] = p
+        spans[k, 6] = nin
+        spans[k, 7] = nout
+        spans[k, 8] = 1 if segwit else 0
+        tin += nin
+    if p != n:
+        return _DECLINED, 0, 0, 0
+    return _OK, no, tin, wbytes
+
+
+def walk_block(raw: bytes, p: int, ntx: int):
+    """The transaction layout of one block (see :func:`_walk_block`), or None if the kernel
+    declines (a malformed block: the reference parser then raises the exact error).
+
+    Returns
+    -------
+    (spans, opos, n_in, n_out, witness_bytes) or None
+        ``spans`` an ``(ntx, 9)`` int64 array, ``opos`` int64 output offsets.
+    """
+    b = np.frombuffer(raw, dtype=np.uint8)
+    spans = np.empty((ntx, 9), np.int64)
+    opos = np.empty(max((len(raw) - p) // 9, 0), np.int64)
+    status, no, tin, wbytes = _walk_block(b, p, ntx, spans, opos)
+    if status != _OK:
+        return None
+    return spans, opos[:no], tin, no, wbytes

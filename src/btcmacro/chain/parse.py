@@ -244,7 +244,7 @@ class Block:
         return self._oarr
 
     def _read_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.fromiter(self._opos, dtype=np.int64, count=len(self._opos))
+        pos = np.asarray(self._opos, dtype=np.int64)
         if pos.size == 0:
             z = np.zeros(0, np.int64)
             return z, np.zeros(0, bool), z.copy(), z.copy()
@@ -265,7 +265,8 @@ class Block:
         b = self._raw
         out: list[bytes] = []
         append = out.append
-        for p in self._opos:
+        opos = self._opos.tolist() if isinstance(self._opos, np.ndarray) else self._opos
+        for p in opos:
             c = b[p + 8]
             if c < 0xFD:
                 append(b[p + 9 : p + 9 + c])
@@ -346,6 +347,10 @@ def parse_block(raw: bytes, *, height: int | None = None, where: str | None = No
     if not isinstance(raw, bytes):
         raw = bytes(raw)
     try:
+        if not full:
+            blk = _parse_block_fast(raw, height)
+            if blk is not None:
+                return blk
         return _parse_block(raw, height, full)
     except BadBlock as e:
         if where and e.where is None:
@@ -364,6 +369,47 @@ def _cs_big(b: bytes, p: int) -> tuple[int, int]:
     if c == 0xFE:
         return _U32.unpack_from(b, p + 1)[0], p + 5
     return _U64.unpack_from(b, p + 1)[0], p + 9
+
+
+def _parse_block_fast(b: bytes, height: int | None) -> Block | None:
+    """:func:`_parse_block` (lazy mode) with the walk over every field compiled
+    (:func:`btcmacro.chain.kernels.walk_block`); txids are still ``hashlib`` double SHA-256 over
+    ``memoryview`` slices. Returns None for anything the kernel declines (the reference walk
+    then decodes the block or raises the exact :class:`BadBlock`)."""
+    from btcmacro.chain import kernels
+
+    n = len(b)
+    if n < 81 or n > MAX_BLOCK_SIZE:
+        return None
+    p = 80
+    c = b[p]
+    if c < 0xFD:
+        ntx, p = c, p + 1
+    else:
+        ntx, p = _cs_big(b, p)
+    if ntx == 0 or ntx > (n - p) // 10:
+        return None
+    walked = kernels.walk_block(b, p, ntx)
+    if walked is None:
+        return None
+    spans_arr, opos, tin, tout, wbytes = walked
+    header = parse_header(b)
+    spans = spans_arr.tolist()
+    sha = _sha256
+    mv = memoryview(b)
+    txids: list[bytes] = []
+    append = txids.append
+    for sp in spans:
+        start, body, _, _, body_end, end, _, _, segwit = sp
+        if segwit:
+            h = sha(mv[start : start + 4])
+            h.update(mv[body:body_end])
+            h.update(mv[end - 4 : end])
+            append(sha(h.digest()).digest())
+        else:
+            append(sha(sha(mv[start:end]).digest()).digest())
+        sp[8] = segwit == 1
+    return Block(header, b, txids, spans, opos, tin, tout, wbytes, height)
 
 
 def _parse_block(b: bytes, height: int | None, full: bool = False) -> Block:
