@@ -181,7 +181,10 @@ def _index_one(args) -> tuple:
         for name, t in tables.items():
             if len(t):
                 p = Path(out_dir) / f"{name}-{path.stem}.parquet"
-                pq.write_table(_with_seq(storage_form(t)), p, compression="none", row_group_size=1 << 16)
+                # flows parts are adopted whole, never sorted: no "seq"; no dictionary pages (every
+                # column here is a hash, a height or an amount: 3x faster to write)
+                t = storage_form(t) if name == "flows" else _with_seq(storage_form(t))
+                pq.write_table(t, p, compression="none", row_group_size=1 << 16, use_dictionary=False)
                 parts[name] = str(p)
         return ("ok", path.name, len(batch.rows), parts)
     except (ChainError, BadBlock) as e:
