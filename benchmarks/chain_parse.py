@@ -5,9 +5,11 @@ Three measurements on the six large real blocks (7.5 MB), best of N, one core:
 * ``engine``: what the chain engine does per block — walk and bounds-check every field of every
   transaction, compute every txid, check the merkle root, and read every output value and its
   spendability (``Block.output_arrays``); inputs/witnesses are walked but not materialised
-  (the undo / RPC paths never need them);
-* ``full``: ``parse_block(full=True)``, the same plus every input and output materialised as
-  Python tuples in the same pass, and every ``tx.witness_raw`` sliced — the same work
+  (the undo / RPC paths never need them). The walk is the compiled kernel
+  (``kernels.walk_block``; its one-time load falls outside the best of N); txids and merkle
+  nodes are ``hashlib``;
+* ``full``: ``parse_block(full=True)``, the pure-Python walk (the kernel's reference twin) plus
+  every input and output materialised as Python tuples in the same pass, and every ``tx.witness_raw`` sliced — the same work
   python-bitcoinlib does (the coin-map path);
 * ``python-bitcoinlib``: ``CBlock.deserialize`` + ``GetTxid()`` for every tx (no merkle check).
 
