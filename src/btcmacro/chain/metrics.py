@@ -223,9 +223,14 @@ def daily_metrics_from_matrix(m: Matrix, prices: pd.Series | np.ndarray) -> dict
         "lth_cost_basis": _div(h["lth_cost_usd"], h["lth_supply"] / SAT),
         "cdd": cdd(m),
     }
+    return _frames(m, vals, METRIC_KEYS)
+
+
+def _frames(m: Matrix, vals: dict, keys) -> dict[str, pd.DataFrame]:
+    """``{key: DataFrame(date, value)}`` over the matrix's days, tagged with its tip and unit."""
     dates = pd.to_datetime(m.days.astype("datetime64[ns]"))
     out = {}
-    for k in METRIC_KEYS:
+    for k in keys:
         f = pd.DataFrame({"date": dates, "value": np.asarray(vals[k], dtype=np.float64)})
         f.attrs.update(tip_hash=m.tip_hash, height=m.tip_height, unit=UNITS[k], source="chain")
         out[k] = f
@@ -407,13 +412,7 @@ def supply_shares(m: Matrix, daily: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
         vals[f"hodl_{hodl_key(lab)}_pct"] = 100.0 * _div(bands[lab].astype(np.float64), sup.astype(np.float64))
     for lab, _, _ in HODL_BANDS:
         vals[f"hodl_{hodl_key(lab)}_btc"] = bands[lab] / SAT
-    dates = pd.to_datetime(m.days.astype("datetime64[ns]"))
-    out = {}
-    for k in SHARE_KEYS:
-        f = pd.DataFrame({"date": dates, "value": np.asarray(vals[k], dtype=np.float64)})
-        f.attrs.update(tip_hash=m.tip_hash, height=m.tip_height, unit=UNITS[k], source="chain")
-        out[k] = f
-    return out
+    return _frames(m, vals, SHARE_KEYS)
 
 
 def day_index(m: Matrix, day) -> int:

@@ -371,6 +371,12 @@ def _cs_big(b: bytes, p: int) -> tuple[int, int]:
     return _U64.unpack_from(b, p + 1)[0], p + 9
 
 
+def _tx_count(b: bytes) -> tuple[int, int]:
+    """The CompactSize transaction count after the 80-byte header: (count, position after it)."""
+    c = b[80]
+    return (c, 81) if c < 0xFD else _cs_big(b, 80)
+
+
 def _parse_block_fast(b: bytes, height: int | None) -> Block | None:
     """:func:`_parse_block` (lazy mode) with the walk over every field compiled
     (:func:`btcmacro.chain.kernels.walk_block`); txids are still ``hashlib`` double SHA-256 over
@@ -381,12 +387,7 @@ def _parse_block_fast(b: bytes, height: int | None) -> Block | None:
     n = len(b)
     if n < 81 or n > MAX_BLOCK_SIZE:
         return None
-    p = 80
-    c = b[p]
-    if c < 0xFD:
-        ntx, p = c, p + 1
-    else:
-        ntx, p = _cs_big(b, p)
+    ntx, p = _tx_count(b)
     if ntx == 0 or ntx > (n - p) // 10:
         return None
     walked = kernels.walk_block(b, p, ntx)
@@ -428,12 +429,7 @@ def _parse_block(b: bytes, height: int | None, full: bool = False) -> Block:
     big = _cs_big
     mv = memoryview(b)
 
-    p = 80
-    c = b[p]
-    if c < 0xFD:
-        ntx, p = c, p + 1
-    else:
-        ntx, p = big(b, p)
+    ntx, p = _tx_count(b)
     if ntx == 0 or ntx > (n - p) // 10:
         raise BadBlock(f"impossible transaction count {ntx} for {n} bytes")
 
