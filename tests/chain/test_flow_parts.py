@@ -91,3 +91,39 @@ def test_wipe_drops_parts(tmp_path):
         with _transaction(ix):
             ix.wipe()
         assert _flows(ix) == [] and not list(ix.parts_dir.iterdir())
+
+
+def test_unreadable_or_missing_part_is_a_chain_error(tmp_path):
+    from btcmacro.errors import ChainError
+
+    with ChainIndex(tmp_path / "chain.duckdb") as ix:
+        with pytest.raises(ChainError, match="cannot adopt the flows part") as e:
+            with _transaction(ix):
+                ix.add_flows_part(tmp_path / "missing.parquet", 0, 1)
+        assert e.value.where.endswith("missing.parquet")
+        (tmp_path / "junk.parquet").write_bytes(b"not parquet")
+        with pytest.raises(ChainError, match="not a readable parquet file"):
+            with _transaction(ix):
+                ix.add_flows_part(tmp_path / "junk.parquet", 0, 1)
+        assert _flows(ix) == [] and (tmp_path / "junk.parquet").exists()  # nothing adopted
+
+
+def test_worker_write_failure_is_reported_not_raised(tmp_path, fixture_blocks):
+    """A worker that cannot write its parts (here: the parts folder is gone) returns a ChainError
+    record naming the path; the parent raises it and rolls the merge back."""
+    from _chainhelp import write_blk
+
+    from btcmacro.chain import parallel
+
+    d = tmp_path / "blocks"
+    d.mkdir()
+    write_blk(d, fixture_blocks[:3])
+    items = []
+    off = 0
+    for raw in fixture_blocks[:3]:
+        items.append(parallel.Item(len(items), off, len(raw), False))
+        off += 8 + len(raw)
+    res = parallel._index_one((str(d / "blk00000.dat"), b"\0" * 8, "mainnet", False, items,
+                               str(tmp_path / "no-such-folder")))
+    assert res[0] == "err" and res[1] == "ChainError" and "cannot read the blocks or write" in res[2]
+    assert "no-such-folder" in res[2]  # the failed path, in the message

@@ -237,10 +237,15 @@ class ChainIndex:
 
         if self.parts_dir is None:
             raise ChainError("an in-memory chain index cannot hold parquet parts")
-        self.parts_dir.mkdir(exist_ok=True)
         name = f"flows-{lo:07d}-{hi:07d}-{uuid.uuid4().hex[:12]}.parquet"
-        n = pq.read_metadata(path).num_rows
-        os.replace(path, self.parts_dir / name)
+        try:
+            self.parts_dir.mkdir(exist_ok=True)
+            n = pq.read_metadata(path).num_rows
+            os.replace(path, self.parts_dir / name)
+        except OSError as e:
+            raise ChainError(f"cannot adopt the flows part: {e}", where=str(path)) from None
+        except pa.ArrowInvalid as e:
+            raise ChainError(f"the flows part is not a readable parquet file: {e}", where=str(path)) from None
         self.con.execute("INSERT INTO flow_parts VALUES (?, ?, ?, ?)", [name, lo, hi, n])
         self.refresh_flows_view()
 

@@ -189,6 +189,9 @@ def _index_one(args) -> tuple:
         return ("ok", path.name, len(batch.rows), parts)
     except (ChainError, BadBlock) as e:
         return ("err", type(e).__name__, e.message, e.where)
+    except OSError as e:  # a blk/rev file vanished, the parts folder is full or not writable, ...
+        return ("err", "ChainError", f"cannot read the blocks or write the sync's parts: {e}",
+                e.filename and str(e.filename) or str(path))
 
 
 MIN_RUN = 64  # consecutive heights from one file inserted without sorting
