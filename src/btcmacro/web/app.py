@@ -6,7 +6,8 @@ from another origin, so the dashboard works with no network):
 
 * ``/``          the briefing for an as-of date (``?as_of=YYYY-MM-DD&lang=en|zh-TW``)
 * ``/explore``   the metric explorer (``?metric=ID&metric=ID2&start=&end=&as_of=&scale=log&twin=1``)
-* ``/status``    data version, last update per source, whether an update is running
+* ``/status``    data version, last update per source, whether an update is running, the URPD
+  of the last indexed day when an own-node chain index exists
 * ``/api/docs``  the JSON API, described from the OpenAPI schema at ``/api/openapi.json``
 
 Every piece of page state lives in the URL query, so every view is a permalink.
@@ -46,10 +47,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import api, catalog
-from ..errors import StoreError, StoreLocked, UsageError
+from ..errors import ChainError, StoreError, StoreLocked, UsageError
 from ..registry import REGISTRY
 from . import format as fmt
-from .data import UpdateInProgress, WebData
+from .data import UpdateInProgress, WebData, write_lock_holder
 from .i18n import LANGS, labels
 
 log = logging.getLogger("btcmacro.web")
@@ -57,7 +58,9 @@ log = logging.getLogger("btcmacro.web")
 HERE = Path(__file__).parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_CSV_METRICS = 8
+MAX_CSV_METRICS = 12  # the twelve HODL-wave bands fit in one export
+#: bounds of ``buckets`` in /api/chain/urpd, and its default (as ``btcmacro chain urpd``)
+MAX_URPD_BUCKETS, DEFAULT_URPD_BUCKETS = 1000, 100
 #: metrics drawn with the BTC price on the briefing chart, when the registry has them
 PRICE_OVERLAYS = ("btc_ma_50d", "btc_ma_200d", "btc_ma_200w", "realized_price", "sth_cost_basis")
 PRICE_WINDOW_DAYS = 730
@@ -231,6 +234,15 @@ def check_lang(value: str | None) -> str:
     return value
 
 
+def check_buckets(value: str | None) -> int:
+    """The URPD bucket count: a whole number from 1 to :data:`MAX_URPD_BUCKETS`, else 422."""
+    if value is None or value == "":
+        return DEFAULT_URPD_BUCKETS
+    if not re.fullmatch(r"\d{1,5}", value) or not 1 <= int(value) <= MAX_URPD_BUCKETS:
+        raise WebError(422, "bad_buckets", f"buckets: expected a whole number from 1 to {MAX_URPD_BUCKETS}")
+    return int(value)
+
+
 def check_choice(value: str | None, name: str, choices: tuple[str, ...], default: str) -> str:
     if value is None or value == "":
         return default
@@ -320,9 +332,150 @@ def _briefing_payload(st, as_of: str | None) -> dict:
             if len(s):
                 overlays[mid] = {"unit": REGISTRY[mid].unit, "names": describe(mid)["names"],
                                  **_series_to_xy(s)}
-    return {"json": b.to_json(), "charts": charts, "sections": _sections(b),
+    return {"json": b.to_json(), "charts": charts, "sections": _sections(b), "hodl": _hodl_chart(b),
             "price": {"id": price_id, "start": start.date().isoformat(), **price},
             "overlays": overlays, "range": [x.date().isoformat() for x in api.data_range(st)]}
+
+
+def _hodl_chart(b) -> dict | None:
+    """The briefing's HODL-wave chart as the report draws it, in both languages, or ``None``.
+
+    The report's own chart plan (:func:`btcmacro.report.charts.plan` for ``"hodl_waves"``, fed
+    by ``briefing.hodl_history`` as published by the as-of date) gives the bands, their
+    translated names, the axis label, the title and the note; the dashboard adds nothing but
+    the JSON shape, and draws it with the report's band colours.
+
+    Parameters
+    ----------
+    b : Briefing
+        The briefing of the requested as-of date.
+
+    Returns
+    -------
+    dict or None
+        ``{"id", "date", "x", "bands": [{"key", "color", "y", "names": {lang: name}}],
+        "title", "note", "axis_label"}`` (the last three per language); ``None`` when the
+        briefing has no own-node HODL waves, the report has no chart for them, or the report
+        layer is missing.
+    """
+    if not getattr(b, "hodl_waves", None):
+        return None
+    try:
+        from ..report import builder, charts
+    except ImportError:
+        return None
+    plans = {}
+    for lang in LANGS:
+        try:
+            p = charts.plan(builder.Ctx(b, lang), "hodl_waves")
+        except Exception:  # noqa: BLE001 -- a report bug must not take the dashboard down
+            log.exception("the report's HODL-wave chart failed for %s (%s)", b.as_of.date(), lang)
+            return None
+        if p["fallback"] or not p["traces"]:
+            return None
+        plans[lang] = p
+    first = plans[LANGS[0]]
+    x = [d.date().isoformat() for d in first["traces"][0].x]
+    bands = []
+    for i, t in enumerate(first["traces"]):
+        bands.append({"key": t.trace.metric.removeprefix("hodl_"),
+                      "color": charts.HODL_COLORS[i % len(charts.HODL_COLORS)],
+                      "y": [_plain(v) for v in t.y],
+                      "names": {lang: plans[lang]["traces"][i].name for lang in LANGS}})
+    return {"id": "hodl_waves", "date": b.hodl_waves.get("date"), "x": x, "bands": bands,
+            "title": {lang: plans[lang]["title"] for lang in LANGS},
+            "note": {lang: plans[lang]["note"] for lang in LANGS},
+            "axis_label": {lang: plans[lang]["traces"][0].axis_label for lang in LANGS}}
+
+
+# ----------------------------------------------------------------------------------------------
+# own-node chain views (one day, from the chain index)
+# ----------------------------------------------------------------------------------------------
+
+
+def _chain_source(tip: str | None, height: int | None) -> str:
+    return "own node" + (f", tip {tip}" if tip else "") + (f" height {height}" if height is not None else "")
+
+
+def _chain_head(df: pd.DataFrame) -> dict:
+    a = df.attrs
+    height = None if a.get("height") is None else int(a["height"])
+    return {"date": a["date"], "tip_hash": a.get("tip_hash"), "height": height,
+            "supply_btc": _plain(a.get("supply_btc")), "source": _chain_source(a.get("tip_hash"), height)}
+
+
+def chain_hodl_payload(index: Path, day: str | None) -> dict:
+    """The twelve HODL-wave bands of one day, from the own-node chain index.
+
+    Parameters
+    ----------
+    index : Path
+        The chain index (``btcmacro chain sync``).
+    day : str or None
+        ``YYYY-MM-DD``; ``None`` for the last indexed day.
+
+    Returns
+    -------
+    dict
+        ``date``, ``tip_hash`` and ``height`` (the index tip the figures were computed at),
+        ``supply_btc``, ``source``, ``provenance`` and ``bands``: one ``{key, band,
+        age_from_days, age_to_days, btc, pct}`` per band, as :func:`btcmacro.api.hodl_waves`
+        returns them.
+
+    Raises
+    ------
+    ChainError
+        No chain index, or an empty one.
+    UsageError
+        ``day`` lies outside the indexed days.
+    """
+    df = api.hodl_waves(day, index=index)
+    head = _chain_head(df)
+    bands = [{"key": r["key"], "band": r["band"], "age_from_days": _plain(r["age_from_days"]),
+              "age_to_days": _plain(r["age_to_days"]), "btc": _plain(r["btc"]), "pct": _plain(r["pct"])}
+             for r in df.to_dict("records")]
+    return {**head, "provenance": (
+        f"{head['source']}: coins unspent at the end of {head['date']}, by the time since they last "
+        "moved (btcmacro.api.hodl_waves over the chain index; only blocks stamped up to that day count)"),
+        "bands": bands}
+
+
+def chain_urpd_payload(st, index: Path, day: str | None, buckets: int) -> dict:
+    """The URPD of one day: supply by the BTC close of the day its coins last moved.
+
+    Parameters
+    ----------
+    st : Store
+        The main store (``cmc/btc_close`` prices, as the publish step uses them).
+    index : Path
+        The chain index.
+    day : str or None
+        ``YYYY-MM-DD``; ``None`` for the last indexed day.
+    buckets : int
+        Number of equal-width price buckets from 0 USD to the highest creation price held.
+
+    Returns
+    -------
+    dict
+        ``date``, ``tip_hash``, ``height``, ``supply_btc`` (the buckets' ``btc`` sum to it),
+        ``source``, ``prices``, ``provenance``, ``bucket_count`` and ``buckets``: one
+        ``{price_low, price_high, btc}`` per bucket (USD, ``[low, high)``, the last one closed).
+
+    Raises
+    ------
+    ChainError
+        No chain index, or an empty one.
+    UsageError
+        ``day`` lies outside the indexed days.
+    """
+    df = api.urpd(day, buckets=buckets, store=st, index=index)
+    head = _chain_head(df)
+    rows = [{"price_low": _plain(r["price_low"]), "price_high": _plain(r["price_high"]), "btc": _plain(r["btc"])}
+            for r in df.to_dict("records")]
+    return {**head, "prices": "cmc/btc_close", "provenance": (
+        f"{head['source']}: coins unspent at the end of {head['date']}, each at the cmc/btc_close of "
+        "the day it was created (forward-filled; 0 USD before the first quote), in equal-width "
+        "buckets (btcmacro.api.urpd)"), "bucket_count": len(rows), "buckets": rows}
 
 
 def _sections(b) -> dict[str, list | None]:
@@ -373,8 +526,8 @@ def _status_payload(st) -> dict:
 # ----------------------------------------------------------------------------------------------
 
 
-def create_app(store_path: str | Path | None = None, *, port: int | None = None,
-               allowed_hosts: Iterable[str] = ()) -> FastAPI:
+def create_app(store_path: str | Path | None = None, *, index_path: str | Path | None = None,
+               port: int | None = None, allowed_hosts: Iterable[str] = ()) -> FastAPI:
     """Build the dashboard app.
 
     Parameters
@@ -382,6 +535,10 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
     store_path : path, optional
         The store file (default: ``$BTCMACRO_HOME/store.duckdb``). It must exist; ``btcmacro
         serve`` creates it from the embedded snapshot before starting. The app only reads it.
+    index_path : path, optional
+        The own-node chain index read by ``/api/chain/*`` (default:
+        ``$BTCMACRO_HOME/chain.duckdb``, as ``btcmacro chain``). It may be missing: those
+        endpoints then answer 404 ``no_chain_index``. The app only reads it.
     port : int, optional
         The port the server listens on, checked against the ``Host`` header.
     allowed_hosts : iterable of str
@@ -393,6 +550,11 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
         The ASGI app, wrapped by the :class:`Guard` middleware.
     """
     wd = WebData(api.store_path(store_path))
+    if index_path is None:
+        from ..chain.api import default_store_path as default_index_path
+
+        index_path = default_index_path()
+    index = Path(index_path).expanduser()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     env = Environment(loader=PackageLoader("btcmacro.web", "templates"),
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
@@ -438,6 +600,10 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
                                   "an update is writing the store; try again in a few seconds",
                                   {"Retry-After": "5"})
         return error_response(request, 503, "store_unavailable", str(e))
+
+    @app.exception_handler(ChainError)
+    async def _chain_error(request: Request, e: ChainError):
+        return error_response(request, 409, "chain_index_unavailable", e.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError):
@@ -513,7 +679,8 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
                     b=j, by_cat=by_cat, sections=secs, registry=REGISTRY, chart_ids=list(b["charts"]), charts=b["charts"],
                     range=b["range"], page_data=page_data, report=_report_available(),
                     names={mid: c["names"][lang] for mid, c in b["charts"].items()},
-                    price=b["price"], page="briefing")
+                    price=b["price"], page="briefing", hodl=b.get("hodl"),
+                    hodl_csv=_hodl_csv_url(b.get("hodl"), j["as_of"]))
 
     @app.get("/explore", response_class=HTMLResponse, include_in_schema=False)
     def explore_page(request: Request, metric: list[str] = Query(default=[]), start: str | None = None,
@@ -554,7 +721,10 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
         check_params(request, ("lang",))
         lang = check_lang(lang)
         st = status()
-        return page(request, "status.html", lang, None, s=st, page="status")
+        page_data = {"page": "status", "lang": lang, "chain": st["chain"]["index_exists"],
+                     "labels": {**_js_labels(lang), **{k: labels(lang)[k] for k in (
+                         "urpd_x", "urpd_y", "supply", "height")}}}
+        return page(request, "status.html", lang, None, s=st, page="status", page_data=page_data)
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request, lang: str | None = None):
@@ -672,20 +842,72 @@ def create_app(store_path: str | Path | None = None, *, port: int | None = None,
     @app.get("/api/briefing/charts", summary="The briefing's chart series",
              description="The series drawn on the briefing page for an as-of date: `charts` "
                          "(metric id -> x, y, unit, names), `price` (the BTC price panel) and "
-                         "`overlays` (moving averages and cost bases), plus `levels`.")
+                         "`overlays` (moving averages and cost bases), plus `levels`, and `hodl`: "
+                         "the report's HODL-wave chart (own-node band shares as published by the "
+                         "as-of date; `null` without own-node data).")
     def api_briefing_charts(request: Request,
                             as_of: str | None = Query(None, description="YYYY-MM-DD (default: latest)")):
         check_params(request, ("as_of",))
         res = briefing_data(check_date(as_of, "as_of"))
         b = res.value
         return JSONResponse({"as_of": b["json"]["as_of"], "charts": b["charts"], "price": b["price"],
-                             "overlays": b["overlays"], "levels": b["json"]["levels"],
+                             "overlays": b["overlays"], "levels": b["json"]["levels"], "hodl": b.get("hodl"),
                              "update_in_progress": res.stale}, headers=stale_headers(res))
+
+    # -- own-node chain (one day from the chain index) --------------------------------------
+    def chain_result(key: tuple, fn):
+        """``fn(store)`` cached on the store and the chain index; library errors become 4xx."""
+        if not index.exists():
+            raise WebError(404, "no_chain_index",
+                           "no own-node chain index: run `btcmacro chain sync` first "
+                           "(the dashboard reads the index of `btcmacro chain`)")
+        try:
+            return wd.get(key, fn, also=(index,))
+        except UsageError as e:  # a day outside the indexed days
+            raise WebError(422, "bad_date" if e.where == "--date" else "bad_request", e.message) from None
+        except ChainError as e:
+            if write_lock_holder(index) is not None:  # the sync took the lock in between
+                raise UpdateInProgress("`btcmacro chain sync` is writing the chain index",
+                                       where=str(index)) from None
+            raise WebError(409, "chain_index_unavailable", e.message) from None
+
+    @app.get("/api/chain/hodl", summary="HODL waves of one day (own node)",
+             description="The twelve age bands of the supply at the end of `date`, computed from "
+                         "the own-node chain index (`btcmacro chain sync`) by "
+                         "`btcmacro.api.hodl_waves`: `bands` of `{key, band, age_from_days, "
+                         "age_to_days, btc, pct}`, with `supply_btc`, the index tip (`tip_hash`, "
+                         "`height`), `source` and `provenance`. 404 `no_chain_index` without an "
+                         "index; 422 `bad_date` for a day outside the indexed days.")
+    def api_chain_hodl(request: Request,
+                       date: str | None = Query(None, description="YYYY-MM-DD (default: the last indexed day)")):
+        check_params(request, ("date",))
+        day = check_date(date, "date")
+        res = chain_result(("chain_hodl", day), lambda st: chain_hodl_payload(index, day))
+        return JSONResponse({**res.value, "update_in_progress": res.stale}, headers=stale_headers(res))
+
+    @app.get("/api/chain/urpd", summary="URPD of one day (own node)",
+             description="UTXO realized price distribution at the end of `date`: the supply by the "
+                         "BTC close (`cmc/btc_close`) of the day each unspent coin was created, in "
+                         "`buckets` equal-width buckets from 0 USD to the highest such price "
+                         "(`btcmacro.api.urpd`). `buckets[].btc` sums to `supply_btc`. With the "
+                         "index tip (`tip_hash`, `height`), `source` and `provenance`. 404 "
+                         "`no_chain_index` without an index; 422 for a day outside the indexed "
+                         "days or `buckets` outside 1-1000.")
+    def api_chain_urpd(request: Request,
+                       date: str | None = Query(None, description="YYYY-MM-DD (default: the last indexed day)"),
+                       buckets: str | None = Query(None, description=f"number of price buckets, 1 to "
+                                                   f"{MAX_URPD_BUCKETS} (default {DEFAULT_URPD_BUCKETS})")):
+        check_params(request, ("date", "buckets"))
+        day, n = check_date(date, "date"), check_buckets(buckets)
+        res = chain_result(("chain_urpd", day, n), lambda st: chain_urpd_payload(st, index, day, n))
+        return JSONResponse({**res.value, "update_in_progress": res.stale}, headers=stale_headers(res))
 
     def status() -> dict:
         lock = wd.locked_by()
         out = {"store": str(wd.store_path), "update_running": lock is not None, "lock": lock,
-               "server_started": started, "cache": wd.stats(), "version": _version()}
+               "server_started": started, "cache": wd.stats(), "version": _version(),
+               "chain": {"index": str(index), "index_exists": index.exists(),
+                         "sync_running": write_lock_holder(index) is not None}}
         try:
             res = wd.get(("status",), _status_payload)
             out.update(res.value, stale=res.stale)
@@ -712,6 +934,18 @@ def export_name(ids: list[str], as_of: str | None) -> str:
     """A server-generated download name: ``btcmacro_<ids>_<as_of|latest>.csv`` (safe chars only)."""
     stem = "_".join(re.sub(r"[^A-Za-z0-9_-]", "-", i) for i in ids)[:120]
     return f"btcmacro_{stem}_{as_of or 'latest'}.csv"
+
+
+def _hodl_csv_url(hodl: dict | None, as_of: str) -> str | None:
+    """The CSV export of the HODL-wave chart: the twelve published ``chain/hodl_<band>_pct``
+    series, as published by ``as_of``, over the chart's window."""
+    if not hodl or not hodl["x"]:
+        return None
+    ids = [f"chain/hodl_{band['key']}_pct" for band in hodl["bands"]]
+    if len(ids) > MAX_CSV_METRICS or any(i not in catalog.SERIES for i in ids):
+        return None
+    return "/api/series.csv?" + _urlencode([("metric", i) for i in ids] + [
+        ("as_of", as_of), ("start", hodl["x"][0]), ("end", as_of)])
 
 
 def _urlencode(pairs) -> str:

@@ -126,32 +126,50 @@ class WebData:
         self.stale_served = 0
 
     # -- fingerprint ---------------------------------------------------------------------
-    def fingerprint(self) -> tuple:
-        """Size and mtime of the store file and its WAL: changes whenever a writer commits."""
-        p = self.store_path
-        return (_stat(p), _stat(p.with_name(p.name + ".wal")))
+    def fingerprint(self, also: tuple[Path, ...] = ()) -> tuple:
+        """Size and mtime of the store file and its WAL: changes whenever a writer commits.
+
+        Parameters
+        ----------
+        also : tuple of Path
+            Further DuckDB files the cached value depends on (the chain index); their size and
+            mtime, and those of their WAL, join the fingerprint.
+        """
+        return tuple((_stat(p), _stat(p.with_name(p.name + ".wal"))) for p in (self.store_path, *also))
 
     def open(self) -> WebStore:
         """Open the store read-only (raises :class:`StoreLocked` while an update runs)."""
         return WebStore(self.store_path)
 
     # -- cached reads --------------------------------------------------------------------
-    def get(self, key: Hashable, fn: Callable[[Store], Any]) -> Result:
+    def get(self, key: Hashable, fn: Callable[[Store], Any], *, also: tuple[Path, ...] = ()) -> Result:
         """The value of ``fn(store)`` for ``key``, from the cache while the store is unchanged.
+
+        Parameters
+        ----------
+        key : hashable
+            The cache key (the request's validated parameters).
+        fn : callable
+            Computes the value from the store, opened read-only.
+        also : tuple of Path
+            Other files ``fn`` reads (the own-node chain index). They join the fingerprint, so a
+            ``btcmacro chain sync`` invalidates the entry; while a writer holds one of them, the
+            last value is served stale, or :class:`UpdateInProgress` is raised.
 
         Raises
         ------
         UpdateInProgress
-            The store is locked by a writer and nothing was cached for ``key``.
+            The store (or a file of ``also``) is locked by a writer and nothing was cached for
+            ``key``.
         StoreError
             The store is missing or damaged.
         """
-        fp = self.fingerprint()
+        fp = self.fingerprint(also)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == fp:
                 self._cache.move_to_end(key)
-                if write_lock_holder(self.store_path) is not None:
+                if any(write_lock_holder(p) is not None for p in (self.store_path, *also)):
                     self.stale_served += 1  # an update is running: say the data may be replaced
                     return Result(hit[1].value, True, hit[1].computed_at, True)
                 self.hits += 1
@@ -160,15 +178,17 @@ class WebData:
         with klock:  # one computation per key at a time (no stampede on a cold briefing)
             with self._lock:
                 hit = self._cache.get(key)
-                if hit is not None and hit[0] == self.fingerprint():
+                if hit is not None and hit[0] == self.fingerprint(also):
                     self.hits += 1
                     return Result(hit[1].value, False, hit[1].computed_at, True)
+            if any(write_lock_holder(p) is not None for p in also):
+                return self._stale(key)  # e.g. `btcmacro chain sync` is writing the index
             try:
                 st = self.open()
             except StoreLocked:
                 return self._stale(key)
             try:
-                fp = self.fingerprint()
+                fp = self.fingerprint(also)
                 value = fn(st)
             except BaseException:
                 with self._lock:

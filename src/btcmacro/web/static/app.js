@@ -61,6 +61,20 @@
     return { shapes: shapes, annotations: annotations };
   }
 
+  /* The report's HODL-wave chart (btcmacro.report.charts.plan, served by /api/briefing/charts as
+     `hodl`): one stacked area per age band, youngest at the bottom, 0-100 % of the supply. */
+  function hodlChart(div, h, asOf) {
+    if (!h || !h.bands || !h.bands.length) { fail(div, LABELS.no_data); return; }
+    var traces = h.bands.map(function (b) {
+      return { type: "scatter", mode: "lines", stackgroup: "bands", name: (b.names && b.names[PAGE.lang]) || b.key,
+               x: h.x, y: numeric(b.y), fillcolor: b.color, line: { color: b.color, width: 0.5 },
+               hovertemplate: "%{y:.2f}%" };
+    });
+    draw(div, traces, { yaxis: { range: [0, 100], title: { text: (h.axis_label && h.axis_label[PAGE.lang]) || "%" } },
+                        legend: { orientation: "h", y: -0.12, traceorder: "normal" }, margin: { l: 60, r: 20, t: 20, b: 40 } },
+         "btcmacro_hodl_waves_" + asOf).catch(function (e) { fail(div, e); });
+  }
+
   function briefingPage() {
     var asOf = PAGE.as_of;
     getJSON("/api/briefing/charts?as_of=" + encodeURIComponent(asOf)).then(function (d) {
@@ -78,6 +92,8 @@
       var bands = levelBands(d.levels, true);
       draw(div, traces, { yaxis: { type: "log", title: { text: "USD" } }, shapes: bands.shapes, annotations: bands.annotations },
            "btcmacro_btc_price_" + asOf).catch(function (e) { fail(div, e); });
+      var hdiv = document.getElementById("chart-hodl_waves");
+      if (hdiv) { hodlChart(hdiv, d.hodl, asOf); }
       document.querySelectorAll(".chart.small").forEach(function (cdiv) {
         var id = cdiv.dataset.metric, c = d.charts[id];
         if (!c) { fail(cdiv, LABELS.no_data); return; }
@@ -122,6 +138,30 @@
     }
   }
 
+  /* Status page: the URPD of the last indexed day from /api/chain/urpd, one bar per price bucket. */
+  function statusPage() {
+    var div = document.getElementById("urpd-chart");
+    if (!div || !PAGE.chain) { return; }
+    getJSON("/api/chain/urpd?buckets=50").then(function (u) {
+      var meta = document.getElementById("urpd-meta");
+      if (meta) {
+        meta.textContent = "(" + u.date + " · " + LABELS.supply + " " + u.supply_btc.toLocaleString(PAGE.lang) +
+          " BTC · " + (u.tip_hash ? u.tip_hash.slice(0, 8) + "…" + u.tip_hash.slice(-8) : "") +
+          (u.height !== null ? " · " + LABELS.height + " " + u.height : "") + ")";
+      }
+      var fmt = function (v) { return Math.round(v).toLocaleString(PAGE.lang); };
+      var traces = [{ type: "bar", orientation: "v", name: "URPD", marker: { color: "#f7931a" },
+                      x: u.buckets.map(function (b) { return (b.price_low + b.price_high) / 2; }),
+                      y: u.buckets.map(function (b) { return b.btc; }),
+                      width: u.buckets.map(function (b) { return (b.price_high - b.price_low) * 0.9; }),
+                      text: u.buckets.map(function (b) { return fmt(b.price_low) + "–" + fmt(b.price_high) + " USD"; }),
+                      textposition: "none", hovertemplate: "%{text}: %{y:,.8f} BTC<extra></extra>" }];
+      return draw(div, traces, { showlegend: false, hovermode: "closest",
+                                 xaxis: { title: { text: LABELS.urpd_x } }, yaxis: { title: { text: LABELS.urpd_y } } },
+                  "btcmacro_urpd_" + u.date);
+    }).catch(function (e) { fail(div, e); });
+  }
+
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest ? ev.target.closest("button.png") : null;
     if (!b) { return; }
@@ -133,4 +173,5 @@
 
   if (PAGE.page === "briefing") { briefingPage(); }
   if (PAGE.page === "explore") { explorePage(); }
+  if (PAGE.page === "status") { statusPage(); }
 })();
