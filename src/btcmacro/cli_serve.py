@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
         store: Optional[Path] = StoreOpt,
         allow_host: list[str] = typer.Option([], "--allow-host",
                                              help="extra Host header name to accept (with a non-local --host)"),
+        index: Optional[Path] = typer.Option(None, "--index",
+                                             help="own-node chain index for /api/chain/* and the status page "
+                                                  "(default: $BTCMACRO_HOME/chain.duckdb)"),
     ):
         """Serve the local dashboard (briefing, metric explorer, status, JSON API); read-only."""
         import uvicorn
@@ -67,7 +70,7 @@ def register(app: typer.Typer) -> None:
             if not path.exists():
                 raise
             typer.echo("note: an update is running; the dashboard will show it as in progress", err=True)
-        web = create_app(path, port=port, allowed_hosts=host_allowlist(host, allow_host))
+        web = create_app(path, index_path=index, port=port, allowed_hosts=host_allowlist(host, allow_host))
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"btcmacro dashboard: http://{shown}:{port}/  (store {path}; Ctrl-C to stop)", err=True)
         uvicorn.run(web, host=host, port=port, reload=False, workers=1, log_level="warning",

@@ -47,6 +47,21 @@ def test_non_local_bind_warns_and_keeps_the_host_check(captured, web_store_path)
     assert c.get("/api/status", headers={"host": "192.168.1.20:9000"}).status_code == 400
 
 
+def test_index_option_reaches_the_chain_endpoints(captured, web_store_path, tmp_path):
+    """``--index PATH`` is the chain index the app reads: the status page names it, and as it is
+    missing the chain endpoints answer 404 ``no_chain_index``."""
+    missing = tmp_path / "elsewhere" / "chain.duckdb"
+    r = CliRunner().invoke(app, ["serve", "--store", str(web_store_path), "--index", str(missing)])
+    assert r.exit_code == 0, r.output
+    (web, _), = captured
+    from fastapi.testclient import TestClient
+
+    c = TestClient(web, base_url="http://127.0.0.1:8765")
+    res = c.get("/api/chain/hodl")
+    assert res.status_code == 404 and res.json()["error"] == "no_chain_index"
+    assert str(missing) in c.get("/status").text
+
+
 def test_host_allowlist_rules():
     assert cli_serve.host_allowlist("127.0.0.1", []) == []
     assert cli_serve.host_allowlist("0.0.0.0", []) == []
