@@ -159,6 +159,17 @@ SERIES: dict[str, SeriesDef] = {
           for k, lab in [("lt_1d", "<1d"), ("1d_1w", "1d-1w"), ("1w_1m", "1w-1m"), ("1m_3m", "1m-3m"),
                          ("3m_6m", "3m-6m"), ("6m_12m", "6m-12m"), ("1y_2y", "1y-2y"), ("2y_3y", "2y-3y"),
                          ("3y_5y", "3y-5y"), ("5y_7y", "5y-7y"), ("7y_10y", "7y-10y"), ("gt_10y", ">10y")]],
+        # address-balance cohorts: one series per band of btcmacro.chain.aggregate.BALANCE_BANDS
+        # (a script's balance, lower edge inclusive), id from the label (balance_band_key:
+        # "<0.001" -> lt_0p001, "1k-10k" -> 1k_10k, ">100k" -> gt_100k); BTC held and script count
+        *[SeriesDef(f"chain/{kind}_band_{k}", "own node",
+                    (f"supply held by scripts with a balance of {lab} BTC" if kind == "supply"
+                     else f"number of scripts with a balance of {lab} BTC (above 0)"),
+                    "BTC" if kind == "supply" else "count", "daily", "same_day")
+          for kind in ("supply", "addresses")
+          for k, lab in [("lt_0p001", "<0.001"), ("0p001_0p01", "0.001-0.01"), ("0p01_0p1", "0.01-0.1"),
+                         ("0p1_1", "0.1-1"), ("1_10", "1-10"), ("10_100", "10-100"), ("100_1k", "100-1k"),
+                         ("1k_10k", "1k-10k"), ("10k_100k", "10k-100k"), ("gt_100k", ">100k")]],
     ]
 }
 

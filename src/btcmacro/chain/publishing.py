@@ -7,7 +7,11 @@ catalogue series ``chain/<key>`` with ``vintage = tip hash`` and ``provenance = 
 <h>"``; the briefing's own-node variants then pick them up. Besides the 15 matrix metrics these are
 supply in profit / loss as percent of supply and the HODL waves, each band of
 :data:`~btcmacro.chain.metrics.HODL_BANDS` as ``chain/hodl_<band>_pct`` (percent of supply) and
-``chain/hodl_<band>_btc`` (:func:`~btcmacro.chain.metrics.supply_shares`).
+``chain/hodl_<band>_btc`` (:func:`~btcmacro.chain.metrics.supply_shares`), and the address-balance
+cohorts, each band of :data:`~btcmacro.chain.aggregate.BALANCE_BANDS` as
+``chain/supply_band_<band>`` (BTC held by scripts in the band) and ``chain/addresses_band_<band>``
+(number of scripts with a positive balance in it), from one SQL pass
+(:func:`~btcmacro.chain.aggregate.balance_bands`).
 
 :func:`urpd_for_day` and :func:`hodl_for_day` read one day's URPD and HODL waves straight from
 the index (prices from the main store, as :func:`publish` uses them); ``btcmacro chain urpd`` and
@@ -48,7 +52,8 @@ import numpy as np
 import pandas as pd
 
 from btcmacro import catalog
-from btcmacro.chain.aggregate import Matrix, band_supply, build_matrix, scripts_balance
+from btcmacro.chain.aggregate import (BALANCE_BANDS, Matrix, balance_band_key, balance_bands, band_supply,
+                                      build_matrix, scripts_balance)
 from btcmacro.chain.index import ChainIndex
 from btcmacro.chain.lifecycle import script_key
 from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix, supply, supply_shares
@@ -58,7 +63,7 @@ from btcmacro.store import Store, WriteResult
 if TYPE_CHECKING:
     from btcmacro.chain.addresses import AddressList
 
-__all__ = ["publish", "publish_remembering_list", "ADDRESS_LIST_KEY", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS",
+__all__ = ["publish", "publish_remembering_list", "ADDRESS_LIST_KEY", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS", "BAND_EDGES",
            "day_closers", "published_tip", "store_prices", "urpd_for_day", "hodl_for_day"]
 
 PRICE_SERIES = "cmc/btc_close"
@@ -68,8 +73,11 @@ DAYS_KEY = "chain_days"
 SAT = 100_000_000
 WHALE_BTC = 1000.0
 #: bump when a metric definition in :mod:`btcmacro.chain.metrics` changes or series are added
-#: (forces a full rewrite; unchanged values add no rows). 2: supply in profit/loss % and HODL waves
-METRICS_VERSION = 2
+#: (forces a full rewrite; unchanged values add no rows). 2: supply in profit/loss % and HODL
+#: waves; 3: supply and script count per address-balance band (``supply_band_*``, ``addresses_band_*``)
+METRICS_VERSION = 3
+#: lower edges (satoshis) of the published address-balance bands (:data:`BALANCE_BANDS`)
+BAND_EDGES: list[int] = [lo for _, lo in BALANCE_BANDS]
 
 
 @dataclass
@@ -151,7 +159,8 @@ def publish(
         balance is written as ``chain/exchange_balance`` with the list's provenance.
     whale_btc
         Balance threshold of ``chain/supply_whales_1k`` (supply held by scripts with at least
-        this many BTC; 1,000 by default).
+        this many BTC; 1,000 by default). At a band edge it is the sum of the balance bands
+        from that edge up; another threshold takes its own pass (``band_supply``).
 
     Returns
     -------
@@ -175,7 +184,16 @@ def publish(
             raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
         m = matrix if matrix is not None else build_matrix(index)
         closers = day_closers(index)
-        per_script = {"supply_whales_1k": band_supply(index, m.days, int(round(whale_btc * SAT)))}
+        whale_sat = int(round(whale_btc * SAT))
+        bands = balance_bands(index, m.days, BAND_EDGES)
+        per_script = {f"supply_band_{balance_band_key(lab)}": bands.supply[i]
+                      for i, (lab, _) in enumerate(BALANCE_BANDS)}
+        counts = {f"addresses_band_{balance_band_key(lab)}": bands.addresses[i]
+                  for i, (lab, _) in enumerate(BALANCE_BANDS)}
+        # >= whale_btc is the sum of the bands from that edge up (the same numbers as
+        # band_supply, tested); another threshold takes its own pass
+        per_script["supply_whales_1k"] = (bands.supply[BAND_EDGES.index(whale_sat):].sum(axis=0)
+                                          if whale_sat in BAND_EDGES else band_supply(index, m.days, whale_sat))
         if addresses is not None:
             keys = [script_key(x) for x in addresses.scripts]
             per_script["exchange_balance"] = scripts_balance(index, m.days, keys)
@@ -186,6 +204,8 @@ def publish(
     dates = pd.to_datetime(m.days.astype("datetime64[ns]"))
     for k, sat in per_script.items():
         frames[k] = pd.DataFrame({"date": dates, "value": sat / SAT})
+    for k, n in counts.items():
+        frames[k] = pd.DataFrame({"date": dates, "value": n.astype(np.float64)})
     for k, f in (extra or {}).items():
         frames[k] = f
     tip_hex, height = cp.hash_hex, cp.height
@@ -215,6 +235,12 @@ def publish(
     res.first_day = start
 
     prov = f"own node, tip {tip_hex} height {height}"
+    band_prov = {}  # each band's balance range, in the provenance
+    for i, (lab, lo) in enumerate(BALANCE_BANDS):
+        rng = (f"a balance in [{lo / SAT:g}, {BAND_EDGES[i + 1] / SAT:g}) BTC" if i + 1 < len(BAND_EDGES)
+               else f"a balance of at least {lo / SAT:g} BTC")
+        band_prov[f"supply_band_{balance_band_key(lab)}"] = f"scripts with {rng}"
+        band_prov[f"addresses_band_{balance_band_key(lab)}"] = f"scripts with {rng}, counted if above 0"
     for key, f in frames.items():
         sid = f"chain/{key}"
         defn = catalog.SERIES.get(sid)
@@ -230,6 +256,8 @@ def publish(
         pv = f"{prov}; {addresses.describe()}" if key == "exchange_balance" and addresses is not None else prov
         if key == "supply_whales_1k":
             pv = f"{prov}; scripts holding >= {whale_btc:g} BTC"
+        elif key in band_prov:
+            pv = f"{prov}; {band_prov[key]}"
         res.written[sid] = store.write_series(defn.meta(provenance=pv), g, vintage=tip_hex)
 
     keep = {d: hv for d, hv in prev_days.items() if d < start.isoformat()} if not res.full else {}
