@@ -218,8 +218,8 @@ def urpd_cmd(date: Optional[str] = _DateOpt,
     with api.open_store(store, read_only=True) as st:
         df = chain.publishing.urpd_for_day(st, date, index, buckets=buckets)
     a = df.attrs
-    meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "supply_btc": a["supply_btc"],
-            "prices": chain.publishing.PRICE_SERIES}
+    meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "day_tip_hash": a["day_tip_hash"],
+            "day_height": a["day_height"], "supply_btc": a["supply_btc"], "prices": chain.publishing.PRICE_SERIES}
     _emit(df, fmt, meta, "buckets", f"URPD {a['date']} (supply {a['supply_btc']:,.8g} BTC, "
           f"priced with {chain.publishing.PRICE_SERIES})",
           [("price_low", "from USD"), ("price_high", "to USD"), ("btc", "BTC")])
@@ -235,7 +235,8 @@ def hodl_cmd(date: Optional[str] = _DateOpt, fmt: str = typer.Option("table", "-
     _check_format(fmt)
     df = chain.publishing.hodl_for_day(date, index)
     a = df.attrs
-    meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "supply_btc": a["supply_btc"]}
+    meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "day_tip_hash": a["day_tip_hash"],
+            "day_height": a["day_height"], "supply_btc": a["supply_btc"]}
     _emit(df, fmt, meta, "bands", f"HODL waves {a['date']} (supply {a['supply_btc']:,.8g} BTC)",
           [("band", "last moved"), ("btc", "BTC"), ("pct", "% of supply")])
 

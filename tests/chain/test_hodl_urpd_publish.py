@@ -343,3 +343,26 @@ def test_version_bump_backfills_new_series_on_an_old_publish(synced):
         pd.testing.assert_series_equal(st.series("chain/realized_cap"), before["realized_cap"])
         assert st.con.execute("SELECT count(*) FROM obs WHERE series_id = 'chain/realized_cap'").fetchone()[0] == n_rc
         assert res.written["chain/realized_cap"].new == 0 and res.written["chain/realized_cap"].revised == 0
+
+
+def test_one_day_reads_reuse_the_matrix_until_the_index_changes(synced, blocks_path, monkeypatch):
+    """The dashboard asks day after day: the matrix is built once per index state, and each
+    result cites the day's own last block besides the index tip."""
+    index, _ = synced
+    calls = []
+    real = P.build_matrix
+    monkeypatch.setattr(P, "build_matrix", lambda ix: calls.append(1) or real(ix))
+    P._MATRIX_CACHE.clear()
+    a, b = P.hodl_for_day("2009-01-13", index), P.hodl_for_day("2010-06-27", index)
+    assert len(calls) == 1
+    # day 10 closes with h3 (h1, h2 on day 0), day 540 with h6; both computed at tip h6
+    assert (a.attrs["day_height"], b.attrs["day_height"], a.attrs["height"]) == (3, 6, 6)
+    assert a.attrs["day_tip_hash"] != b.attrs["day_tip_hash"] == b.attrs["tip_hash"]
+    assert P.hodl_for_day("2009-01-12", index).attrs["day_height"] == 2  # no block that day: the last before
+    # a sync that extends the chain changes the index: the next read rebuilds
+    genesis = (blocks_path / "0.bin").read_bytes()
+    blocks, _ = synthetic_chain(genesis, PLAN + [(541, 1 * SAT, [])])
+    write_blk(index.parent / "blocks", [genesis] + blocks)
+    chain_api.sync(blocks_dir=index.parent / "blocks", store_path=index)
+    c = P.hodl_for_day(None, index)
+    assert len(calls) == 2 and c.attrs["height"] == 7 and c.attrs["date"] == "2010-06-28"

@@ -153,9 +153,11 @@ def test_hodl_endpoint_is_the_library_day_and_the_hand_figures(nclient, node):
     assert [b["pct"] for b in body["bands"]] == pytest.approx([100 * EXPECT_BTC.get(k, 0) / 70 for k in KEYS],
                                                                rel=1e-14, abs=0)
     assert body["date"] == "2025-12-09" and body["supply_btc"] == 70
-    # provenance: the index tip the figures were computed at (block 6 of 2025-12-15)
+    # provenance: the day's last block (5), which the figures depend on, and the index tip when
+    # they were computed (block 6 of 2025-12-15)
     assert (body["tip_hash"], body["height"]) == (node["hashes"][6], 6) == (lib.attrs["tip_hash"], lib.attrs["height"])
-    assert body["source"] == f"own node, tip {node['hashes'][6]} height 6"
+    assert (body["day_tip_hash"], body["day_height"]) == (node["hashes"][5], 5)
+    assert body["source"] == f"own node, tip {node['hashes'][5]} height 5 (last block of 2025-12-09; index tip height 6)"
     assert body["provenance"].startswith(body["source"]) and "end of 2025-12-09" in body["provenance"]
     assert body["update_in_progress"] is False
 

@@ -280,8 +280,17 @@ def store_prices(store: Store) -> pd.Series:
     return pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
 
 
-def _day_matrix(day, index_path) -> tuple[Matrix, int]:
-    """The index's matrix and the index of ``day`` in it (one-line errors for the CLI)."""
+# the last index read by _day_matrix: {path: (key, matrix, day closers)}; the key changes with the
+# checkpoint and the file, so a sync (or a reorg) is seen at the next call
+_MATRIX_CACHE: dict[str, tuple[tuple, Matrix, dict]] = {}
+
+
+def _day_matrix(day, index_path) -> tuple[Matrix, int, tuple[int, str] | None]:
+    """The index's matrix, the index of ``day`` in it and the day's closing block ``(height,
+    hash hex)`` (the highest block stamped on or before that day; one-line errors for the CLI).
+
+    The matrix of the last index read is kept while its checkpoint and file are unchanged (one
+    per path): building it is the expensive part, and the dashboard asks day after day."""
     from btcmacro.chain.api import default_store_path
     from btcmacro.chain.metrics import day_index
 
@@ -289,23 +298,43 @@ def _day_matrix(day, index_path) -> tuple[Matrix, int]:
     if not p.exists():
         raise ChainError("no chain index yet: run `btcmacro chain sync` first", where=str(p))
     with ChainIndex(p, read_only=True) as index:
-        if index.checkpoint() is None:
+        cp = index.checkpoint()
+        if cp is None:
             raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
-        m = build_matrix(index)
+        st = p.stat()
+        key = (cp.hash, cp.height, st.st_mtime_ns, st.st_size)
+        hit = _MATRIX_CACHE.get(str(p))
+        if hit is not None and hit[0] == key:
+            m, closers = hit[1], hit[2]
+        else:
+            m, closers = build_matrix(index), day_closers(index)
+            _MATRIX_CACHE.clear()
+            _MATRIX_CACHE[str(p)] = (key, m, closers)
     if m.ndays == 0:
         raise ChainError("the chain index holds no spendable outputs yet", where=str(p))
     first, last = pd.Timestamp(m.days[0]).date(), pd.Timestamp(m.days[-1]).date()
     if day is None:
-        return m, m.ndays - 1
-    try:
-        d = dt.date.fromisoformat(str(day)) if not isinstance(day, dt.date) else day
-    except ValueError:
-        raise UsageError(f"not a date {day!r} (expected YYYY-MM-DD)", where="--date") from None
-    try:
-        return m, day_index(m, d)
-    except ValueError:
-        raise UsageError(f"{d.isoformat()} is outside the indexed days {first.isoformat()}..{last.isoformat()}",
-                         where="--date") from None
+        d = m.ndays - 1
+    else:
+        try:
+            when = dt.date.fromisoformat(str(day)) if not isinstance(day, dt.date) else day
+        except ValueError:
+            raise UsageError(f"not a date {day!r} (expected YYYY-MM-DD)", where="--date") from None
+        try:
+            d = day_index(m, when)
+        except ValueError:
+            raise UsageError(f"{when.isoformat()} is outside the indexed days {first.isoformat()}..{last.isoformat()}",
+                             where="--date") from None
+    iso = pd.Timestamp(m.days[d]).date().isoformat()
+    upto = [k for k in closers if k <= iso]
+    return m, d, (closers[max(upto)] if upto else None)
+
+
+def _day_attrs(out: pd.DataFrame, m: Matrix, d: int, closer) -> pd.DataFrame:
+    out.attrs.update(date=pd.Timestamp(m.days[d]).date().isoformat(), tip_hash=m.tip_hash, height=m.tip_height,
+                     supply_btc=int(supply(m)[d]) / SAT,
+                     day_height=closer[0] if closer else None, day_tip_hash=closer[1] if closer else None)
+    return out
 
 
 def urpd_for_day(store: Store, day=None, index_path: str | os.PathLike | None = None, *,
@@ -327,8 +356,10 @@ def urpd_for_day(store: Store, day=None, index_path: str | os.PathLike | None = 
     -------
     pandas.DataFrame
         ``price_low``, ``price_high``, ``btc`` (see :func:`btcmacro.chain.api.urpd`); ``attrs``
-        hold ``date``, ``tip_hash``, ``height`` and ``supply_btc`` (the day's supply, from
-        the matrix's creations and spends; ``btc`` sums to it).
+        hold ``date``, ``tip_hash``, ``height`` (the index's tip), ``day_height`` and
+        ``day_tip_hash`` (the last block stamped on or before the day: what the figures
+        depend on) and ``supply_btc`` (the day's supply, from the matrix's creations and
+        spends; ``btc`` sums to it).
 
     Raises
     ------
@@ -345,11 +376,8 @@ def urpd_for_day(store: Store, day=None, index_path: str | os.PathLike | None = 
 
     if int(buckets) < 1:
         raise UsageError(f"--buckets must be at least 1 (got {buckets})", where="--buckets")
-    m, d = _day_matrix(day, index_path)
-    out = api.urpd(d, store_prices(store), buckets=int(buckets), matrix=m)
-    out.attrs.update(date=pd.Timestamp(m.days[d]).date().isoformat(), tip_hash=m.tip_hash, height=m.tip_height,
-                     supply_btc=int(supply(m)[d]) / SAT)
-    return out
+    m, d, closer = _day_matrix(day, index_path)
+    return _day_attrs(api.urpd(d, store_prices(store), buckets=int(buckets), matrix=m), m, d, closer)
 
 
 def hodl_for_day(day=None, index_path: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -359,7 +387,8 @@ def hodl_for_day(day=None, index_path: str | os.PathLike | None = None) -> pd.Da
     -------
     pandas.DataFrame
         ``band``, ``key``, ``age_from_days``, ``age_to_days``, ``btc``, ``pct``; ``attrs`` hold
-        ``date``, ``tip_hash``, ``height`` and ``supply_btc``.
+        ``date``, ``tip_hash``, ``height``, ``day_height``, ``day_tip_hash`` (as
+        :func:`urpd_for_day`) and ``supply_btc``.
 
     Raises
     ------
@@ -374,11 +403,8 @@ def hodl_for_day(day=None, index_path: str | os.PathLike | None = None) -> pd.Da
     """
     from btcmacro.chain.metrics import hodl_on_day
 
-    m, d = _day_matrix(day, index_path)
-    out = hodl_on_day(m, d)
-    out.attrs.update(date=pd.Timestamp(m.days[d]).date().isoformat(), tip_hash=m.tip_hash, height=m.tip_height,
-                     supply_btc=int(supply(m)[d]) / SAT)
-    return out
+    m, d, closer = _day_matrix(day, index_path)
+    return _day_attrs(hodl_on_day(m, d), m, d, closer)
 
 
 def publish_remembering_list(store: Store, index_path=None, addresses: "AddressList | None" = None

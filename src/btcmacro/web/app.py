@@ -398,10 +398,17 @@ def _chain_source(tip: str | None, height: int | None) -> str:
 
 
 def _chain_head(df: pd.DataFrame) -> dict:
+    """Date, supply and provenance of a one-day chain result: the figures depend only on the last
+    block stamped on or before the day (``day_tip_hash``/``day_height``, cited in ``source``, as
+    the briefing does); ``tip_hash``/``height`` are the index's tip when they were computed."""
     a = df.attrs
     height = None if a.get("height") is None else int(a["height"])
+    day_h = None if a.get("day_height") is None else int(a["day_height"])
+    src = (_chain_source(a.get("day_tip_hash"), day_h) + f" (last block of {a['date']}; index tip height {height})"
+           if day_h is not None else _chain_source(a.get("tip_hash"), height))
     return {"date": a["date"], "tip_hash": a.get("tip_hash"), "height": height,
-            "supply_btc": _plain(a.get("supply_btc")), "source": _chain_source(a.get("tip_hash"), height)}
+            "day_tip_hash": a.get("day_tip_hash"), "day_height": day_h,
+            "supply_btc": _plain(a.get("supply_btc")), "source": src}
 
 
 def chain_hodl_payload(index: Path, day: str | None) -> dict:
