@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# shared test helpers are top-level modules: tests/_ownnode.py and tests/chain/_chainhelp.py
+for _d in (Path(__file__).resolve().parent, Path(__file__).resolve().parent / "chain"):
+    if str(_d) not in sys.path:
+        sys.path.insert(0, str(_d))
 
 
 @pytest.fixture(autouse=True)

@@ -12,24 +12,17 @@ own-node chain data, with no chart.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from _ownnode import AS_OF, EXPECT_BTC, EXPECT_BTC_LAST, published_node
 
 from btcmacro import api, report
 from btcmacro.report import builder, charts
 from btcmacro.store import Store
 
-SAT = 10**8
-GENESIS_DAY = dt.date(2009, 1, 3)
-AS_OF = dt.date(2025, 12, 9)
-D = (AS_OF - GENESIS_DAY).days  # day index of the as-of date (6184)
 NOW = dt.datetime(2025, 12, 9, 23, 0, tzinfo=dt.UTC)
 
 #: band keys in age order and the ones from 1 year up / below 1 month (written out, not imported)
@@ -38,62 +31,14 @@ KEYS = ["lt_1d", "1d_1w", "1w_1m", "1m_3m", "3m_6m", "6m_12m", "1y_2y", "2y_3y",
 OLD = KEYS[6:]
 HOT = KEYS[:3]
 
-# (day index, coinbase satoshis, spends); genesis (50 BTC, 2009-01-03) is the first coin
-PLAN = [
-    (D - 800, 10 * SAT, []),                               # h1: A 10
-    (D - 400, 4 * SAT, []),                                # h2: B 4
-    (D - 100, 3 * SAT, [("cb1", 0, [6 * SAT, 4 * SAT])]),   # h3: C 3; A -> A1 6 + A2 4
-    (D - 20, 1 * SAT, [("cb2", 0, [4 * SAT])]),             # h4: E 1; B -> B1 4
-    (D, 2 * SAT, []),                                      # h5: F 2 (the as-of day)
-    (D + 6, 5 * SAT, [("tx3.0", 1, [4 * SAT])]),            # h6: G 5; A2 -> A2' 4 (after the as-of day)
-]
-# by hand, end of 2025-12-09: genesis 50 (>10y); A1 6 + C 3 + A2 4 (age 100: 3m-6m) = 13;
-# B1 4 + E 1 (age 20: 1w-1m) = 5; F 2 (<1d). Supply 70: 1y+ = 50/70, <1m = 7/70
-EXPECT_BTC = {"gt_10y": 50, "3m_6m": 13, "1w_1m": 5, "lt_1d": 2}
-# 2025-12-15 (h6): A2' 4 + G 5 (<1d); F 2 (1d-1w); B1 + E (age 26) 5; A1 + C (age 106) 9; genesis 50
-EXPECT_BTC_LAST = {"gt_10y": 50, "3m_6m": 9, "1w_1m": 5, "1d_1w": 2, "lt_1d": 9}
-
-
-def _chainhelp():
-    path = Path(__file__).resolve().parents[1] / "chain" / "_chainhelp.py"
-    spec = importlib.util.spec_from_file_location("_chainhelp_for_hodl_report", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _genesis() -> bytes:
-    here = Path(__file__).resolve()
-    for base in (os.environ.get("BTCMACRO_BLOCKS"), here.parents[3] / "shared" / "data" / "blocks",
-                 "/work/shared/data/blocks"):
-        if base and (Path(base) / "0.bin").is_file():
-            return (Path(base) / "0.bin").read_bytes()
-    pytest.skip("real block fixtures (mainnet genesis) not found")
-
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, snapshot_store_path):
-    """``{"store", "index", "hashes"}``: the snapshot store copy with PLAN synced and published."""
-    from btcmacro.chain import api as chain_api
-    from btcmacro.chain import publishing
-
-    h = _chainhelp()
-    tmp = tmp_path_factory.mktemp("hodl_node")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BTCMACRO_HOME", str(tmp / "home"))
-        genesis = _genesis()
-        blocks, _ = h.synthetic_chain(genesis, PLAN)
-        h.write_blk(tmp / "blocks", [genesis] + blocks)
-        index = tmp / "chain.duckdb"
-        chain_api.sync(blocks_dir=tmp / "blocks", store_path=index)
-        store = tmp / "store.duckdb"
-        shutil.copy(snapshot_store_path, store)
-        with Store(store) as st:
-            assert not st.has_series("chain/hodl_lt_1d_pct")  # the snapshot has no own-node data
-            res = publishing.publish(st, index)
-            assert res.full and str(res.last_day) == "2025-12-15" and res.height == 6
-    hashes = {i + 1: h.block_hash(b)[::-1].hex() for i, b in enumerate(blocks)}
-    return {"store": store, "index": index, "hashes": hashes}
+    """``{"store", "index", "hashes"}``: the snapshot store copy with the shared HODL plan (see
+    tests/_ownnode.py, figures by hand there) synced and published."""
+    n = published_node(tmp_path_factory.mktemp("hodl_node"), snapshot_store_path)
+    assert str(n["last_day"]) == "2025-12-15"
+    return n
 
 
 def _store_bands(store_path, as_of: dt.date) -> tuple[pd.Timestamp, dict, dict]:

@@ -8,12 +8,10 @@ embedded snapshot's CoinMarketCap closes (read here straight from the store).
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from _ownnode import synced_index
 
 import btcmacro
 from btcmacro import api
@@ -30,33 +28,9 @@ PLAN = [
 ]
 
 
-def _chainhelp():
-    path = Path(__file__).resolve().parents[1] / "chain" / "_chainhelp.py"
-    spec = importlib.util.spec_from_file_location("_chainhelp_for_api_chain_day", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    from btcmacro.chain import api as chain_api
-
-    here = Path(__file__).resolve()
-    genesis = None
-    for base in (os.environ.get("BTCMACRO_BLOCKS"), here.parents[3] / "shared" / "data" / "blocks",
-                 "/work/shared/data/blocks"):
-        if base and (Path(base) / "0.bin").is_file():
-            genesis = (Path(base) / "0.bin").read_bytes()
-            break
-    if genesis is None:
-        pytest.skip("real block fixtures (mainnet genesis) not found")
-    h = _chainhelp()
-    tmp = tmp_path_factory.mktemp("api_chain_day")
-    blocks, _ = h.synthetic_chain(genesis, PLAN)
-    h.write_blk(tmp / "blocks", [genesis] + blocks)
-    chain_api.sync(blocks_dir=tmp / "blocks", store_path=tmp / "chain.duckdb")
-    return tmp / "chain.duckdb"
+    return synced_index(tmp_path_factory.mktemp("api_chain_day"), PLAN)[0]
 
 
 def test_exported_at_top_level():

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.util
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -29,70 +27,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _ownnode import AS_OF, D, EXPECT_BTC, EXPECT_BTC_LAST, GENESIS_DAY, published_node
 
 from btcmacro import api
 from btcmacro.store import Store
 
-SAT = 10**8
-GENESIS_DAY = dt.date(2009, 1, 3)
-AS_OF = dt.date(2025, 12, 9)
-D = (AS_OF - GENESIS_DAY).days
 KEYS = ["lt_1d", "1d_1w", "1w_1m", "1m_3m", "3m_6m", "6m_12m", "1y_2y", "2y_3y", "3y_5y", "5y_7y", "7y_10y",
         "gt_10y"]
-# (day index, coinbase satoshis, spends), as in tests/report/test_hodl_report.py
-PLAN = [
-    (D - 800, 10 * SAT, []),                               # h1: A 10
-    (D - 400, 4 * SAT, []),                                # h2: B 4
-    (D - 100, 3 * SAT, [("cb1", 0, [6 * SAT, 4 * SAT])]),   # h3: C 3; A -> A1 6 + A2 4
-    (D - 20, 1 * SAT, [("cb2", 0, [4 * SAT])]),             # h4: E 1; B -> B1 4
-    (D, 2 * SAT, []),                                      # h5: F 2 (the as-of day)
-    (D + 6, 5 * SAT, [("tx3.0", 1, [4 * SAT])]),            # h6: G 5; A2 -> A2' 4 (after the as-of day)
-]
-EXPECT_BTC = {"gt_10y": 50, "3m_6m": 13, "1w_1m": 5, "lt_1d": 2}  # end of 2025-12-09, supply 70
-EXPECT_BTC_LAST = {"gt_10y": 50, "3m_6m": 9, "1w_1m": 5, "1d_1w": 2, "lt_1d": 9}  # 2025-12-15, supply 75
-
-
-def _chainhelp():
-    """The chain tests' shared block builder (a helper module, loaded by path)."""
-    path = Path(__file__).resolve().parents[1] / "chain" / "_chainhelp.py"
-    spec = importlib.util.spec_from_file_location("_chainhelp_for_web_chain", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _genesis() -> bytes:
-    here = Path(__file__).resolve()
-    for base in (os.environ.get("BTCMACRO_BLOCKS"), here.parents[3] / "shared" / "data" / "blocks",
-                 "/work/shared/data/blocks"):
-        if base and (Path(base) / "0.bin").is_file():
-            return (Path(base) / "0.bin").read_bytes()
-    pytest.skip("real block fixtures (mainnet genesis) not found")
 
 
 @pytest.fixture(scope="session")
 def node(tmp_path_factory, web_store_path):
-    """``{"store", "index", "hashes"}``: a snapshot store copy with PLAN synced and published."""
-    from btcmacro.chain import api as chain_api
-    from btcmacro.chain import publishing
-
-    h = _chainhelp()
-    tmp = tmp_path_factory.mktemp("web_node")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BTCMACRO_HOME", str(tmp / "home"))
-        genesis = _genesis()
-        blocks, _ = h.synthetic_chain(genesis, PLAN)
-        h.write_blk(tmp / "blocks", [genesis] + blocks)
-        index = tmp / "chain.duckdb"
-        chain_api.sync(blocks_dir=tmp / "blocks", store_path=index)
-        store = tmp / "store.duckdb"
-        shutil.copy(web_store_path, store)
-        with Store(store) as st:
-            assert not st.has_series("chain/hodl_lt_1d_pct")
-            res = publishing.publish(st, index)
-            assert res.full and str(res.last_day) == "2025-12-15" and res.height == 6
-    hashes = {i + 1: h.block_hash(b)[::-1].hex() for i, b in enumerate(blocks)}
-    return {"store": store, "index": index, "hashes": hashes}
+    """``{"store", "index", "hashes"}``: a snapshot store copy with the shared HODL plan (tests/_ownnode.py)
+    synced and published."""
+    n = published_node(tmp_path_factory.mktemp("web_node"), web_store_path)
+    assert str(n["last_day"]) == "2025-12-15"
+    return n
 
 
 @pytest.fixture(scope="session")
