@@ -185,3 +185,31 @@ def compress_amount(n: int) -> int:
         n //= 10
         return 1 + (n * 9 + d - 1) * 10 + e
     return 1 + (n - 1) * 10 + 9
+
+
+def balances_by_day(raw_blocks: list[bytes]) -> dict:
+    """Balance of every script at the end of each day with blocks: a plain loop over the outputs
+    and spent coins of python-bitcoinlib's decoded blocks (height order)."""
+    import datetime as dt
+    from collections import defaultdict
+
+    from bitcoin.core import CBlock
+
+    from btcmacro.chain.lifecycle import spendable
+
+    coins, bal, out = {}, defaultdict(int), {}
+    for raw in raw_blocks:
+        blk = CBlock.deserialize(raw)
+        day = dt.datetime.fromtimestamp(blk.nTime, dt.UTC).date()
+        for tx in blk.vtx:
+            if not tx.is_coinbase():
+                for i in tx.vin:
+                    s, v = coins.pop((i.prevout.hash, i.prevout.n))
+                    bal[s] -= v
+            for n, o in enumerate(tx.vout):
+                s = bytes(o.scriptPubKey)
+                if spendable(s):
+                    coins[(tx.GetTxid(), n)] = (s, o.nValue)
+                    bal[s] += o.nValue
+        out[day] = dict(bal)
+    return out

@@ -24,8 +24,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
-from _chainhelp import DAY0, _cs, _height_push, block_hash, mine_block, split_blocks_dir, txid, write_blk
-from bitcoin.core import CBlock
+from _chainhelp import (DAY0, _cs, _height_push, balances_by_day, block_hash, mine_block, split_blocks_dir, txid,
+                        write_blk)
 
 from btcmacro import catalog
 from btcmacro.chain import api
@@ -33,7 +33,6 @@ from btcmacro.chain import publishing as P
 from btcmacro.chain.aggregate import (BALANCE_BANDS, balance_band_key, balance_bands, balance_bands_sql,
                                       band_supply)
 from btcmacro.chain.index import ChainIndex
-from btcmacro.chain.lifecycle import spendable
 from btcmacro.chain.metrics import supply
 from btcmacro.store import Store
 
@@ -84,27 +83,6 @@ def build(prev: bytes, plan: list, t0: int, start_height: int = 1) -> tuple[list
 
 
 # ----------------------------------------------------------------------------- references
-
-
-def balances_by_day(raw_blocks: list[bytes]) -> dict[dt.date, dict[bytes, int]]:
-    """Balance of every script at the end of each day with blocks: a plain loop over the outputs
-    and spent coins of python-bitcoinlib's decoded blocks (height order)."""
-    coins, bal, out = {}, defaultdict(int), {}
-    for raw in raw_blocks:
-        blk = CBlock.deserialize(raw)
-        day = dt.datetime.fromtimestamp(blk.nTime, dt.UTC).date()
-        for tx in blk.vtx:
-            if not tx.is_coinbase():
-                for i in tx.vin:
-                    s, v = coins.pop((i.prevout.hash, i.prevout.n))
-                    bal[s] -= v
-            for n, o in enumerate(tx.vout):
-                s = bytes(o.scriptPubKey)
-                if spendable(s):
-                    coins[(tx.GetTxid(), n)] = (s, o.nValue)
-                    bal[s] += o.nValue
-        out[day] = dict(bal)
-    return out
 
 
 def flows_balances_by_day(index: ChainIndex) -> dict[dt.date, dict[int, int]]:

@@ -7,12 +7,11 @@ written with python-bitcoinlib.
 
 from __future__ import annotations
 
-from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 import pytest
-from _chainhelp import synthetic_chain, write_blk
+from _chainhelp import balances_by_day, synthetic_chain, write_blk
 from bitcoin.core import CBlock
 from bitcoin.wallet import CBitcoinAddress
 
@@ -81,24 +80,7 @@ def synced(tmp_path_factory, fixture_blocks):
 
 def _reference_balances(fixture_blocks):
     """Per-script balance at the end of each day, by a plain loop over python-bitcoinlib objects."""
-    import datetime as dt
-
-    coins, bal, by_day = {}, defaultdict(int), {}
-    for raw in fixture_blocks:
-        blk = CBlock.deserialize(raw)
-        day = dt.datetime.fromtimestamp(blk.nTime, dt.UTC).date()
-        for tx in blk.vtx:
-            if not tx.is_coinbase():
-                for i in tx.vin:
-                    s, v = coins.pop((i.prevout.hash, i.prevout.n))
-                    bal[s] -= v
-            for n, o in enumerate(tx.vout):
-                s = bytes(o.scriptPubKey)
-                if spendable(s):
-                    coins[(tx.GetTxid(), n)] = (s, o.nValue)
-                    bal[s] += o.nValue
-        by_day[day] = dict(bal)
-    return by_day
+    return balances_by_day(fixture_blocks)
 
 
 def test_scripts_balance_hand_values(synced, fixture_blocks, tmp_path):

@@ -44,9 +44,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ import pandas as pd
 from btcmacro import catalog
 from btcmacro.chain.aggregate import (BALANCE_BANDS, Matrix, balance_band_key, balance_bands, band_supply,
                                       build_matrix, scripts_balance)
-from btcmacro.chain.index import ChainIndex
+from btcmacro.chain.index import ChainIndex, Checkpoint
 from btcmacro.chain.lifecycle import script_key
 from btcmacro.chain.metrics import METRIC_KEYS, daily_metrics_from_matrix, supply, supply_shares
 from btcmacro.errors import ChainError, UsageError
@@ -129,6 +130,22 @@ def _price_digest(prices: pd.Series, last_day: dt.date) -> str:
     return h.hexdigest()[:16]
 
 
+@contextmanager
+def _synced_index(index_path) -> Iterator[tuple[Path, ChainIndex, Checkpoint]]:
+    """The chain index (default ``$BTCMACRO_HOME/chain.duckdb``) opened read-only with its
+    checkpoint; a one-line ChainError if there is none yet or it is empty."""
+    from btcmacro.chain.api import default_store_path
+
+    p = Path(index_path) if index_path is not None else default_store_path()
+    if not p.exists():
+        raise ChainError("no chain index yet: run `btcmacro chain sync` first", where=str(p))
+    with ChainIndex(p, read_only=True) as index:
+        cp = index.checkpoint()
+        if cp is None:
+            raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
+        yield p, index, cp
+
+
 def publish(
     store: Store,
     index_path: str | os.PathLike | None = None,
@@ -173,15 +190,7 @@ def publish(
     StoreError
         A write failed (that series is unchanged; see the module notes on crashes).
     """
-    from btcmacro.chain.api import default_store_path
-
-    p = Path(index_path) if index_path is not None else default_store_path()
-    if not p.exists():
-        raise ChainError("no chain index yet: run `btcmacro chain sync` first", where=str(p))
-    with ChainIndex(p, read_only=True) as index:
-        cp = index.checkpoint()
-        if cp is None:
-            raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
+    with _synced_index(index_path) as (p, index, cp):
         m = matrix if matrix is not None else build_matrix(index)
         closers = day_closers(index)
         whale_sat = int(round(whale_btc * SAT))
@@ -291,16 +300,9 @@ def _day_matrix(day, index_path) -> tuple[Matrix, int, tuple[int, str] | None]:
 
     The matrix of the last index read is kept while its checkpoint and file are unchanged (one
     per path): building it is the expensive part, and the dashboard asks day after day."""
-    from btcmacro.chain.api import default_store_path
     from btcmacro.chain.metrics import day_index
 
-    p = Path(index_path) if index_path is not None else default_store_path()
-    if not p.exists():
-        raise ChainError("no chain index yet: run `btcmacro chain sync` first", where=str(p))
-    with ChainIndex(p, read_only=True) as index:
-        cp = index.checkpoint()
-        if cp is None:
-            raise ChainError("the chain index is empty: run `btcmacro chain sync` first", where=str(p))
+    with _synced_index(index_path) as (p, index, cp):
         st = p.stat()
         key = (cp.hash, cp.height, st.st_mtime_ns, st.st_size)
         hit = _MATRIX_CACHE.get(str(p))
