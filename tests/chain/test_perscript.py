@@ -223,10 +223,9 @@ def test_block_flows_both_input_forms_and_shared_keys(fixture_blocks, monkeypatc
 
 
 def test_block_flows_fast_path_equals_reference(fixture_blocks):
-    """Distinct output scripts and spent scripts that are neither repeated nor created in the
-    block take ``block_flows_reference``' dict fast path; one repeated spent script, one spent
-    script that the block also creates, and a spent coin of 0 sats take the loops. The compiled
-    ``block_flows``, the Python twin and the per-key reference all agree (same rows, same order)."""
+    """Distinct scripts, one repeated spent script, one spent script that the block also creates
+    and a spent coin of 0 sats: the compiled ``block_flows``, its Python twin and the per-key
+    reference written here (python-bitcoinlib objects) all agree (same rows, same order)."""
     from btcmacro.chain import lifecycle
     from btcmacro.chain.parse import parse_block
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,47 +151,24 @@ def block_flows_reference(block: Block, height: int, spent=(), *, scripts: list[
 
     Notes
     -----
-    Sums are taken per script bytes and only the distinct scripts are hashed
-    (:func:`script_key`); the output scripts are sliced from the block buffer and their values
-    read with numpy (:meth:`~btcmacro.chain.parse.Block.output_arrays`). Two different scripts
-    sharing a 16-byte key (never seen; 2⁻¹²⁸ per pair) are merged, as a table keyed by
-    ``script_key`` must.
+    A plain loop: every spendable output (+) and spent coin (−) is added under its
+    :func:`script_key`. Two different scripts sharing a 16-byte key (never seen; 2⁻¹²⁸ per pair)
+    are merged, as a table keyed by ``script_key`` must.
     """
     vals, ok = block.output_arrays()
-    outs = block.output_scripts()
     if scripts is None:
         scripts, values = [s for s, _ in spent], [v for _, v in spent]
     acc: dict[bytes, int] = {}
-    if ok.all():  # fast path, the usual block: no repeated script, none both created and spent
-        acc = dict(zip(outs, vals.tolist()))
-        neg = dict(zip(scripts, map(operator.neg, values)))
-        if len(acc) == len(outs) and len(neg) == len(scripts) and acc.keys().isdisjoint(neg):
-            acc.update(neg)  # same rows, same order as the loops below
-        else:
-            acc = {}
-    if not acc and (outs or scripts):
-        get = acc.get
-        for s, v, k in zip(outs, vals.tolist(), ok.tolist()):
-            if k:
-                acc[s] = get(s, 0) + v
-        for s, v in zip(scripts, values):
-            acc[s] = get(s, 0) - v
-    sha = hashlib.sha256
-    all_keys = [sha(s).digest()[:16] for s in acc]
-    if len(set(all_keys)) == len(all_keys):  # one script per key (always, in practice)
-        if 0 in acc.values():  # scripts whose net change is zero are left out
-            keys = [k for k, v in zip(all_keys, acc.values()) if v != 0]
-            deltas = [v for v in acc.values() if v != 0]
-        else:
-            keys, deltas = all_keys, list(acc.values())
-    else:  # two scripts share a key: sum them under it
-        by_key: dict[bytes, int] = {}
-        for k, v in zip(all_keys, acc.values()):
-            by_key[k] = by_key.get(k, 0) + v
-        keys = [k for k, v in by_key.items() if v != 0]
-        deltas = [by_key[k] for k in keys]
+    for s, v, k in zip(block.output_scripts(), vals.tolist(), ok.tolist()):
+        if k:
+            key = script_key(s)
+            acc[key] = acc.get(key, 0) + v
+    for s, v in zip(scripts, values):
+        key = script_key(s)
+        acc[key] = acc.get(key, 0) - v
+    keys = [k for k, v in acc.items() if v != 0]
     karr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16)
-    return flows_table(height, karr, np.array(deltas, dtype=np.int64))
+    return flows_table(height, karr, np.array([acc[k] for k in keys], dtype=np.int64))
 
 
 def utc_day(ts: int) -> dt.date:

@@ -159,10 +159,10 @@ def parse_block_undo_flat(data: bytes, *, where: str = "") -> tuple[list[int], l
     """Decode one ``CBlockUndo`` into flat lists, one entry per spent coin in input order.
 
     Returns ``(counts, heights, coinbase, sats, scripts)``: ``counts`` holds the number of coins
-    of each non-coinbase transaction, the other four lists the coins themselves. Same format
-    and same errors as :func:`parse_block_undo`, which regroups this result; the VARINT and
-    script decoding are inlined for the common short cases (no per-coin function calls or
-    tuples), which is what the sync's undo path spends its time on.
+    of each non-coinbase transaction, the other four lists the coins themselves. Written plainly
+    from the format (:func:`read_varint`, :func:`decompress_amount`, the compressed-script
+    rules): the reference twin of the compiled :func:`btcmacro.chain.kernels.decode_undo`, which
+    also hands it every record it declines, so its errors are the ones users see.
     """
     counts: list[int] = []
     heights: list[int] = []
@@ -170,74 +170,27 @@ def parse_block_undo_flat(data: bytes, *, where: str = "") -> tuple[list[int], l
     sats: list[int] = []
     scripts: list[bytes] = []
     n_data = len(data)
-    c_app, h_app, cb_app, s_app, sc_app = (counts.append, heights.append, cbs.append, sats.append,
-                                           scripts.append)
     try:
-        p = 0
-        ntx, p = _cs(data, p)
+        ntx, p = _cs(data, 0)
         if ntx > n_data:
             raise ValueError(f"impossible tx count {ntx}")
         for _ in range(ntx):
             ncoin, p = _cs(data, p)
             if ncoin > n_data - p:
                 raise ValueError(f"impossible coin count {ncoin}")
-            c_app(ncoin)
+            counts.append(ncoin)
             for _ in range(ncoin):
-                # VARINT(height * 2 + coinbase)
-                code = 0
-                while True:
-                    ch = data[p]
-                    p += 1
-                    code = (code << 7) | (ch & 0x7F)
-                    if ch & 0x80:
-                        code += 1
-                    else:
-                        break
-                height = code >> 1
-                if height > 0:  # a dummy VARINT (old version field)
-                    while data[p] & 0x80:
-                        p += 1
-                    p += 1
-                amt = 0  # VARINT(CompressAmount(value))
-                while True:
-                    ch = data[p]
-                    p += 1
-                    amt = (amt << 7) | (ch & 0x7F)
-                    if ch & 0x80:
-                        amt += 1
-                    else:
-                        break
-                n = data[p]
-                if n < 6:  # one-byte script code: a compressed template
-                    p += 1
-                    if n == 0:
-                        script = b"\x76\xa9\x14" + data[p : p + 20] + b"\x88\xac"
-                        p += 20
-                    elif n == 1:
-                        script = b"\xa9\x14" + data[p : p + 20] + b"\x87"
-                        p += 20
-                    else:
-                        script, p = _script(data, p - 1)
-                elif n < 0x80:  # one-byte code: a raw script of n - 6 (< 122) bytes
-                    p += 1
-                    script = data[p : p + n - 6]
-                    p += n - 6
-                else:
-                    script, p = _script(data, p)
+                code, p = read_varint(data, p)  # height * 2 + coinbase
+                if code >> 1 > 0:
+                    _, p = read_varint(data, p)  # a dummy (old version field)
+                amount, p = read_varint(data, p)
+                script, p = _script(data, p)
                 if p > n_data:
                     raise ValueError("coin runs past the record end")
-                h_app(height)
-                cb_app(code & 1 == 1)
-                if amt:  # decompress_amount, inlined
-                    amt -= 1
-                    e = amt % 10
-                    amt //= 10
-                    if e < 9:
-                        amt = (amt // 9 * 10 + amt % 9 + 1) * 10**e
-                    else:
-                        amt = (amt + 1) * 10**e
-                s_app(amt)
-                sc_app(script)
+                heights.append(code >> 1)
+                cbs.append(code & 1 == 1)
+                sats.append(decompress_amount(amount))
+                scripts.append(script)
         if p != n_data:
             raise ValueError(f"{n_data - p} trailing bytes")
         return counts, heights, cbs, sats, scripts
