@@ -7,17 +7,9 @@ computed once per session. The live server runs uvicorn in a thread on a free 12
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _webhelp import free_port, serve_in_thread
 
 
 @pytest.fixture(scope="session")
@@ -65,18 +57,4 @@ def store_copy(web_store_path, tmp_path):
 @pytest.fixture(scope="session")
 def live_server(web_app, web_port):
     """uvicorn serving the shared app on 127.0.0.1:<free port>, in a thread."""
-    import uvicorn
-
-    cfg = uvicorn.Config(web_app, host="127.0.0.1", port=web_port, log_level="warning",
-                         access_log=False, lifespan="off")
-    server = uvicorn.Server(cfg)
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not th.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{web_port}"
-    server.should_exit = True
-    th.join(timeout=10)
+    yield from serve_in_thread(web_app, web_port)

@@ -60,14 +60,15 @@ class Watched:
         assert self.blocked == []
 
 
-@pytest.fixture()
-def wpage(browser, live_server):
-    ctx = browser.new_context(accept_downloads=True, base_url=live_server)
+def watched_page(browser, base_url: str, **context_options):
+    """Generator for a fixture: a :class:`Watched` page of a new context on ``base_url`` whose
+    requests to anything but 127.0.0.1 are aborted and recorded, and whose console errors are
+    recorded; the context is closed when resumed."""
+    ctx = browser.new_context(base_url=base_url, **context_options)
     w = Watched(ctx.new_page())
 
     def route(r):
-        host = urlparse(r.request.url).hostname
-        if host == "127.0.0.1":
+        if urlparse(r.request.url).hostname == "127.0.0.1":
             r.continue_()
         else:
             w.blocked.append(r.request.url)
@@ -78,6 +79,11 @@ def wpage(browser, live_server):
     w.page.on("pageerror", lambda e: w.console_errors.append(f"pageerror: {e}"))
     yield w
     ctx.close()
+
+
+@pytest.fixture()
+def wpage(browser, live_server):
+    yield from watched_page(browser, live_server, accept_downloads=True)
 
 
 def _cell(page, metric_id):

@@ -7,13 +7,9 @@ aborted, and a console error or a blocked request fails the test.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from urllib.parse import urlparse
-
 import pytest
-from test_web_browser import Watched  # same folder: the page wrapper that records errors
+from _webhelp import free_port, serve_in_thread
+from test_web_browser import watched_page  # same folder: a page that records errors and off-host requests
 from test_web_browser import browser  # noqa: F401 -- the module's Chromium fixture
 from test_web_browser import pytestmark  # noqa: F401 -- skip without /usr/bin/chromium
 from test_web_chain import KEYS, node  # noqa: F401 -- the synced and published synthetic chain
@@ -22,45 +18,15 @@ from test_web_chain import KEYS, node  # noqa: F401 -- the synced and published 
 @pytest.fixture(scope="module")
 def node_server(node):
     """uvicorn serving a dashboard over the node's store and chain index, on a free port."""
-    import uvicorn
-
     from btcmacro.web import create_app
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(node["store"], index_path=node["index"], port=port)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not th.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    th.join(timeout=10)
+    port = free_port()
+    yield from serve_in_thread(create_app(node["store"], index_path=node["index"], port=port), port)
 
 
 @pytest.fixture()
 def npage(browser, node_server):  # noqa: F811 -- the imported fixture
-    ctx = browser.new_context(base_url=node_server)
-    w = Watched(ctx.new_page())
-
-    def route(r):
-        if urlparse(r.request.url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            w.blocked.append(r.request.url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    w.page.on("console", lambda m: w.console_errors.append(m.text) if m.type == "error" else None)
-    w.page.on("pageerror", lambda e: w.console_errors.append(f"pageerror: {e}"))
-    yield w
-    ctx.close()
+    yield from watched_page(browser, node_server)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-TW"])
