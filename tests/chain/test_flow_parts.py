@@ -66,7 +66,8 @@ def test_rolled_back_adoption_and_orphans(tmp_path):
         with pytest.raises(RuntimeError):
             with _transaction(ix):
                 ix.add_flows_part(tmp_path / "a.parquet", 0, 4)
-                assert len(_flows(ix)) == 15  # visible inside the transaction
+                ix.refresh_flows_view()
+                assert len(_flows(ix)) == 15  # visible inside the transaction, once the view is refreshed
                 raise RuntimeError("a worker failed")
         assert _flows(ix) == [] and not list(ix.parts_dir.iterdir())  # the moved file is gone too
     # a crash between moving a part in and committing leaves a file flow_parts does not list:

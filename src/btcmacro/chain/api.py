@@ -31,14 +31,14 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
-from btcmacro.chain import blkfile, lifecycle
+from btcmacro.chain import blkfile
 from btcmacro.chain.aggregate import Matrix, build_matrix
 from btcmacro.chain.batch import Batch as _Batch
 from btcmacro.chain.batch import Loc as _Loc
 from btcmacro.chain.batch import read_block as _read_block
 from btcmacro.chain.canonical import GENESIS, HeaderRef, best_chain
 from btcmacro.chain.index import BlocksDirChanged, ChainIndex, Checkpoint
-from btcmacro.chain.parse import BadBlock, Block, hash_hex, parse_block, parse_header
+from btcmacro.chain.parse import BadBlock, hash_hex, parse_block, parse_header
 from btcmacro.errors import ChainError, ReorgBeyondDepth, XorKeyChanged
 
 log = logging.getLogger("btcmacro.chain")
@@ -135,7 +135,8 @@ def _unknown_checkpoint(cp: Checkpoint, state: str, where: str) -> ReorgBeyondDe
 @contextmanager
 def _transaction(index: ChainIndex) -> Iterator[None]:
     """``BEGIN`` … ``COMMIT``, or ``ROLLBACK`` and re-raise on any exception; either way the
-    flows part files are then reconciled with the (committed) ``flow_parts`` table."""
+    ``flows`` view and the part files are then brought in line with the (committed)
+    ``flow_parts`` table."""
     index.con.execute("BEGIN")
     try:
         yield
@@ -145,6 +146,7 @@ def _transaction(index: ChainIndex) -> Iterator[None]:
         index.refresh_flows_view()
         index.reconcile_parts()
         raise
+    index.refresh_flows_view()
     index.reconcile_parts()
 
 

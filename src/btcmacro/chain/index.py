@@ -232,7 +232,9 @@ class ChainIndex:
         """Adopt a parquet part (``height, key_hi, key_lo, delta``; more columns are ignored) holding
         the flows rows of heights ``lo..hi``: it is moved into :attr:`parts_dir` and registered in
         ``flow_parts`` (the caller holds the transaction; if it rolls back, :meth:`reconcile_parts`
-        deletes the file). Parts are never rewritten in place: a reorg writes a trimmed copy."""
+        deletes the file). Parts are never rewritten in place: a reorg writes a trimmed copy. The
+        ``flows`` view covers the new part after :meth:`refresh_flows_view` (once per batch of
+        parts, not per part: the view lists every part's path)."""
         import pyarrow.parquet as pq
 
         if self.parts_dir is None:
@@ -247,7 +249,6 @@ class ChainIndex:
         except pa.ArrowInvalid as e:
             raise ChainError(f"the flows part is not a readable parquet file: {e}", where=str(path)) from None
         self.con.execute("INSERT INTO flow_parts VALUES (?, ?, ?, ?)", [name, lo, hi, n])
-        self.refresh_flows_view()
 
     def reconcile_parts(self) -> list[str]:
         """Delete part files that ``flow_parts`` does not list (left by a rolled-back or

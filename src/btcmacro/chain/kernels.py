@@ -363,12 +363,17 @@ def decode_undo(data: bytes, *, where: str = "") -> UndoCoins:
     return coins
 
 
-def _from_reference(flat) -> UndoCoins:
-    counts, heights, cbs, sats, scripts = flat
+def _pack(scripts: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A list of scripts as one uint8 buffer with each script's start and length."""
     lens = np.fromiter(map(len, scripts), dtype=np.int64, count=len(scripts))
     starts = np.zeros(len(scripts), np.int64)
     if len(scripts):
         np.cumsum(lens[:-1], out=starts[1:])
+    return np.frombuffer(b"".join(scripts), dtype=np.uint8), starts, lens
+
+
+def _from_reference(flat) -> UndoCoins:
+    counts, heights, cbs, sats, scripts = flat
     try:
         values = np.asarray(sats, dtype=np.int64)
         hs = np.asarray(heights, dtype=np.int64)
@@ -376,8 +381,7 @@ def _from_reference(flat) -> UndoCoins:
         from btcmacro.errors import ChainError
 
         raise ChainError("cannot decode undo record: an amount or height out of range") from None
-    return UndoCoins(np.asarray(counts, dtype=np.int64), hs, np.asarray(cbs, dtype=bool), values,
-                     np.frombuffer(b"".join(scripts), dtype=np.uint8), starts, lens)
+    return UndoCoins(np.asarray(counts, dtype=np.int64), hs, np.asarray(cbs, dtype=bool), values, *_pack(scripts))
 
 
 def _fill_uncompressed(coins: UndoCoins, data: bytes, special: np.ndarray, where: str) -> UndoCoins:
@@ -393,11 +397,8 @@ def _fill_uncompressed(coins: UndoCoins, data: bytes, special: np.ndarray, where
 
             raise ChainError(f"cannot decode undo record: {e}", where=where or None) from None
         scripts[j] = s
-    lens = np.fromiter(map(len, scripts), dtype=np.int64, count=len(scripts))
-    starts = np.zeros(len(scripts), np.int64)
-    if len(scripts):
-        np.cumsum(lens[:-1], out=starts[1:])
-    return coins._replace(scripts=np.frombuffer(b"".join(scripts), dtype=np.uint8), starts=starts, lens=lens)
+    buf, starts, lens = _pack(scripts)
+    return coins._replace(scripts=buf, starts=starts, lens=lens)
 
 
 # ---------------------------------------------------------------------------- netting per key
@@ -460,13 +461,8 @@ def pack_scripts(scripts: list[bytes], values) -> UndoCoins:
     """Coins given as a list of scripts and their values (kernel undo data, RPC prevouts), packed
     as :class:`UndoCoins` for :func:`btcmacro.chain.lifecycle.block_flows` (heights unknown: 0)."""
     n = len(scripts)
-    lens = np.fromiter(map(len, scripts), dtype=np.int64, count=n)
-    starts = np.zeros(n, np.int64)
-    if n:
-        np.cumsum(lens[:-1], out=starts[1:])
     return UndoCoins(np.zeros(0, np.int64), np.zeros(n, np.int64), np.zeros(n, bool),
-                     np.fromiter(values, dtype=np.int64, count=n),
-                     np.frombuffer(b"".join(scripts), dtype=np.uint8), starts, lens)
+                     np.fromiter(values, dtype=np.int64, count=n), *_pack(scripts))
 
 
 def warm() -> None:
