@@ -32,15 +32,6 @@ def rules_store_path(snapshot_store_path):
     return snapshot_store_path
 
 
-@pytest.fixture()
-def rules_store(rules_store_path):
-    from btcmacro.store import Store
-
-    s = Store(rules_store_path, read_only=True)
-    yield s
-    s.close()
-
-
 @pytest.fixture(scope="session")
 def dec9(rules_store_path):
     from btcmacro.registry import REGISTRY, Evaluator

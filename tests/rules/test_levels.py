@@ -107,10 +107,10 @@ def _got_zones(levels, side):
     return sorted(((lv["low"], lv["high"]) for lv in _by_method(levels, method)), key=lambda t: t[0] * side)
 
 
-def test_swing_zones_equal_reference(dec9, rules_store):
+def test_swing_zones_equal_reference(dec9, snapshot_store):
     lc = dec9.cfg.levels
     for side in (1, -1):
-        expect = _expected_zones(rules_store, lc, side)
+        expect = _expected_zones(snapshot_store, lc, side)
         assert 1 <= len(expect) <= lc["zones_per_side"]
         assert _got_zones(dec9.levels, side) == pytest.approx(expect)
     # point in time: every member was confirmed (window days after it) by the as-of date
@@ -119,13 +119,13 @@ def test_swing_zones_equal_reference(dec9, rules_store):
             assert pd.Timestamp(m["date"]) + pd.Timedelta(days=lc["swing_window_days"]) <= pd.Timestamp("2025-12-09")
 
 
-def test_swing_zones_after_intraday_data_ends(rules_store):
+def test_swing_zones_after_intraday_data_ends(snapshot_store):
     """cmc/btc_high and btc_low end on 2026-04-13: later days count their close, and the evidence
     says so; the zones still equal the reference built the same way."""
     from btcmacro.registry import REGISTRY, Evaluator
 
     cfg = _default_rules()
-    ev = Evaluator(rules_store, "2026-08-22", cfg.params)
+    ev = Evaluator(snapshot_store, "2026-08-22", cfg.params)
     values = {m: ev.value(m, alternatives=False) for m in REGISTRY if m.startswith("btc_") or m in cfg.levels["metric_levels"]}
     lv = compute_levels(ev, values, cfg)
     zones = _by_method(lv, "swing_high_zone") + _by_method(lv, "swing_low_zone")
@@ -133,7 +133,7 @@ def test_swing_zones_after_intraday_data_ends(rules_store):
     for z in zones:
         assert "no intraday data after 2026-04-13" in z["evidence"]
     for side in (1, -1):
-        assert _got_zones(lv, side) == pytest.approx(_expected_zones(rules_store, cfg.levels, side, "2026-08-22"))
+        assert _got_zones(lv, side) == pytest.approx(_expected_zones(snapshot_store, cfg.levels, side, "2026-08-22"))
 
 
 def test_round_numbers(dec9):
@@ -144,7 +144,7 @@ def test_round_numbers(dec9):
     assert kinds == {90000.0: "support", 95000.0: "resistance", 100000.0: "resistance"}
 
 
-def test_metric_levels_are_the_metric_values(dec9, rules_store):
+def test_metric_levels_are_the_metric_values(dec9, snapshot_store):
     got = {lv["metric"]: lv for lv in _by_method(dec9.levels, "metric")}
     for mid in dec9.cfg.levels["metric_levels"]:
         v = dec9.values.get(mid)
@@ -155,7 +155,7 @@ def test_metric_levels_are_the_metric_values(dec9, rules_store):
         assert got[mid]["date"] == v.date and got[mid]["source"] == v.source
         assert got[mid]["kind"] == ("resistance" if v.value > PRICE_1209 else "support")
     # independent: 200-day MA = mean of the last 200 CMC closes to 2025-12-09
-    closes = _closes(rules_store)
+    closes = _closes(snapshot_store)
     assert got["btc_ma_200d"]["low"] == pytest.approx(closes.iloc[-200:].mean())
     assert got["btc_ma_200d"]["low"] == pytest.approx(109019.8789, rel=1e-8)
     # bmp sth realized price 2025-12-08 102,766.64 (12-09's row is published the next day)
@@ -164,9 +164,9 @@ def test_metric_levels_are_the_metric_values(dec9, rules_store):
     assert got["btc_ath"]["low"] == pytest.approx(closes.max()) == pytest.approx(124752.5283520974)
 
 
-def test_price_clusters_hold_their_share_of_days(dec9, rules_store):
+def test_price_clusters_hold_their_share_of_days(dec9, snapshot_store):
     lc = dec9.cfg.levels
-    closes = _closes(rules_store)
+    closes = _closes(snapshot_store)
     recent = closes[closes.index > closes.index[-1] - pd.Timedelta(days=lc["profile_lookback_days"])]
     zones = _by_method(dec9.levels, "price_cluster")
     assert zones
@@ -202,7 +202,7 @@ def test_cluster_prices_pure():
     assert cluster_prices(pd.Series(dtype=float), 0.03) == []
 
 
-def test_override_changes_levels(dec9, rules_store):
+def test_override_changes_levels(dec9, snapshot_store):
     cfg = _default_rules()
     cfg.levels["round_steps_usd"] = [2500]
     cfg.levels["swing_window_days"] = 3
@@ -211,7 +211,7 @@ def test_override_changes_levels(dec9, rules_store):
     # 92,691.71 between the 2,500 multiples 92,500 and 95,000
     assert sorted(x["low"] for x in _by_method(lv, "round_number")) == [92500.0, 95000.0]
     for side in (1, -1):
-        expect = _expected_zones(rules_store, cfg.levels, side)
+        expect = _expected_zones(snapshot_store, cfg.levels, side)
         assert _got_zones(lv, side) == pytest.approx(expect)
     assert _got_zones(lv, -1) != _got_zones(dec9.levels, -1)  # the override changed the outcome
     assert _got_zones(lv, -1)[0] == pytest.approx((80659.8124264662, 86321.5699463014))

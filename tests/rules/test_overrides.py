@@ -57,8 +57,8 @@ def test_unknown_key_is_rejected(tmp_path):
         load_rules(_write(tmp_path, "[regimes.funding_stress]\nrange_top_days = 3\n"))
 
 
-def test_briefing_end_to_end(rules_store, tmp_path):
-    b = api.briefing("2025-12-09", store=rules_store, with_charts=False)
+def test_briefing_end_to_end(snapshot_store, tmp_path):
+    b = api.briefing("2025-12-09", store=snapshot_store, with_charts=False)
     j = json.loads(json.dumps(b.to_json()))
     assert j["regimes"]["funding_stress"]["state"] == "stress"
     assert j["regimes"]["liquidity"]["state"] == "turning"
@@ -67,6 +67,6 @@ def test_briefing_end_to_end(rules_store, tmp_path):
     # with a user rules file
     p = _write(tmp_path, "[regimes.funding_stress]\nrange_top_days_min = 20\nspread_bp_min = 10.0\n"
                          "[levels]\nround_steps_usd = [2500]\n")
-    b2 = api.briefing("2025-12-09", store=rules_store, rules_path=p, with_charts=False)
+    b2 = api.briefing("2025-12-09", store=snapshot_store, rules_path=p, with_charts=False)
     assert b2.regimes["funding_stress"]["state"] == "elevated"
     assert sorted(lv["low"] for lv in b2.levels if lv["method"] == "round_number") == [92500.0, 95000.0]

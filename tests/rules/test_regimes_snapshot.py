@@ -139,10 +139,10 @@ def test_crossasset_rotation(dec9):
     assert r["state"] == "liquidity-driven rotation"
 
 
-def test_liquidity_is_tightening_while_runoff_is_in_force(rules_store):
+def test_liquidity_is_tightening_while_runoff_is_in_force(snapshot_store):
     from btcmacro import api
 
-    b = api.briefing("2025-11-15", store=rules_store, with_charts=False)
+    b = api.briefing("2025-11-15", store=snapshot_store, with_charts=False)
     r = b.regimes["liquidity"]
     assert r["state"] == "tightening"  # the end of runoff was announced but not yet in force
     assert _ev(r, "policy_turned")["value"] == "runoff"
