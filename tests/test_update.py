@@ -222,13 +222,9 @@ def test_same_update_twice_is_idempotent(replay, tmp_path):
 
 
 # -- T19: 429 + Retry-After, FRED 120/min -----------------------------------------------------------
-def test_fred_429_retry_after_is_honoured(replay, tmp_path, monkeypatch):
-    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
-    replay.add("/fred/series/observations", 429, "Too Many Requests. Exceeded Rate Limit",
-               {"Retry-After": "3"})
-    replay.add("/fred/series/observations", 200, fred_body(WALCL))
-    clock = FakeClock()
-    times = []
+def _acquire_times(monkeypatch) -> list[float]:
+    """The (fake) clock's time at each rate-limiter grant, appended as requests go out."""
+    times: list[float] = []
     orig = http.Limiter.acquire
 
     def spy(self, c, *a, **k):
@@ -236,6 +232,16 @@ def test_fred_429_retry_after_is_honoured(replay, tmp_path, monkeypatch):
         times.append(c.monotonic())
 
     monkeypatch.setattr(http.Limiter, "acquire", spy)
+    return times
+
+
+def test_fred_429_retry_after_is_honoured(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", FAKE_KEY)
+    replay.add("/fred/series/observations", 429, "Too Many Requests. Exceeded Rate Limit",
+               {"Retry-After": "3"})
+    replay.add("/fred/series/observations", 200, fred_body(WALCL))
+    clock = FakeClock()
+    times = _acquire_times(monkeypatch)
     rep = run_update(tmp_path / "s.duckdb", ["fred"], since="2024-01-01", today=TODAY,
                      options={"fred": {"series": ["fred/WALCL"]}}, clock=clock)
     assert rep.ok, rep.all_errors()
@@ -251,14 +257,7 @@ def test_fred_never_exceeds_120_per_minute(replay, tmp_path, monkeypatch):
         catalog.register(SeriesDef(sid, "FRED", sid, "x", "daily", "same_day"))
     try:
         replay.add("/fred/series/observations", 200, fred_body(WALCL), repeat=True)
-        times = []
-        orig = http.Limiter.acquire
-
-        def spy(self, c, *a, **k):
-            orig(self, c, *a, **k)
-            times.append(c.monotonic())
-
-        monkeypatch.setattr(http.Limiter, "acquire", spy)
+        times = _acquire_times(monkeypatch)
         rep = run_update(tmp_path / "s.duckdb", ["fred"], since="2024-01-01", today=TODAY,
                          options={"fred": {"series": ids}}, clock=FakeClock())
     finally:
