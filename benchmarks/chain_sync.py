@@ -245,10 +245,7 @@ def _insert_alone(blocks: Path, work: Path, jobs: int) -> float:
         with parallel.make_pool(jobs) as pool:
             headers, locs, _, key = parallel.scan_headers(pool, blocks, "regtest")
             chain = best_chain(headers, GENESIS["regtest"])
-            per_file: dict[Path, list] = {}
-            for h, hdr in enumerate(chain):
-                loc = locs[hdr.hash]
-                per_file.setdefault(loc.path, []).append(parallel.Item(h, loc.offset, loc.size, False))
+            per_file = parallel.file_items(chain, locs, {})  # no stale siblings in this chain
             tasks = [(str(p), key, "regtest", True, items, str(out)) for p, items in per_file.items()]
             parts = {Path(r[1]).stem: r[3] for r in pool.imap_unordered(parallel._index_one, tasks)}
         heights = {p.stem: [it.height for it in its] for p, its in per_file.items()}

@@ -50,7 +50,7 @@ from btcmacro.chain.canonical import HeaderRef
 from btcmacro.chain.lifecycle import KEY_SQL, storage_form
 from btcmacro.errors import ChainError
 
-__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks", "insert_chunk", "adopt_flows",
+__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks", "insert_chunk", "adopt_flows", "file_items",
            "MERGE_MEMORY_LIMIT"]
 
 # column lists of the parts, in the index tables' column order; "seq" is the worker's row number;
@@ -251,6 +251,19 @@ def merge_chunks(heights: dict[str, list[int]],
     return chunks
 
 
+def file_items(chain: list[HeaderRef], by_hash: dict, children: dict[bytes, int], lo: int = 0
+               ) -> dict[Path, list[Item]]:
+    """The canonical heights ``lo..`` of ``chain`` grouped by the blk file storing them (each
+    file's items in height order): one worker task per file."""
+    per_file: dict[Path, list[Item]] = {}
+    for h in range(lo, len(chain)):
+        hdr = chain[h]
+        loc = by_hash[hdr.hash]
+        per_file.setdefault(loc.path, []).append(
+            Item(h, loc.offset, loc.size, children.get(hdr.prev_hash, 0) > 1))
+    return per_file
+
+
 def adopt_flows(index, part: str, heights: list[int]) -> None:
     """Register a finished file's ``flows`` part (its rows for ``heights``) with the index as it
     is (:meth:`~btcmacro.chain.index.ChainIndex.add_flows_part`): the largest table is never
@@ -316,12 +329,7 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
     tip = len(chain) - 1
-    per_file: dict[Path, list[Item]] = {}
-    for h in range(lo, tip + 1):
-        hdr = chain[h]
-        loc = by_hash[hdr.hash]
-        per_file.setdefault(loc.path, []).append(
-            Item(h, loc.offset, loc.size, children.get(hdr.prev_hash, 0) > 1))
+    per_file = file_items(chain, by_hash, children, lo)
     out = Path(tempfile.mkdtemp(prefix=".chain-parts-", dir=Path(index.path).parent))
     try:
         tasks = [(str(p), key, network, use_undo, items, str(out)) for p, items in per_file.items()]
