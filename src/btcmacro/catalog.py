@@ -170,6 +170,15 @@ SERIES: dict[str, SeriesDef] = {
           for k, lab in [("lt_0p001", "<0.001"), ("0p001_0p01", "0.001-0.01"), ("0p01_0p1", "0.01-0.1"),
                          ("0p1_1", "0.1-1"), ("1_10", "1-10"), ("10_100", "10-100"), ("100_1k", "100-1k"),
                          ("1k_10k", "1k-10k"), ("10k_100k", "10k-100k"), ("gt_100k", ">100k")]],
+        # --- Kalshi Fed-decision markets (btcmacro.sources.kalshi): odds of the next scheduled
+        # FOMC meeting as traded each day, published with the day's candle
+        *[SeriesDef(f"kalshi/fomc_{k}", "Kalshi", name, "fraction", "daily", "same_day",
+                    "Kalshi market data (public API; see kalshi.com terms)")
+          for k, name in [("cut", "implied probability of a cut at the next FOMC meeting"),
+                          ("cut_large", "implied probability of a cut of more than 25 bp at the next FOMC meeting"),
+                          ("hold", "implied probability of a hold at the next FOMC meeting"),
+                          ("hike", "implied probability of a hike at the next FOMC meeting"),
+                          ("price_sum", "sum of the next meeting's outcome prices (1 + spread and fees)")]],
     ]
 }
 

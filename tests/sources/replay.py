@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as WResponse
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 URL_VARS = ["FRED", "FRED_CSV", "COINMETRICS", "NYFED", "TREASURY", "MEMPOOL", "DEFILLAMA",
-            "FEARGREED", "FARSIDE", "YAHOO", "BINANCE", "OKX", "BYBIT"]
+            "FEARGREED", "FARSIDE", "YAHOO", "BINANCE", "OKX", "BYBIT", "KALSHI"]
 
 
 @pytest.fixture(autouse=True)

@@ -62,7 +62,8 @@ def test_source_case(path, replay, tmp_path, monkeypatch):
         for as_of, exp in fx.get("as_of", {}).items():
             for sid, rows in exp.items():
                 s = st.series(sid, as_of=as_of)
-                assert [(d.date().isoformat(), v) for d, v in s.items()] == [tuple(r) for r in rows]
+                assert [d.date().isoformat() for d in s.index] == [r[0] for r in rows], (sid, as_of)
+                assert list(s.to_numpy()) == pytest.approx([r[1] for r in rows], rel=1e-12), (sid, as_of)
         err = fx.get("error")
         if err:
             assert srep.failures, f"expected {err['type']}, update said ok"

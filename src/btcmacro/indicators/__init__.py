@@ -7,6 +7,6 @@ published by the as-of date, ``params`` holds the rule-file parameters — and r
 time series. Shared helpers live in :mod:`btcmacro.indicators.common`.
 """
 
-from . import crossasset, derivatives, liquidity, macro, market, mining, onchain
+from . import crossasset, derivatives, liquidity, macro, market, mining, onchain, policy
 
-FAMILIES = (liquidity, macro, market, onchain, mining, derivatives, crossasset)
+FAMILIES = (liquidity, macro, market, onchain, mining, derivatives, crossasset, policy)

@@ -364,7 +364,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("flows", ("derivatives", "flows", "sentiment")),
     ("crossasset", ("crossasset", "other")),
     ("levels", ("market",)),
-    ("fomc", ()),
+    ("fomc", ("fomc",)),
 )
 
 #: regime id -> section it is discussed in (any other regime appears in the summary only)

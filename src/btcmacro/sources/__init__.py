@@ -4,7 +4,7 @@ dispatches on names. Each module declares its series, HTTP policy, credentials a
 
 from __future__ import annotations
 
-from . import coinmetrics, defillama, exchanges, farside, feargreed, fred, mempool, nyfed, treasury, yahoo
+from . import coinmetrics, defillama, exchanges, farside, feargreed, fred, kalshi, mempool, nyfed, treasury, yahoo
 from .base import Context, Parsed, Query, Request, Source, SourceProtocol
 
 SOURCES: dict[str, Source] = {
@@ -20,6 +20,7 @@ SOURCES: dict[str, Source] = {
         farside.SOURCE,
         yahoo.SOURCE,
         exchanges.SOURCE,
+        kalshi.SOURCE,
     )
 }
 
