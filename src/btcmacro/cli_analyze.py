@@ -118,3 +118,30 @@ def register(app: typer.Typer) -> None:
         with api.open_store(store) as st:
             r = B.backtest(rules, start, end, step.upper(), hs, store=st, progress=progress)
         _write(r.to_doc(), fmt, out)
+
+    @analyze.command("scenarios")
+    @handled
+    def scenarios(
+        start: Optional[str] = typer.Option(None, "--start", help="YYYY-MM-DD (default 2017-01-01)"),
+        end: Optional[str] = typer.Option(None, "--end", help="YYYY-MM-DD (default: latest price)"),
+        rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML (default: the built-in rules)"),
+        fmt: str = typer.Option("md", "--format", help=FMT_HELP),
+        out: Optional[Path] = typer.Option(None, "--out", help="output file (default stdout)"),
+        store: Optional[Path] = StoreOpt,
+    ):
+        """Score every past FOMC scenario map: built on each eve, checked against what happened."""
+        from . import api
+        from .errors import ConfigError
+        from .research import scenarios as SC
+
+        _check_fmt(fmt)
+        if rules is not None and not rules.is_file():
+            raise ConfigError("rules file not found", where=str(rules))
+
+        def progress(i, n):
+            if i == n or i % 10 == 0:
+                typer.echo(f"\r{i}/{n} meetings", err=True, nl=i == n)
+
+        with api.open_store(store) as st:
+            r = SC.scorecard(start, end, rules_path=rules, store=st, progress=progress)
+        _write(r.to_doc(), fmt, out)
