@@ -169,3 +169,30 @@ def test_start_date_rows_equal_a_fit_on_the_later_sample(weekly_result):
     assert row["beta_liq"] == pytest.approx(res.params["net_liquidity"])
     assert row["p_liq"] == pytest.approx(res.pvalues["net_liquidity"])
     assert row["n"] == len(sub)
+
+
+def test_briefing_headline_equals_the_statsmodels_study(weekly_result):
+    """The numpy estimate a briefing quotes is the study's headline model, to rounding."""
+    from btcmacro.research import headline as H
+
+    h = H.estimate(weekly_result.data)
+    res = weekly_result.models[("net_liquidity", "policy_rate", True)]
+    row = weekly_result.horse_race[(weekly_result.horse_race["liquidity"] == "net liquidity")
+                                   & (weekly_result.horse_race["rate"] == "policy rate")
+                                   & (weekly_result.horse_race["controls"] == "broad dollar")].iloc[0]
+    assert h["beta_liquidity"] == pytest.approx(res.params["net_liquidity"], rel=1e-9)
+    assert h["p_liquidity"] == pytest.approx(res.pvalues["net_liquidity"], rel=1e-7)
+    assert h["beta_rate"] == pytest.approx(res.params["policy_rate"], rel=1e-9)
+    assert h["p_diff"] == pytest.approx(row["p_diff"], rel=1e-7)
+    assert h["mdd"] == pytest.approx(row["mdd"], rel=1e-7)
+    assert h["n"] == weekly_result.n
+    assert h["rate_moves"] == int((weekly_result.data["policy_rate"] != 0).sum())
+
+
+def test_briefing_headline_is_point_in_time(research_store):
+    from btcmacro.research import headline as H
+
+    h = H.headline(research_store, "2025-12-09")
+    # the last H.4.1 Wednesday published by Tuesday 2025-12-09 is 2025-12-03 (released Thursday 12-04)
+    assert h["end"] == "2025-12-03" and h["as_of"] == "2025-12-09"
+    assert h["start"] == "2013-01-09"
