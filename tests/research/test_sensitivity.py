@@ -44,8 +44,8 @@ def _newey_west(X: np.ndarray, u: np.ndarray, L: int) -> np.ndarray:
 def test_coefficients_and_hac_se_match_independent_computation():
     data = _fixed_dataset()
     r = S.analyze(data, "W")
-    res = r.models[("net_liquidity", "policy_rate")]
-    cols = ["net_liquidity", "policy_rate", "dollar", "real_yield"]
+    res = r.models[("net_liquidity", "policy_rate", True)]
+    cols = ["net_liquidity", "policy_rate", "dollar"]
     # independent standardisation and least squares
     Z = (data[cols] - data[cols].mean()) / data[cols].std(ddof=1)
     X = np.column_stack([np.ones(len(Z)), Z.to_numpy()])
@@ -61,7 +61,8 @@ def test_coefficients_and_hac_se_match_independent_computation():
     own = sm.OLS(data["btc"].to_numpy(), X).fit(cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": True})
     np.testing.assert_allclose(res.bse.to_numpy(), own.bse, rtol=1e-12)
     # the known structure is recovered: liquidity beta positive and clearly estimated
-    row = r.horse_race[(r.horse_race["liquidity"] == "net liquidity") & (r.horse_race["rate"] == "policy rate")].iloc[0]
+    row = r.horse_race[(r.horse_race["liquidity"] == "net liquidity") & (r.horse_race["rate"] == "policy rate")
+                       & (r.horse_race["controls"] == "broad dollar")].iloc[0]
     assert row["beta_liq"] == pytest.approx(beta[1])
     assert row["liq_ci_low"] > 0
     assert row["n"] == len(data)
@@ -70,7 +71,7 @@ def test_coefficients_and_hac_se_match_independent_computation():
 def test_magnitude_test_is_the_sign_adjusted_contrast():
     data = _fixed_dataset()
     r = S.analyze(data, "W")
-    res = r.models[("net_liquidity", "policy_rate")]
+    res = r.models[("net_liquidity", "policy_rate", True)]
     mt = S.magnitude_test(res, "net_liquidity", "policy_rate")
     b = res.params
     assert mt["diff"] == pytest.approx(abs(b["net_liquidity"]) - abs(b["policy_rate"]))
@@ -83,12 +84,16 @@ def test_magnitude_test_is_the_sign_adjusted_contrast():
     assert mt["p"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-8)  # HAC results use the normal
 
 
-def test_ten_year_models_drop_the_real_yield_control():
+def test_real_yield_is_a_rate_measure_and_the_dollar_the_only_control():
     data = _fixed_dataset()
-    data["us10y"] = data["real_yield"] + np.random.default_rng(3).normal(0, 0.03, len(data))
     r = S.analyze(data, "W")
-    assert "real_yield" not in r.models[("net_liquidity", "us10y")].params.index
-    assert "real_yield" in r.models[("net_liquidity", "policy_rate")].params.index
+    full = r.models[("net_liquidity", "real_yield", True)]
+    assert list(full.params.index) == ["const", "net_liquidity", "real_yield", "dollar"]
+    bare = r.models[("net_liquidity", "policy_rate", False)]
+    assert list(bare.params.index) == ["const", "net_liquidity", "policy_rate"]
+    # every liquidity measure against every rate measure, with and without the control
+    assert len(r.horse_race) == r.specifications == 1 * 2 * 2
+    assert set(r.horse_race["controls"]) == {"broad dollar", "none"}
 
 
 def test_weekly_levels_on_h41_wednesday_by_hand(research_store):
@@ -119,7 +124,8 @@ def test_weekly_study_on_embedded_data(weekly_result):
     r = weekly_result
     assert r.freq == "W" and r.n == len(r.data) > 600
     assert set(r.horse_race["liquidity"]) == {"net liquidity", "reserves", "Fed total assets"}  # no M2 weekly
-    assert len(r.horse_race) == 9 and (r.horse_race["n"] == r.n).all()
+    # 3 liquidity x 4 rate measures (policy rate, 2y, 10y, 10y real), with and without the control
+    assert len(r.horse_race) == 24 and (r.horse_race["n"] == r.n).all()
     assert r.verdict[-1].startswith("Verdict on 'BTC reacts more to liquidity than to the policy rate'")
     assert list(r.leadlag.index) == list(range(-8, 9))
     # lag 0 of the cross-correlation is the plain correlation

@@ -11,7 +11,7 @@ Three studies, each returning a result dataclass holding pandas / statsmodels ob
   dates, BTC forward returns by regime state with independent episodes counted.
 
 >>> from btcmacro.research import analyze_sensitivity
->>> r = analyze_sensitivity(freq="M")          # r.models[("net_liquidity", "policy_rate")].summary()
+>>> r = analyze_sensitivity(freq="M")          # r.models[("net_liquidity", "policy_rate", True)].summary()
 """
 
 from __future__ import annotations

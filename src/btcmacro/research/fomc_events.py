@@ -2,9 +2,10 @@
 
 Meetings come from the embedded calendar (:func:`btcmacro.rules.meetings`, with balance-sheet
 announcements and their sources). The **decision type is derived from data**, not typed in: the
-change in the upper bound of the federal funds target range (FRED ``DFEDTARU``) from the day before
-the meeting starts to three days after the decision day (a new range takes effect the day after
-the decision), in basis points; ``cut`` < 0 < ``hike``, otherwise ``hold``. DFEDTARU starts on
+change in the upper bound of the federal funds target range (FRED ``DFEDTARU``, re-dated to the
+decision day by :func:`btcmacro.rules.fomc.decision_dated`: FRED dates a new range on its
+effective day, usually the day after the decision) from the day before the meeting starts to the
+decision day, in basis points; ``cut`` < 0 < ``hike``, otherwise ``hold``. DFEDTARU starts on
 2008-12-16, before any BTC price, so every meeting in the study is covered.
 
 Method: constant-mean-return model (MacKinlay 1997). For each asset, daily returns on its own
@@ -69,14 +70,19 @@ def classify_decisions(meetings: list[dict], upper: pd.Series) -> pd.DataFrame:
     pandas.DataFrame indexed by decision date with ``rate_before``, ``rate_after``, ``change_bp``
     and ``decision`` (cut / hold / hike; missing when the range is not known on both sides).
     """
+    from ..rules.fomc import EFFECTIVE_LAG_MAX_DAYS, decision_dated
+
     u = upper.dropna().sort_index()
+    dd = decision_dated(u, meetings)  # each change moved to the decision day that set it
     rows = []
     for m in meetings:
         start, end = pd.Timestamp(m["start"]), pd.Timestamp(m["end"])
-        before_d, after_d = start - pd.Timedelta(days=1), end + pd.Timedelta(days=3)
-        known = len(u) and u.index[0] <= before_d and u.index[-1] >= after_d
-        before = float(u.loc[:before_d].iloc[-1]) if known else np.nan
-        after = float(u.loc[:after_d].iloc[-1]) if known else np.nan
+        before_d = start - pd.Timedelta(days=1)
+        # the data must reach past the latest day the decision can take effect, or a change
+        # announced on ``end`` would still be invisible
+        known = len(u) and u.index[0] <= before_d and u.index[-1] >= end + pd.Timedelta(days=EFFECTIVE_LAG_MAX_DAYS)
+        before = float(dd.loc[:before_d].iloc[-1]) if known else np.nan
+        after = float(dd.loc[:end].iloc[-1]) if known else np.nan
         ch = round((after - before) * 100.0, 1) if known else np.nan
         dec = None if not known else ("cut" if ch < 0 else "hike" if ch > 0 else "hold")
         rows.append({"date": end, "start": start, "scheduled": bool(m["scheduled"]),
@@ -183,8 +189,9 @@ def fomc_event_study(window: tuple[int, int] | str = (-5, 10), *, est_days: int 
     caar = _caar(dec, paths["BTC"], window)
     res = FomcResult(window, est_days, dec, groups, tests, caar)
     res.notes = [
-        "Decision type is derived from FRED DFEDTARU: upper bound of the target range the day before the "
-        "meeting vs three days after the decision day. Balance-sheet news is the embedded calendar "
+        "Decision type is derived from FRED DFEDTARU re-dated to the decision day (FRED dates a new range "
+        "on its effective day, usually the day after): upper bound of the target range the day before the "
+        "meeting vs on the decision day. Balance-sheet news is the embedded calendar "
         "(data/fomc_meetings.csv) with its sources; 'none' = no balance-sheet announcement recorded.",
         f"CAR units: log return for BTC, gold (COMEX GC=F front month, Yahoo) and DXY (ICE, via vendor; ends "
         f"2026-01-02); basis points for the 10y yield (FRED DGS10). Estimation window: {est_days} trading days "

@@ -59,3 +59,41 @@ def last_meeting(as_of) -> dict | None:
     d = pd.Timestamp(as_of).normalize()
     past = [m for m in meetings(as_of) if pd.Timestamp(m["end"]) <= d]
     return past[-1] if past else None
+
+
+#: a new target range takes effect at most this many days after the decision (the next business
+#: day: a Wednesday decision is effective Thursday, the Sunday 2020-03-15 decision on Monday)
+EFFECTIVE_LAG_MAX_DAYS = 4
+
+
+def decision_dated(upper: pd.Series, meeting_rows: list[dict] | None = None) -> pd.Series:
+    """The target range re-dated to the FOMC decision day that set it.
+
+    FRED's ``DFEDTARU``/``DFEDTARL`` change on the *effective* day, usually the day after the
+    decision; a market reacts on the decision day. Each change is moved back to the decision day
+    of the latest meeting (scheduled or not) that ended at most :data:`EFFECTIVE_LAG_MAX_DAYS`
+    before it; a change with no such meeting keeps its date and is listed in
+    ``attrs["undated_changes"]``. The result is daily (calendar days), forward-filled between
+    observations, and keeps the input's other ``attrs``.
+    """
+    s = upper.dropna().sort_index()
+    if s.empty:
+        return s
+    daily = s.reindex(pd.date_range(s.index[0], s.index[-1], freq="D")).ffill()
+    ends = sorted(pd.Timestamp(m["end"]) for m in (meeting_rows if meeting_rows is not None else meetings()))
+    out = daily.copy()
+    moved, undated = [], []
+    changes = daily[daily.diff().fillna(0) != 0]
+    for eff, value in changes.items():
+        prior = [e for e in ends if e <= eff and (eff - e).days <= EFFECTIVE_LAG_MAX_DAYS]
+        if not prior:
+            undated.append(eff.date().isoformat())
+            continue
+        dec = max(prior[-1], daily.index[0])
+        out.loc[dec:eff - pd.Timedelta(days=1)] = value
+        moved.append((dec.date().isoformat(), eff.date().isoformat()))
+    out.attrs = dict(upper.attrs)
+    out.attrs["decision_dated"] = moved
+    out.attrs["undated_changes"] = undated
+    out.name = upper.name
+    return out
