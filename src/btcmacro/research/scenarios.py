@@ -230,6 +230,24 @@ def _rate(name: str, hits: pd.Series) -> dict:
     return {"measure": name, "hits": k, "n": n, "rate": k / n if n else np.nan, "wilson_low": lo, "wilson_high": hi}
 
 
+def _shown(df: pd.DataFrame) -> pd.DataFrame:
+    """Prices as whole dollars, moves and ratios rounded, for the report tables."""
+    out = df.copy()
+    for c in ("eve_close", "trigger", "invalidation"):
+        if c in out:
+            out[c] = [None if v is None or pd.isna(v) else f"{v:,.0f}" for v in out[c]]
+    if "treasuries_first_h41_usd" in out:
+        out["treasuries_first_h41_usd"] = [None if pd.isna(v) else f"{v / 1e9:+,.1f}B"
+                                           for v in out["treasuries_first_h41_usd"]]
+    for c in ("best", "worst"):
+        if c in out:
+            out[c] = [None if pd.isna(v) else f"{100 * v:+.1f}%" for v in out[c]]
+    for c in ("reward_risk", "probability"):
+        if c in out:
+            out[c] = [None if v is None or pd.isna(v) else f"{v:.2f}" for v in out[c]]
+    return out
+
+
 def _summary(rows: pd.DataFrame, paths: pd.DataFrame) -> pd.DataFrame:
     out = []
     if len(rows):
@@ -256,10 +274,11 @@ def _verdict(r: ScorecardResult) -> list[str]:
     if len(s):
         full = s.loc["map with the liquidity regime: call right"]
         naive = s.loc["naive map (no liquidity regime): call right"]
-        out.append(f"The map's call (the path with more supporting regimes) was right in {full['hits']} of "
-                   f"{full['n']} meetings with a call ({_pct(full['rate'])}, Wilson 95% {_pct(full['wilson_low'])}–"
-                   f"{_pct(full['wilson_high'])}); the naive map without the liquidity regime in {naive['hits']} of "
-                   f"{naive['n']} ({_pct(naive['rate'])}, {_pct(naive['wilson_low'])}–{_pct(naive['wilson_high'])}).")
+        out.append(f"The map's call (the path with more supporting regimes) was right in {int(full['hits'])} of "
+                   f"{int(full['n'])} meetings with a call ({_pct(full['rate'])}, Wilson 95% {_pct(full['wilson_low'])}–"
+                   f"{_pct(full['wilson_high'])}); the naive map without the liquidity regime in {int(naive['hits'])} "
+                   f"of {int(naive['n'])} ({_pct(naive['rate'])}, {_pct(naive['wilson_low'])}–"
+                   f"{_pct(naive['wilson_high'])}).")
         overlap = not (full["wilson_low"] > naive["wilson_high"] or naive["wilson_low"] > full["wilson_high"])
         out.append("The intervals overlap: this history cannot tell whether the liquidity regime improves the call."
                    if overlap else "The intervals do not overlap.")
@@ -268,15 +287,15 @@ def _verdict(r: ScorecardResult) -> list[str]:
 
 def _doc(r: ScorecardResult) -> Doc:
     samp = f"Sample: scheduled FOMC meetings {r.start.date()}..{r.end.date()}, n={len(r.rows)}"
-    rows = r.rows.copy()
-    paths = r.paths.copy()
+    rows = _shown(r.rows)
+    paths = _shown(r.paths)
     sections = [
         Section("Hit rates", [
             "Counts, rates and Wilson 95% intervals. A call is right when its trigger fires (a daily close beyond "
             "the stated edge) within the horizon before its invalidation; meetings whose horizon has not ended "
             "are left out of the call rates.",
         ], [Table("summary", f"{samp}. Method: map built point in time on each eve; Wilson intervals "
-                  "(statsmodels proportion_confint).", r.summary)]),
+                  "(statsmodels proportion_confint).", r.summary, "{:.2f}")]),
         Section("Meetings", [
             "decision and change_bp: the target range's upper bound, re-dated to the decision day; balance_sheet: "
             "the FOMC calendar's announcement (purchases = expansion); scenario: the map's scenario that matches; "
