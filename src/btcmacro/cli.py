@@ -161,7 +161,7 @@ def _register_optional() -> None:
     """Sub-commands from other layers (live update, chain engine, dashboard, research)."""
     import importlib
 
-    for mod in ("cli_update", "cli_chain", "cli_serve", "cli_analyze"):
+    for mod in ("cli_update", "cli_chain", "cli_serve", "cli_analyze", "cli_watch"):
         try:
             m = importlib.import_module(f"btcmacro.{mod}")
         except ModuleNotFoundError as e:
