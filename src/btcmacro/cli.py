@@ -62,6 +62,10 @@ def brief(
         raise UsageError(f"unknown language {lang!r} (expected one of: {', '.join(LANGS)})", where="--lang")
     if fmt not in report.FORMATS:
         raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(report.FORMATS)})", where="--format")
+    if out is not None and str(out) != "-":
+        from .inputs import output_file
+
+        output_file(out)  # refused before the briefing is computed; report.write checks it again
     with api.open_store(store) as st:
         b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
     path = report.write(b, fmt=fmt, lang=lang, out=out)
@@ -76,7 +80,10 @@ def metrics_list(fmt: str = typer.Option("table", "--format", help="table | json
     import json
 
     from . import api
+    from .errors import UsageError
 
+    if fmt not in ("table", "json", "csv"):
+        raise UsageError(f"unknown format {fmt!r} (expected table, json or csv)", where="--format")
     rows = api.metrics_list()
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
