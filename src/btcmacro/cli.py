@@ -66,6 +66,11 @@ def brief(
         from .inputs import output_file
 
         output_file(out)  # refused before the briefing is computed; report.write checks it again
+    from .inputs import parse_date
+    from .rules import load_rules
+
+    parse_date(as_of, "--as-of")  # bad input is refused before the store is opened (or created)
+    load_rules(rules)
     with api.open_store(store) as st:
         b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
     path = report.write(b, fmt=fmt, lang=lang, out=out)
@@ -123,6 +128,10 @@ def metrics_show(
 
     if fmt not in ("csv", "json"):
         raise UsageError(f"unknown format {fmt!r} (expected csv or json)", where="--format")
+    from .inputs import parse_date, parse_range
+
+    start, end = parse_range(start, end)  # refused before the store is opened (or created)
+    parse_date(as_of, "--as-of")
     with api.open_store(store) as st:
         s = api.series(metric_id, start=start, end=end, as_of=as_of, store=st)
     if fmt == "json":
