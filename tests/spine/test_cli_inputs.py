@@ -84,9 +84,22 @@ def brief_to(out, store, fmt="json"):
     return run("brief", "--as-of", "2025-12-09", "--format", fmt, "--out", out, "--store", store)
 
 
-def test_out_device_is_refused_and_not_replaced(store):
-    one_line(brief_to("/dev/full", store), 2, "--out /dev/full", "character device")
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+def char_device(tmp_path) -> Path:
+    """A character device to aim at: a private copy of /dev/full (1,7) when the tests run as root,
+    so that a regression can never replace the system's node; else /dev/full itself (a user
+    cannot replace it)."""
+    p = tmp_path / "full"
+    try:
+        os.mknod(p, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+        return p
+    except (PermissionError, OSError):
+        return Path("/dev/full")
+
+
+def test_out_device_is_refused_and_not_replaced(store, tmp_path):
+    dev = char_device(tmp_path)
+    one_line(brief_to(dev, store), 2, f"--out {dev}", "character device")
+    assert stat.S_ISCHR(os.lstat(dev).st_mode)
 
 
 def test_out_fifo_and_directory_refused(store, tmp_path):
@@ -127,13 +140,17 @@ def test_markdown_chart_folder_must_be_a_folder(store, tmp_path):
 
 def test_analyze_out_refused(store, tmp_path):
     one_line(run("analyze", "fomc", "--out", tmp_path, "--store", store), 2, "is a directory")
-    one_line(run("analyze", "fomc", "--out", "/dev/full", "--store", store), 2, "character device")
+    dev = char_device(tmp_path)
+    one_line(run("analyze", "fomc", "--out", dev, "--store", store), 2, "character device")
+    assert stat.S_ISCHR(os.lstat(dev).st_mode)
 
 
 @pytest.mark.parametrize("path,needle", [("/proc/x/s.duckdb", "the directory /proc/x does not exist"),
                                          ("/etc/hostname/s.duckdb", "not a directory"),
-                                         ("/dev/null", "character device, not a database file")])
-def test_impossible_store(path, needle):
+                                         ("DEVICE", "character device, not a database file")])
+def test_impossible_store(path, needle, tmp_path):
+    if path == "DEVICE":
+        path = char_device(tmp_path)
     one_line(run("metrics", "show", "fed_total_assets", "--store", path), 2, "--store", needle)
     one_line(run("update", "--store", path), 2, "--store", needle)
 
