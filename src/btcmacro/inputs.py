@@ -41,7 +41,7 @@ import pandas as pd
 
 from .errors import UsageError
 
-__all__ = ["DATE_FORMAT", "parse_date", "parse_range", "output_file", "output_dir", "write_atomic",
+__all__ = ["DATE_FORMAT", "printable", "parse_date", "parse_range", "output_file", "output_dir", "write_atomic",
            "write_text_atomic", "store_file"]
 
 #: the one accepted way of writing a date
@@ -49,6 +49,15 @@ DATE_FORMAT = "YYYY-MM-DD"
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: the calendar range a pandas Timestamp can hold (ns precision)
 _MIN, _MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+
+
+def printable(text) -> str:
+    """``text`` with every non-printable character escaped (``\\n``, ``\\x1e``, ``\\u2028``), so
+    that a file name or value quoted in an error keeps the error on one line."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,11 +150,11 @@ def _stat(p: Path, name: str) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     except NotADirectoryError:
-        raise UsageError("a part of this path is a file, not a directory", where=f"{name} {p}") from None
+        raise UsageError("a part of this path is a file, not a directory", where=f"{name} {printable(p)}") from None
     except PermissionError:
-        raise UsageError("permission denied while looking up this path", where=f"{name} {p}") from None
+        raise UsageError("permission denied while looking up this path", where=f"{name} {printable(p)}") from None
     except OSError as e:
-        raise UsageError(f"cannot use this path ({e.strerror or e})", where=f"{name} {p}") from None
+        raise UsageError(f"cannot use this path ({e.strerror or e})", where=f"{name} {printable(p)}") from None
 
 
 def _follow(p: Path, name: str) -> Path:
@@ -156,7 +165,7 @@ def _follow(p: Path, name: str) -> Path:
         real = p.resolve(strict=True)
     except (OSError, RuntimeError):
         raise UsageError("is a symbolic link to a file that does not exist (links are followed; "
-                         "name the file itself)", where=f"{name} {p}") from None
+                         "name the file itself)", where=f"{name} {printable(p)}") from None
     return real
 
 
@@ -167,14 +176,14 @@ def _check_parent(p: Path, name: str, *, create: bool = False) -> None:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise UsageError(f"cannot create the directory {parent} ({e.strerror or e})", where=f"{name} {p}") from None
+            raise UsageError(f"cannot create the directory {printable(parent)} ({e.strerror or e})", where=f"{name} {printable(p)}") from None
         st = _stat(parent, name)
     if st is None:
-        raise UsageError(f"the directory {parent} does not exist", where=f"{name} {p}")
+        raise UsageError(f"the directory {printable(parent)} does not exist", where=f"{name} {printable(p)}")
     if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{parent} is not a directory", where=f"{name} {p}")
+        raise UsageError(f"{printable(parent)} is not a directory", where=f"{name} {printable(p)}")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"no permission to write in {parent}", where=f"{name} {p}")
+        raise UsageError(f"no permission to write in {printable(parent)}", where=f"{name} {printable(p)}")
 
 
 def output_file(path: str | os.PathLike, name: str = "--out") -> Path:
@@ -188,7 +197,7 @@ def output_file(path: str | os.PathLike, name: str = "--out") -> Path:
     p = _follow(Path(path).expanduser(), name)
     st = _stat(p, name)
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"is {_kind(st.st_mode)}; btcmacro writes only regular files", where=f"{name} {p}")
+        raise UsageError(f"is {_kind(st.st_mode)}; btcmacro writes only regular files", where=f"{name} {printable(p)}")
     _check_parent(p, name)
     return p
 
@@ -201,15 +210,15 @@ def output_dir(path: str | os.PathLike, name: str = "--out") -> Path:
     if st is not None:
         if not stat.S_ISDIR(st.st_mode):
             raise UsageError(f"is {_kind(st.st_mode) if not stat.S_ISREG(st.st_mode) else 'a file'}; "
-                             "a folder for the charts is needed here", where=f"{name} {p}")
+                             "a folder for the charts is needed here", where=f"{name} {printable(p)}")
         if not os.access(p, os.W_OK | os.X_OK):
-            raise UsageError("no permission to write in this folder", where=f"{name} {p}")
+            raise UsageError("no permission to write in this folder", where=f"{name} {printable(p)}")
         return p
     _check_parent(p, name)
     try:
         p.mkdir()
     except OSError as e:
-        raise UsageError(f"cannot create this folder ({e.strerror or e})", where=f"{name} {p}") from None
+        raise UsageError(f"cannot create this folder ({e.strerror or e})", where=f"{name} {printable(p)}") from None
     return p
 
 
@@ -225,7 +234,7 @@ def write_atomic(target: str | os.PathLike, produce: Callable[[Path], None], nam
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     except OSError as e:
-        raise UsageError(f"cannot write here ({e.strerror or e})", where=f"{name} {p}") from None
+        raise UsageError(f"cannot write here ({e.strerror or e})", where=f"{name} {printable(p)}") from None
     os.close(fd)
     try:
         produce(Path(tmp))
@@ -241,7 +250,7 @@ def write_atomic(target: str | os.PathLike, produce: Callable[[Path], None], nam
     except OSError as e:
         _unlink(tmp)
         raise UsageError(f"cannot write this file ({e.strerror or e}); the previous file, if any, is unchanged",
-                         where=f"{name} {p}") from None
+                         where=f"{name} {printable(p)}") from None
     except BaseException:
         _unlink(tmp)
         raise
@@ -286,7 +295,7 @@ def store_file(path: str | os.PathLike, name: str = "--store", *, create_parent:
     st = _stat(real, name)
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"is {_kind(st.st_mode)}, not a database file", where=f"{name} {p}")
+            raise UsageError(f"is {_kind(st.st_mode)}, not a database file", where=f"{name} {printable(p)}")
         return p
     _check_parent(real, name, create=create_parent)
     return p

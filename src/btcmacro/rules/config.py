@@ -58,8 +58,10 @@ def load_rules(path: str | Path | None = None) -> RulesConfig:
         if cand.exists():
             user = cand
     if user is not None:
-        base = _merge(base, _config.load_toml(user), str(user))
-        src = str(user)
+        from ..inputs import printable
+
+        src = printable(user)  # named in errors, on one line whatever the file name holds
+        base = _merge(base, _config.load_toml(user), src)
     validate(base, src)  # types, ranges and orderings (rules/schema.py); the defaults pass it
     return RulesConfig(params=base.get("params", {}), regimes=base.get("regimes", {}),
                        levels=base.get("levels", {}), scenarios=base.get("scenarios", {}), source=src)

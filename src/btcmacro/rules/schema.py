@@ -202,8 +202,10 @@ def _show(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
+        from ..inputs import printable
+
         s = v if len(v) <= 40 else v[:37] + "..."
-        return '"' + s.replace('"', '\\"') + '"'
+        return '"' + printable(s).replace('"', '\\"') + '"'
     if isinstance(v, dict):
         return "a table"
     if isinstance(v, list):
