@@ -482,9 +482,10 @@ def published_hodl_waves(as_of=None, *, store: Store | None = None, days: int = 
 
 def _as_day(day):
     """A date-like argument as accepted by the chain functions (a Timestamp becomes a date)."""
-    if isinstance(day, dt.datetime):
-        return day.date()
-    return day
+    from .inputs import parse_date
+
+    d = parse_date(day, "--date")  # the one strict parser: no time zones, no loose strings
+    return None if d is None else d.date()
 
 
 def hodl_waves(day=None, *, index: str | Path | None = None) -> pd.DataFrame:

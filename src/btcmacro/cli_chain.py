@@ -67,6 +67,13 @@ def _progress():
     return prog, cb
 
 
+def _index(index: Optional[Path]) -> Optional[Path]:
+    """``--index`` checked before DuckDB opens it (a regular file or a new one: btcmacro.inputs)."""
+    from .inputs import store_file
+
+    return None if index is None else store_file(index, "--index")
+
+
 def _cores() -> int:
     """CPU cores this process may run on (the affinity mask where the OS has one)."""
     import os
@@ -119,10 +126,8 @@ def sync_cmd(
                    err=True)
         jobs = cores
     from . import api
-    from .inputs import store_file
 
-    if index is not None:  # what these paths are is checked before anything is indexed or published
-        index = store_file(index, "--index")
+    index = _index(index)  # what these paths are is checked before anything is indexed or published
     if publish:
         api.store_path(store)
     rpc_opts = None
@@ -159,7 +164,7 @@ def status_cmd(fmt: str = typer.Option("table", "--format", help="table | json")
 
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown format {fmt!r} (expected table or json)", where="--format")
-    st = chain.status(index)
+    st = chain.status(_index(index))
     if fmt == "json":
         typer.echo(json.dumps(st))
         return
@@ -237,6 +242,7 @@ def urpd_cmd(date: Optional[str] = _DateOpt,
     from . import api, chain
 
     _check_format(fmt)
+    index = _index(index)
     with api.open_store(store, read_only=True) as st:
         df = chain.publishing.urpd_for_day(st, date, index, buckets=buckets)
     a = df.attrs
@@ -255,7 +261,7 @@ def hodl_cmd(date: Optional[str] = _DateOpt, fmt: str = typer.Option("table", "-
     from . import chain
 
     _check_format(fmt)
-    df = chain.publishing.hodl_for_day(date, index)
+    df = chain.publishing.hodl_for_day(date, _index(index))
     a = df.attrs
     meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "day_tip_hash": a["day_tip_hash"],
             "day_height": a["day_height"], "supply_btc": a["supply_btc"]}

@@ -213,6 +213,19 @@ def test_jobs_capped_at_cores(blocks_dir, tmp_path, monkeypatch):
     assert ok.exit_code == 0, ok.output
 
 
+def test_index_must_be_a_file(tmp_path):
+    for cmd in (["chain", "status"], ["chain", "hodl"], ["chain", "urpd"]):
+        one_line(run(*cmd, "--index", tmp_path), 2, f"--index {tmp_path}", "is a directory, not a database file")
+
+
+def test_api_day_refuses_time_zones():
+    from btcmacro import api
+    from btcmacro.errors import UsageError
+
+    with pytest.raises(UsageError, match="time zone"):
+        api.hodl_waves(__import__("pandas").Timestamp("2009-01-09", tz="UTC"))
+
+
 def test_cores_is_the_affinity_mask():
     from btcmacro.cli_chain import _cores
 
