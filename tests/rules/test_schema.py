@@ -146,3 +146,18 @@ def test_cli_exit_3_one_line_store_unchanged(snapshot_store_path, tmp_path):
 def test_schema_get_helper():
     doc = {"a": {"b": 1}}
     assert _get(doc, "a.b") == 1 and _get(doc, "a.c") is not None and _get(doc, "x.y") is _get(doc, "a.c")
+
+
+def test_docs_list_the_schema():
+    """docs/rules.md shows every key with the expected value the error message gives."""
+    from pathlib import Path
+
+    from btcmacro.rules.schema import expected
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text("utf-8")
+    for k, spec in SCHEMA.items():
+        assert f"| `{k}` | {expected(spec)} |" in doc, k
+    for k, spec in SCENARIO.items():
+        assert f"| `scenarios.<id>.{k}` | {expected(spec)} |" in doc, k
+    for lo, hi, strict, _ in ORDERINGS:
+        assert f"`{lo}` {'<' if strict else '≤'} `{hi}`" in doc
