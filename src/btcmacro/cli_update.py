@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import config
 from .errors import BtcmacroError, exit_code
 from .http import redact
 
@@ -85,8 +84,10 @@ def sources_cmd(
     """List live sources: credentials, rate limits, base-URL variables, last update, status."""
     from .update import list_sources
 
+    from .api import store_path
+
     try:
-        rows = list_sources(store or config.default_store_path())
+        rows = list_sources(store_path(store))
     except BtcmacroError as e:
         _fail(e)
     t = Table(title="btcmacro sources")
