@@ -50,7 +50,8 @@ def brief(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest date in the data)"),
     lang: str = typer.Option("en", "--lang", help="en | zh-TW"),
     fmt: str = typer.Option("html", "--format", help="html | md | json"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json); "
+                                                                      "a regular file in an existing directory, symbolic links followed"),
     rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
     store: Optional[Path] = StoreOpt,
 ):

@@ -234,7 +234,8 @@ def write_atomic(target: str | os.PathLike, produce: Callable[[Path], None], nam
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     except OSError as e:
-        raise UsageError(f"cannot write here ({e.strerror or e})", where=f"{name} {printable(p)}") from None
+        raise UsageError(f"cannot create a file in {printable(p.parent)} ({e.strerror or e}); nothing was written",
+                         where=f"{name} {printable(p)}") from None
     os.close(fd)
     try:
         produce(Path(tmp))
