@@ -232,7 +232,8 @@ def write_atomic(target: str | os.PathLike, produce: Callable[[Path], None], nam
     """
     p = output_file(target, name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        # the temp name stays short enough for any target name the file system allows
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:64]}.", suffix=".tmp", dir=p.parent)
     except OSError as e:
         raise UsageError(f"cannot create a file in {printable(p.parent)} ({e.strerror or e}); nothing was written",
                          where=f"{name} {printable(p)}") from None

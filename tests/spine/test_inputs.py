@@ -148,6 +148,11 @@ def test_atomic_write_leaves_no_temp_and_keeps_old_on_failure(tmp_path):
     assert target.read_text() == "new" and sorted(os.listdir(tmp_path)) == ["b.json"]
 
 
+def test_longest_file_name(tmp_path):
+    target = tmp_path / ("b" * 250 + ".json")  # 255 bytes, the usual limit
+    assert write_text_atomic(target, "x") == target and target.read_text() == "x"
+
+
 def test_output_dir(tmp_path):
     d = output_dir(tmp_path / "b_files")
     assert d.is_dir()
