@@ -47,7 +47,12 @@ HODL_CHART_DAYS = 365 * 3
 
 
 def store_path(path: str | Path | None = None) -> Path:
-    return Path(path).expanduser() if path else config.default_store_path()
+    """The store file: ``path`` or the default; checked by :func:`btcmacro.inputs.store_file`."""
+    from .inputs import store_file
+
+    if path:
+        return store_file(path, "--store")
+    return store_file(config.default_store_path(), "--store", create_parent=True)
 
 
 def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Store:
@@ -146,13 +151,12 @@ def data_range(store: Store) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def resolve_as_of(store: Store, as_of: str | dt.date | None) -> pd.Timestamp:
     """Validate an as-of date against the data (default: the latest date in the store)."""
+    from .inputs import parse_date
+
+    d = parse_date(as_of, "--as-of")
     first, last = data_range(store)
-    if as_of is None:
+    if d is None:
         return last
-    try:
-        d = pd.Timestamp(as_of).normalize()
-    except (ValueError, TypeError):
-        raise UsageError(f"not a date: {as_of!r} (expected YYYY-MM-DD)", where="--as-of") from None
     if d < first:
         raise UsageError(f"{d.date()} is before the data (BTC prices start {first.date()})", where="--as-of")
     if d > last:
@@ -193,6 +197,10 @@ def series(id: str, start=None, end=None, as_of=None, *, store: Store | None = N
     ``as_of`` restricts to what was published by that date; ``.attrs`` carry unit, source,
     definition, as-of and version.
     """
+    from .inputs import parse_date, parse_range
+
+    start, end = parse_range(start, end)
+    parse_date(as_of, "--as-of")  # checked before the store is opened
     with _using(store) as st:
         if as_of is not None:
             as_of = resolve_as_of(st, as_of)
@@ -213,9 +221,9 @@ def series(id: str, start=None, end=None, as_of=None, *, store: Store | None = N
         s.attrs["vintage"] = (f"as published by {as_of.date().isoformat()}" if as_of is not None
                               else "latest vintage of every observation")
         if start is not None:
-            s = s[s.index >= pd.Timestamp(start)]
+            s = s[s.index >= start]
         if end is not None:
-            s = s[s.index <= pd.Timestamp(end)]
+            s = s[s.index <= end]
         return s
 
 
@@ -474,9 +482,10 @@ def published_hodl_waves(as_of=None, *, store: Store | None = None, days: int = 
 
 def _as_day(day):
     """A date-like argument as accepted by the chain functions (a Timestamp becomes a date)."""
-    if isinstance(day, dt.datetime):
-        return day.date()
-    return day
+    from .inputs import parse_date
+
+    d = parse_date(day, "--date")  # the one strict parser: no time zones, no loose strings
+    return None if d is None else d.date()
 
 
 def hodl_waves(day=None, *, index: str | Path | None = None) -> pd.DataFrame:

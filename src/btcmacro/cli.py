@@ -50,7 +50,8 @@ def brief(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest date in the data)"),
     lang: str = typer.Option("en", "--lang", help="en | zh-TW"),
     fmt: str = typer.Option("html", "--format", help="html | md | json"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json); "
+                                                                      "a regular file in an existing directory, symbolic links followed"),
     rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
     store: Optional[Path] = StoreOpt,
 ):
@@ -62,6 +63,15 @@ def brief(
         raise UsageError(f"unknown language {lang!r} (expected one of: {', '.join(LANGS)})", where="--lang")
     if fmt not in report.FORMATS:
         raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(report.FORMATS)})", where="--format")
+    if out is not None and str(out) != "-":
+        from .inputs import output_file
+
+        output_file(out)  # refused before the briefing is computed; report.write checks it again
+    from .inputs import parse_date
+    from .rules import load_rules
+
+    parse_date(as_of, "--as-of")  # bad input is refused before the store is opened (or created)
+    load_rules(rules)
     with api.open_store(store) as st:
         b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
     path = report.write(b, fmt=fmt, lang=lang, out=out)
@@ -76,7 +86,10 @@ def metrics_list(fmt: str = typer.Option("table", "--format", help="table | json
     import json
 
     from . import api
+    from .errors import UsageError
 
+    if fmt not in ("table", "json", "csv"):
+        raise UsageError(f"unknown format {fmt!r} (expected table, json or csv)", where="--format")
     rows = api.metrics_list()
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -116,6 +129,10 @@ def metrics_show(
 
     if fmt not in ("csv", "json"):
         raise UsageError(f"unknown format {fmt!r} (expected csv or json)", where="--format")
+    from .inputs import parse_date, parse_range
+
+    start, end = parse_range(start, end)  # refused before the store is opened (or created)
+    parse_date(as_of, "--as-of")
     with api.open_store(store) as st:
         s = api.series(metric_id, start=start, end=end, as_of=as_of, store=st)
     if fmt == "json":

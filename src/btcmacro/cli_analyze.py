@@ -19,23 +19,35 @@ def _check_fmt(fmt: str) -> None:
 
 
 def _write(doc, fmt: str, out: Optional[Path]) -> None:
+    """Print, or write ``out`` atomically (checked by :mod:`btcmacro.inputs`: regular files only);
+    Markdown's figures go next to it as ``<stem>-<figure>.png``."""
+    from .inputs import output_file, write_atomic, write_text_atomic
     from .research import render
 
     _check_fmt(fmt)
     figs = None
-    if out is not None and str(out) != "-" and fmt == "md":
-        figs = {}
-        for s in doc.sections:
-            for f in s.figures:
-                png = out.with_name(f"{out.stem}-{f.name}.png")
-                render.save_png(f, png)
-                figs[f.name] = png.name
+    to_file = out is not None and str(out) != "-"
+    if to_file:
+        out = output_file(out)
+        if fmt == "md":
+            figs = {}
+            for s in doc.sections:
+                for f in s.figures:
+                    png = output_file(out.with_name(f"{out.stem}-{f.name}.png"))
+                    figs[f.name] = png.name
+
+            def draw(tmp: Path, f) -> None:
+                with open(tmp, "wb") as fh:
+                    render.save_png(f, fh)
+
+            for s in doc.sections:
+                for f in s.figures:
+                    write_atomic(out.with_name(figs[f.name]), lambda tmp, f=f: draw(tmp, f))
     text = render.render(doc, fmt, figs)
-    if out is None or str(out) == "-":
+    if not to_file:
         typer.echo(text)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_text_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)
 
 
@@ -62,7 +74,11 @@ def register(app: typer.Typer) -> None:
         from . import api
         from .research import sensitivity as S
 
+        from .inputs import parse_date, parse_range
+
         _check_fmt(fmt)
+        start, end = parse_range(start, end)
+        as_of = parse_date(as_of, "--as-of")
         with api.open_store(store) as st:
             r = S.sensitivity(start, end, freq.upper(), as_of=as_of, store=st)
         _write(r.to_doc(), fmt, out)
@@ -103,9 +119,13 @@ def register(app: typer.Typer) -> None:
         from .errors import ConfigError, UsageError
         from .research import backtest as B
 
+        from .inputs import parse_range
+
         _check_fmt(fmt)
+        start, end = parse_range(start, end)
         if rules is not None and not rules.is_file():
-            raise ConfigError("rules file not found", where=str(rules))
+            raise ConfigError("rules file not found" if not rules.exists() else "the rules file is not a file",
+                              where=str(rules))
         try:
             hs = tuple(int(x) for x in horizons.split(","))
         except ValueError:

@@ -67,6 +67,23 @@ def _progress():
     return prog, cb
 
 
+def _index(index: Optional[Path]) -> Optional[Path]:
+    """``--index`` checked before DuckDB opens it (a regular file or a new one: btcmacro.inputs)."""
+    from .inputs import store_file
+
+    return None if index is None else store_file(index, "--index")
+
+
+def _cores() -> int:
+    """CPU cores this process may run on (the affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 @chain_app.command("sync")
 @_handled
 def sync_cmd(
@@ -81,7 +98,8 @@ def sync_cmd(
                                                help="or set BTCMACRO_RPC_PASSWORD"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1,
                              help="with --blocks-dir: worker processes, one blk/rev file per task, merged by "
-                                  "height in one transaction (1 = serial, commits every 2,000 blocks)"),
+                                  "height in one transaction (1 = serial, commits every 2,000 blocks); at most "
+                                  "the number of CPU cores (more is lowered to it, with a warning)"),
     network: str = typer.Option("mainnet", "--network", help="mainnet | testnet3 | testnet4 | signet | regtest"),
     rebuild: bool = typer.Option(False, "--rebuild", help="drop the chain index and start from genesis"),
     publish: bool = typer.Option(True, "--publish/--no-publish", help="write the daily metrics into the main store"),
@@ -102,6 +120,16 @@ def sync_cmd(
         raise UsageError("--undo-files goes with --blocks-dir", where="chain sync")
     if jobs > 1 and blocks_dir is None:
         raise UsageError("--jobs > 1 goes with --blocks-dir", where="chain sync")
+    cores = _cores()
+    if jobs > cores:
+        typer.echo(f"warning: --jobs {jobs} is more than the {cores} CPU cores available here; using {cores}",
+                   err=True)
+        jobs = cores
+    from . import api
+
+    index = _index(index)  # what these paths are is checked before anything is indexed or published
+    if publish:
+        api.store_path(store)
     rpc_opts = None
     if rpc is not None:
         rpc_opts = chain.rpc.RpcConfig.from_options(rpc, cookie=rpc_cookie, user=rpc_user, password=rpc_password,
@@ -117,8 +145,6 @@ def sync_cmd(
         f" (reorg: rolled back {r.reorg_depth} blocks to height {r.rolled_back_to})"
         if r.rolled_back_to is not None else ""), err=True)
     if publish:
-        from . import api
-
         with api.open_store(store, read_only=False) as st:
             pr, notes = chain.publishing.publish_remembering_list(st, index, lst)
         for n in notes:
@@ -138,7 +164,7 @@ def status_cmd(fmt: str = typer.Option("table", "--format", help="table | json")
 
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown format {fmt!r} (expected table or json)", where="--format")
-    st = chain.status(index)
+    st = chain.status(_index(index))
     if fmt == "json":
         typer.echo(json.dumps(st))
         return
@@ -208,13 +234,15 @@ def _cell(v) -> str:
 @chain_app.command("urpd")
 @_handled
 def urpd_cmd(date: Optional[str] = _DateOpt,
-             buckets: int = typer.Option(100, "--buckets", help="equal-width price buckets from 0 to the highest cost"),
+             buckets: int = typer.Option(100, "--buckets", help="equal-width price buckets from 0 to the highest cost "
+                                                                "(1 to 1000)"),
              fmt: str = typer.Option("table", "--format", help="table | json | csv"),
              index: Optional[Path] = _IndexOpt, store: Optional[Path] = _StoreOpt):
     """UTXO realized price distribution of one day: supply by the close of the day each coin last moved."""
     from . import api, chain
 
     _check_format(fmt)
+    index = _index(index)
     with api.open_store(store, read_only=True) as st:
         df = chain.publishing.urpd_for_day(st, date, index, buckets=buckets)
     a = df.attrs
@@ -233,7 +261,7 @@ def hodl_cmd(date: Optional[str] = _DateOpt, fmt: str = typer.Option("table", "-
     from . import chain
 
     _check_format(fmt)
-    df = chain.publishing.hodl_for_day(date, index)
+    df = chain.publishing.hodl_for_day(date, _index(index))
     a = df.attrs
     meta = {"date": a["date"], "tip_hash": a["tip_hash"], "height": a["height"], "day_tip_hash": a["day_tip_hash"],
             "day_height": a["day_height"], "supply_btc": a["supply_btc"]}

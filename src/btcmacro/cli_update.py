@@ -5,7 +5,6 @@ The lead wires them with ``cli_update.register(app)`` from ``cli.py``.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -14,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import config
 from .errors import BtcmacroError, exit_code
 from .http import redact
 
@@ -35,13 +33,14 @@ def update_cmd(
     from .update import run_update
 
     out, err = Console(), Console(stderr=True)
-    path = store or config.default_store_path()
-    try:
-        since_d = dt.date.fromisoformat(since) if since else None
-    except ValueError:
-        from .errors import UsageError
+    from .api import store_path
+    from .inputs import parse_date
 
-        _fail(UsageError("expected YYYY-MM-DD", where=f"--since {since}"))
+    try:
+        path = store_path(store)
+        since_d = None if since is None else parse_date(since, "--since").date()
+    except BtcmacroError as e:
+        _fail(e)
     bars = Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err,
                     transient=False)
@@ -85,8 +84,10 @@ def sources_cmd(
     """List live sources: credentials, rate limits, base-URL variables, last update, status."""
     from .update import list_sources
 
+    from .api import store_path
+
     try:
-        rows = list_sources(store or config.default_store_path())
+        rows = list_sources(store_path(store))
     except BtcmacroError as e:
         _fail(e)
     t = Table(title="btcmacro sources")

@@ -43,9 +43,22 @@ def load_toml(path: Path) -> dict:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError("file not found", where=str(path)) from None
+        raise ConfigError("file not found", where=_shown(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a TOML file", where=_shown(path)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not a text file (byte {e.start} is not UTF-8); expected a TOML file",
+                          where=_shown(path)) from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"not valid TOML ({e})", where=str(path)) from None
+        raise ConfigError(f"not valid TOML ({e})", where=_shown(path)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read this file ({e.strerror or e})", where=_shown(path)) from None
+
+
+def _shown(path) -> str:
+    from .inputs import printable
+
+    return printable(path)
 
 
 def user_config() -> dict:

@@ -143,7 +143,11 @@ def load_address_list(path: str | os.PathLike) -> AddressList:
         raw = p.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read the address list ({e.strerror})", where=str(p)) from None
-    text = raw.decode("utf-8-sig")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"not a text file (byte {e.start} is not UTF-8); the address list is a CSV file",
+                         where=str(p)) from None
     prov = ""
     lines = []
     for line in text.splitlines():

@@ -289,6 +289,10 @@ def store_prices(store: Store) -> pd.Series:
     return pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
 
 
+#: the most URPD buckets a caller may ask for (the dashboard's limit too): more only slices the
+#: same coins thinner, and 10^12 buckets would not fit in memory
+MAX_URPD_BUCKETS = 1000
+
 # the last index read by _day_matrix: {path: (key, matrix, day closers)}; the key changes with the
 # checkpoint and the file, so a sync (or a reorg) is seen at the next call
 _MATRIX_CACHE: dict[str, tuple[tuple, Matrix, dict]] = {}
@@ -318,10 +322,9 @@ def _day_matrix(day, index_path) -> tuple[Matrix, int, tuple[int, str] | None]:
     if day is None:
         d = m.ndays - 1
     else:
-        try:
-            when = dt.date.fromisoformat(str(day)) if not isinstance(day, dt.date) else day
-        except ValueError:
-            raise UsageError(f"not a date {day!r} (expected YYYY-MM-DD)", where="--date") from None
+        from btcmacro.inputs import parse_date
+
+        when = parse_date(day, "--date").date()  # the one strict YYYY-MM-DD parser
         try:
             d = day_index(m, when)
         except ValueError:
@@ -368,7 +371,8 @@ def urpd_for_day(store: Store, day=None, index_path: str | os.PathLike | None = 
     ChainError
         No index, or an empty one.
     UsageError
-        ``day`` is not a date or outside the indexed days, or ``buckets`` < 1.
+        ``day`` is not a date or outside the indexed days, or ``buckets`` is not from 1 to
+        :data:`MAX_URPD_BUCKETS` (1000).
 
     References
     ----------
@@ -376,8 +380,9 @@ def urpd_for_day(store: Store, day=None, index_path: str | os.PathLike | None = 
     """
     from btcmacro.chain import api
 
-    if int(buckets) < 1:
-        raise UsageError(f"--buckets must be at least 1 (got {buckets})", where="--buckets")
+    if isinstance(buckets, bool) or not 1 <= int(buckets) <= MAX_URPD_BUCKETS:
+        raise UsageError(f"the bucket count must be a whole number from 1 to {MAX_URPD_BUCKETS} (got {buckets})",
+                         where="--buckets")
     m, d, closer = _day_matrix(day, index_path)
     return _day_attrs(api.urpd(d, store_prices(store), buckets=int(buckets), matrix=m), m, d, closer)
 

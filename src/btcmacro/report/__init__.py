@@ -218,32 +218,17 @@ def _write_pngs(jobs: list, lang: str) -> None:
 
 
 def _atomic_write_via(target: Path, produce) -> None:
-    """Let ``produce(tmp_path)`` write a temp file next to ``target``, then ``os.replace`` it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        produce(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Let ``produce(tmp_path)`` write a temp file next to ``target``, then ``os.replace`` it
+    (:func:`btcmacro.inputs.write_atomic`: the target is checked first)."""
+    from ..inputs import write_atomic
+
+    write_atomic(target, produce)
 
 
 def _atomic_write_text(target: Path, text: str) -> None:
-    def produce(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+    from ..inputs import write_text_atomic
 
-    _atomic_write_via(target, produce)
+    write_text_atomic(target, text)
 
 
 def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> Path | None:
@@ -256,12 +241,15 @@ def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> P
     lang : {"en", "zh-TW"}
     out : Path or None
         ``None``: ``./btcmacro-brief-<as_of>[-zh-TW].<ext>``; ``Path("-")``: standard output
-        (md and json only; Markdown then has no charts). A directory: the default name inside it.
+        (md and json only; Markdown then has no charts). Checked by
+        :func:`btcmacro.inputs.output_file`: only a regular file (or a new one in an existing
+        directory) is written; a symbolic link is followed and the file it points to replaced.
 
     Raises
     ------
     btcmacro.errors.UsageError
-        Unknown format or language, or HTML requested on standard output.
+        Unknown format or language, HTML requested on standard output, or an output path that
+        is a directory, a device, a FIFO, a dangling link or in a missing or unwritable directory.
     """
     from ..errors import UsageError
 
@@ -272,14 +260,21 @@ def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> P
         sys.stdout.write(render(briefing, fmt, lang))
         sys.stdout.flush()
         return None
-    target = Path(out) if out is not None else Path.cwd() / default_filename(briefing, fmt, lang)
-    if target.is_dir():
-        target = target / default_filename(briefing, fmt, lang)
-    target = target.expanduser()
+    from ..inputs import output_dir, output_file, write_text_atomic
+
+    # checked before anything is rendered or written (btcmacro.inputs: regular files only, links followed)
+    target = output_file(out if out is not None else Path.cwd() / default_filename(briefing, fmt, lang))
     if fmt == "md":
-        files = target.parent / f"{target.stem}_files"
+        files = output_dir(target.parent / f"{target.stem}_files")
+        for cid in _chart_ids():
+            output_file(files / f"{cid}.png")
         text = _render_md(briefing, lang, chart_dir=files, rel=f"{target.stem}_files")
     else:
         text = render(briefing, fmt, lang)
-    _atomic_write_text(target, text)
-    return target
+    return write_text_atomic(target, text)
+
+
+def _chart_ids() -> list[str]:
+    from . import charts
+
+    return list(charts.chart_ids())

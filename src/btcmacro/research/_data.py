@@ -33,11 +33,7 @@ def asof(s: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
 
 
 def parse_date(x, what: str):
-    from ..errors import UsageError
+    """:func:`btcmacro.inputs.parse_date`: the one strict ``YYYY-MM-DD`` parser."""
+    from ..inputs import parse_date as _parse
 
-    if x is None:
-        return None
-    try:
-        return pd.Timestamp(x).normalize()
-    except (ValueError, TypeError):
-        raise UsageError(f"not a date: {x!r} (expected YYYY-MM-DD)", where=what) from None
+    return _parse(x, what)

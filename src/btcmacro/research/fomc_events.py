@@ -43,6 +43,11 @@ SEED = 20251210
 N_BOOT = 2000
 
 
+#: the estimation window's bounds (trading days): a mean needs a few days; beyond ~3 years of
+#: trading days the first meetings covered by the data drop out for nothing
+MIN_EST_DAYS, MAX_EST_DAYS = 5, 750
+
+
 def parse_window(text: str) -> tuple[int, int]:
     """``"-5,+10"`` -> ``(-5, 10)``; the window must contain day 0."""
     try:
@@ -156,7 +161,8 @@ def fomc_event_study(window: tuple[int, int] | str = (-5, 10), *, est_days: int 
     window : (int, int) or str
         Event window in trading days around day 0 (``"-5,+10"`` accepted).
     est_days : int
-        Length of the estimation window (trading days) ending just before the event window.
+        Length of the estimation window (trading days) ending just before the event window,
+        from 5 to 750 (else :class:`~btcmacro.errors.UsageError`).
     store : Store, optional
     as_of : date-like, optional
         Use only data published by this date (meetings after it are not yet known).
@@ -166,6 +172,10 @@ def fomc_event_study(window: tuple[int, int] | str = (-5, 10), *, est_days: int 
 
     if isinstance(window, str):
         window = parse_window(window)
+    if isinstance(est_days, bool) or not isinstance(est_days, (int, np.integer)) \
+            or not MIN_EST_DAYS <= est_days <= MAX_EST_DAYS:
+        raise UsageError(f"the estimation window must be a whole number of trading days from {MIN_EST_DAYS} "
+                         f"to {MAX_EST_DAYS} (got {est_days})", where="--est-days")
     price = _data.btc_price_id()
     ids = {"BTC": price, **{k: v[0] for k, v in ASSETS.items() if v[0]}}
     with _using(store) as st:
@@ -185,6 +195,9 @@ def fomc_event_study(window: tuple[int, int] | str = (-5, 10), *, est_days: int 
         dec[f"CAR {asset}"] = cars
         paths[asset] = p
     dec = dec[dec["CAR BTC"].notna()]
+    if dec.empty:
+        raise UsageError(f"no FOMC meeting has {est_days} trading days of BTC data before its event window "
+                         "and the whole window after it; use a shorter --est-days or --window", where="--est-days")
     groups, tests = _groups(dec, list(ids))
     caar = _caar(dec, paths["BTC"], window)
     res = FomcResult(window, est_days, dec, groups, tests, caar)

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import config as _config
 from ..errors import ConfigError
+from .schema import validate
 
 
 @dataclass
@@ -39,7 +40,12 @@ def default_rules_text() -> str:
 
 
 def load_rules(path: str | Path | None = None) -> RulesConfig:
-    """Defaults, overridden by ``path`` or by ``rules.toml`` in the user config dir."""
+    """Defaults, overridden by ``path`` or by ``rules.toml`` in the user config dir.
+
+    The result is checked against :mod:`btcmacro.rules.schema`; a key of the wrong type, out of
+    range or out of order with another is one :class:`ConfigError` naming the file, the key, the
+    value and what is expected.
+    """
     import tomllib
 
     base = tomllib.loads(default_rules_text())
@@ -52,7 +58,10 @@ def load_rules(path: str | Path | None = None) -> RulesConfig:
         if cand.exists():
             user = cand
     if user is not None:
-        base = _merge(base, _config.load_toml(user), str(user))
-        src = str(user)
+        from ..inputs import printable
+
+        src = printable(user)  # named in errors, on one line whatever the file name holds
+        base = _merge(base, _config.load_toml(user), src)
+    validate(base, src)  # types, ranges and orderings (rules/schema.py); the defaults pass it
     return RulesConfig(params=base.get("params", {}), regimes=base.get("regimes", {}),
                        levels=base.get("levels", {}), scenarios=base.get("scenarios", {}), source=src)

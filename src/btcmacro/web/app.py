@@ -217,11 +217,13 @@ def check_date(value: str | None, name: str) -> str | None:
     """``YYYY-MM-DD`` (a real calendar date) or ``None``, else 422."""
     if value is None or value == "":
         return None
-    if not DATE_RE.match(value):
-        raise WebError(422, "bad_date", f"{name}: not a date (expected YYYY-MM-DD)")
+    from ..inputs import parse_date
+
     try:
-        dt.date.fromisoformat(value)
-    except ValueError:
+        parse_date(value, name)  # the one date parser of the CLI, the API and the dashboard
+    except UsageError:
+        if not DATE_RE.match(value):
+            raise WebError(422, "bad_date", f"{name}: not a date (expected YYYY-MM-DD)") from None
         raise WebError(422, "bad_date", f"{name}: not a calendar date (expected YYYY-MM-DD)") from None
     return value
 
@@ -820,6 +822,8 @@ def create_app(store_path: str | Path | None = None, *, index_path: str | Path |
         if len(set(ids)) != len(ids):
             raise WebError(422, "repeated_metric", "a metric is named twice")
         as_of, start, end = check_date(as_of, "as_of"), check_date(start, "start"), check_date(end, "end")
+        if start and end and start > end:
+            raise WebError(422, "bad_date", "start is after end")
         results = [series_data(m, as_of) for m in ids]
         cols = [_window(r.value, start, end) for r in results]
         table: dict[str, list] = {}
