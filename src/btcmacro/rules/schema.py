@@ -130,6 +130,7 @@ SCHEMA: dict[str, Key] = {
     "levels.profile_min_share": _FRACTION,
     "levels.accept_stale": _BOOL,
     "levels.metric_levels": Key("metrics"),
+    "scenarios.min_reward_risk": _num(0, lo_open=True, unit="reward per unit of risk"),
 }
 
 #: the keys of each ``[scenarios.<name>]`` table
@@ -138,6 +139,14 @@ SCENARIO: dict[str, Key] = {
     "name": Key("text"),
     "rate_change_bp": _int(-300, 300, "bp"),
     "balance_sheet": Key("choice", choices=("expansion", "unchanged")),
+    "odds": Key("choice", choices=("cut", "hold", "hike")),
+    "horizon_days": _int(0, 365, "days; 0 = until the next scheduled meeting"),
+    "bull_trigger_zone": _int(1, 5),
+    "bull_trigger_edge": Key("choice", choices=("far", "near")),
+    "bull_stop_edge": Key("choice", choices=("far", "near")),
+    "bear_trigger_zone": _int(1, 5),
+    "bear_trigger_edge": Key("choice", choices=("far", "near")),
+    "bear_stop_edge": Key("choice", choices=("far", "near")),
     "bull_targets": _int(0, 10),
     "bear_targets": _int(0, 10),
     "bull_regimes": Key("regime_states"),
@@ -276,7 +285,9 @@ _MISSING = object()
 def keys_of(doc: Mapping) -> dict[str, Key]:
     """The schema entry of every key in ``doc`` (scenario tables expanded)."""
     out = dict(SCHEMA)
-    for name in (doc.get("scenarios") or {}):
+    for name, table in (doc.get("scenarios") or {}).items():
+        if not isinstance(table, Mapping):
+            continue  # a [scenarios] setting such as min_reward_risk, in SCHEMA
         for k, spec in SCENARIO.items():
             out[f"scenarios.{name}.{k}"] = spec
     return out
