@@ -411,7 +411,7 @@ def test_fake_key_never_leaks(replay, tmp_path, monkeypatch, caplog):
     app = typer.Typer()
     register(app)
     res = CliRunner().invoke(app, ["update", "--source", "fred", "--since", "2024-01-01", "--store", str(path)])
-    assert res.exit_code == 1
+    assert res.exit_code == 7  # a source failed: exit 7, as documented
     assert all(a.get("api_key") == FAKE_KEY for _, a in replay.log)  # the key was really used
     assert "fred/DGS10" in res.output and "fred/EFFR" in res.output
     res2 = CliRunner().invoke(app, ["sources", "--store", str(path)], env={"COLUMNS": "250"})
@@ -463,3 +463,165 @@ def test_coinmetrics_pro_key_goes_to_the_pro_host(monkeypatch):
     assert src.prepare(src.plan(ctx)[0], ctx).url == "https://cm-mirror.example/v4/timeseries/asset-metrics"
     (row,) = [r for r in list_sources() if r["id"] == "coinmetrics"]
     assert row["credentials"] == [{"name": "COINMETRICS_API_KEY", "set": True, "required": False}]
+
+
+# -- issue 13: offline update, lock held only to commit, one line per source ----------------------
+def _closed_port() -> int:
+    """A local port nobody listens on (bound then released): connecting to it is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_offline_update_fails_fast_exit_7_one_line_per_source(tmp_path):
+    """Every provider unreachable (all base URLs on a closed local port), stderr not a terminal:
+    the old code retried every query with backoff for minutes, printed nothing and exited 1."""
+    from btcmacro.sources import SOURCES
+    from sources.replay import URL_VARS
+
+    port = _closed_port()
+    env = {**os.environ, "PYTHONPATH": str(SRC),
+           **{f"BTCMACRO_URL_{v}": f"http://127.0.0.1:{port}" for v in URL_VARS}}
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "btcmacro", "update", "--store", str(path)], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    took = time.monotonic() - t0
+    assert p.returncode == 7, p.stderr[-800:]
+    assert took < 30, took
+    lines = p.stderr.strip().splitlines()
+    assert "Traceback" not in p.stderr
+    for sid in SOURCES:  # a line per source, in order, saying it could not reach its host
+        mine = [ln for ln in lines if ln.startswith(f"error: {sid}: cannot reach ")]
+        assert mine, (sid, p.stderr)
+    assert f"127.0.0.1:{port} (connection refused)" in p.stderr
+    assert "fred: cannot reach" in lines[0]
+    assert lines[-1].startswith("error: no source could be reached")
+    assert "No data was written" in lines[-1]
+    assert checksum(path) == before  # the observations are untouched
+    with Store(path, read_only=True) as st:  # each source's status says it failed
+        status = json.loads(st.get_meta("source_status/fred"))
+    assert status["ok"] is False and "cannot reach" in status["errors"][0]
+
+
+def test_unreachable_host_is_probed_once_then_skipped():
+    """One probe per host: a connection failure on first contact is not retried, and later
+    requests to that host are not sent at all; another host is still asked."""
+    import httpx
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        if request.url.host == "down.invalid":
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, content=b"ok")
+
+    pol = http.Policy(max_retries=3, backoff_base=1.0)
+    clock = FakeClock()
+    with http.Http(clock=clock, transport=httpx.MockTransport(handler)) as h:
+        for _ in range(3):
+            with pytest.raises(http.HostUnreachable) as ei:
+                h.get("http://down.invalid/x", policy=pol)
+        assert h.get("http://up.test/y", policy=pol).body == b"ok"
+    assert calls == ["down.invalid", "up.test"]
+    assert clock.sleeps == []  # no backoff spent on a host that never answered
+    assert "connection refused" in str(ei.value)
+    assert h.down == {"down.invalid": "connection refused"}
+
+
+def test_a_host_that_answered_before_is_still_retried():
+    """A connection failure after the host has answered in this run is retried under the
+    policy (a blip, not an offline machine); only when every retry fails is the host dropped."""
+    import httpx
+
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        if len(calls) in (2, 3):
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, content=b"ok")
+
+    clock = FakeClock()
+    pol = http.Policy(max_retries=3, backoff_base=1.0)
+    with http.Http(clock=clock, transport=httpx.MockTransport(handler)) as h:
+        h.get("http://up.test/a", policy=pol)
+        assert h.get("http://up.test/b", policy=pol).attempts == 3
+        assert clock.sleeps == [1.0, 2.0]
+        calls.clear()
+        handler_fail = lambda r: (_ for _ in ()).throw(httpx.ConnectError("Connection refused"))  # noqa: E731
+        h._client._transport = httpx.MockTransport(handler_fail)
+        with pytest.raises(http.HostUnreachable):
+            h.get("http://up.test/c", policy=pol)
+        with pytest.raises(http.HostUnreachable):  # dropped: no further attempt
+            h.get("http://up.test/d", policy=pol)
+
+
+def _reader_count(path: Path) -> subprocess.CompletedProcess:
+    code = ("import sys; from btcmacro.store import Store\n"
+            "with Store(sys.argv[1], read_only=True) as s: print(s.counts())")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=60)
+
+
+def test_readers_use_the_store_while_an_update_is_fetching(replay, tmp_path):
+    """The write lock is taken only to commit: while the provider is slow to answer, another
+    process reads the store (old code: StoreLocked, exit 5 / the dashboard's 503). A second
+    update of the same store is still refused at once."""
+    import threading
+
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), delay=4.0)
+    path = tmp_path / "s.duckdb"
+    seed(path)
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("rep", run_update(
+        path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS, clock=FakeClock())))
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not replay.log and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert replay.log, "the update never asked the provider"
+        p = _reader_count(path)
+        assert p.returncode == 0, p.stderr[-500:]
+        assert p.stdout.strip() == "(1, 1)"  # the seeded row: nothing committed yet
+        t1 = time.monotonic()
+        with pytest.raises(StoreLocked, match="another update of this store is running"):
+            run_update(path, ["coinmetrics"], clock=FakeClock())
+        assert time.monotonic() - t1 < 1.0
+    finally:
+        t.join(30)
+    assert result["rep"].ok, result["rep"].all_errors()
+    with Store(path, read_only=True) as st:
+        assert st.counts() == (2, 5)
+
+
+def test_cli_prints_each_source_as_it_ends_without_a_terminal(replay, tmp_path, monkeypatch):
+    """One source answers, one cannot be reached: a summary line for the first, one error line
+    for the second, exit 7 (a source failed), the first source's data saved."""
+    from btcmacro.cli_update import register
+
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    port = _closed_port()
+    monkeypatch.setenv("BTCMACRO_URL_FEARGREED", f"http://127.0.0.1:{port}")
+    cfg = Path(os.environ["BTCMACRO_CONFIG_DIR"])
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "config.toml").write_text(
+        '[sources.coinmetrics]\nseries = ["cm/PriceUSD", "cm/CapMVRVCur"]\npage_size = 2\n')
+    path = tmp_path / "s.duckdb"
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["update", "-s", "coinmetrics", "-s", "feargreed", "--since",
+                                   "2024-01-01", "--store", str(path)])
+    assert res.exit_code == 7, res.output
+    lines = res.output.splitlines()
+    assert "coinmetrics: 2 series saved, 4 new values, 0 revised" in res.output
+    assert any(ln.startswith(f"error: feargreed: cannot reach 127.0.0.1:{port} (connection refused)")
+               for ln in lines), res.output
+    assert "1 of 2 sources failed; what the others fetched is saved" in res.output
+    with Store(path, read_only=True) as st:
+        assert st.counts()[1] == 4
