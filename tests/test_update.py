@@ -625,3 +625,36 @@ def test_cli_prints_each_source_as_it_ends_without_a_terminal(replay, tmp_path, 
     assert "1 of 2 sources failed; what the others fetched is saved" in res.output
     with Store(path, read_only=True) as st:
         assert st.counts()[1] == 4
+
+
+@pytest.mark.parametrize("body,mode,why", [
+    (f'fred_api_key = "{FAKE_KEY}"\n', 0o644,
+     "secrets.toml is ignored: it is readable by others (mode 644); run `chmod 600 "),
+    (f'fred_api_key = {FAKE_KEY}\n', 0o600, "secrets.toml is ignored: not valid TOML (Invalid value (at line 1"),
+    ('[fred]\napi_key = 42\n', 0o600, "secrets.toml: fred_api_key must be a quoted string, found a number"),
+])
+def test_sources_says_why_a_key_on_disk_is_not_used(tmp_path, body, mode, why):
+    """``sources`` used to show a bare "(not set)" for a key sitting in a secrets.toml it refused."""
+    from btcmacro.cli_update import register
+
+    cfg = Path(os.environ["BTCMACRO_CONFIG_DIR"])
+    cfg.mkdir(parents=True, exist_ok=True)
+    f = cfg / "secrets.toml"
+    f.write_text(body)
+    f.chmod(mode)
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["sources", "--store", str(tmp_path / "none.duckdb")],
+                             env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "FRED_API_KEY (not set: see below)" in res.output
+    warn = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
+    assert len(warn) == 1 and warn[0].startswith("warning: FRED_API_KEY") and why in warn[0], res.output
+    assert str(f) in warn[0] and FAKE_KEY not in res.output
+    if mode == 0o644:  # a key absent from the refused file is simply not set
+        assert "COINMETRICS_API_KEY (not set)" in res.output and "COINMETRICS" not in warn[0]
+    f.chmod(0o600)
+    f.write_text(f'fred_api_key = "{FAKE_KEY}"\n')
+    res = CliRunner().invoke(app, ["sources", "--store", str(tmp_path / "none.duckdb")],
+                             env={"COLUMNS": "250"})
+    assert "FRED_API_KEY (set)" in res.output and "warning" not in res.output

@@ -129,11 +129,24 @@ def sources_cmd(
     t = Table(title="btcmacro sources")
     for col in ("id", "credentials", "rate limit", "URL variables", "last update", "status"):
         t.add_column(col)
+    problems: dict[str, list[str]] = {}  # reason -> credentials it hides
     for r in rows:
-        creds = ", ".join(f"{c['name']} ({'set' if c['set'] else 'not set'})" for c in r["credentials"]) or "none"
+        creds = ", ".join(_cred_cell(c) for c in r["credentials"]) or "none"
+        for c in r["credentials"]:
+            if c.get("problem") and c["name"] not in problems.setdefault(c["problem"], []):
+                problems[c["problem"]].append(c["name"])
         t.add_row(r["id"], creds, r["rate_limit"], " ".join(r["url_vars"]), r["last_update"] or "-",
                   r["status"])
     Console().print(t)
+    for why, names in problems.items():  # why a key that may be on disk is not used
+        Console(stderr=True).print(f"warning: {' and '.join(names)} not set: {redact(why)}",
+                                   markup=False, highlight=False, soft_wrap=True)
+
+
+def _cred_cell(c: dict) -> str:
+    if c["set"]:
+        return f"{c['name']} (set)"
+    return f"{c['name']} (not set: see below)" if c.get("problem") else f"{c['name']} (not set)"
 
 
 def register(app: typer.Typer) -> None:

@@ -399,11 +399,9 @@ def list_sources(store_path: str | Path | None = None) -> list[dict]:
         creds = []
         for c in src.credentials:
             name = c.lower().replace("btcmacro_", "")
-            try:
-                present = config.secret(name) is not None
-            except BtcmacroError:
-                present = False
-            creds.append({"name": c, "set": present, "required": not src.optional_credentials})
+            present, where = config.secret_state(name)
+            creds.append({"name": c, "set": present, "required": not src.optional_credentials,
+                          "from": where if present else "", "problem": "" if present else where})
         p = src.policy
         out.append({
             "id": sid, "name": src.name, "website": src.website, "credentials": creds,
