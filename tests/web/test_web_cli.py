@@ -47,6 +47,59 @@ def test_non_local_bind_warns_and_keeps_the_host_check(captured, web_store_path)
     assert c.get("/api/status", headers={"host": "192.168.1.20:9000"}).status_code == 400
 
 
+@pytest.mark.parametrize("host,allow", [("0.0.0.0", []), ("0.0.0.0", ["box.lan"]), ("::", [])])
+def test_wildcard_bind_prints_urls_its_host_check_accepts(captured, web_store_path, host, allow):
+    """``--host 0.0.0.0`` used to print http://0.0.0.0:PORT/, which the Host check refuses."""
+    import re
+
+    from fastapi.testclient import TestClient
+    from _webhelp import free_port
+
+    if host == "::":
+        import socket
+
+        if not socket.has_ipv6:
+            pytest.skip("no IPv6 on this machine")
+    port = free_port()
+    extra = [a for h in allow for a in ("--allow-host", h)]
+    r = CliRunner().invoke(app, ["serve", "--host", host, "--port", str(port), *extra,
+                                 "--store", str(web_store_path)])
+    assert r.exit_code == 0, r.output
+    (web, _), = captured
+    banner = [ln for ln in r.output.splitlines() if ln.startswith("btcmacro dashboard: ")]
+    urls = re.findall(r"http://[^\s,)]+/", banner[0])
+    assert len(urls) == 1 + len(allow)
+    assert "0.0.0.0" not in banner[0] and "[::]" not in banner[0]
+    c = TestClient(web, base_url=f"http://127.0.0.1:{port}")
+    for u in urls:
+        netloc = u[len("http://"):-1]
+        assert c.get("/api/status", headers={"host": netloc}).status_code == 200, u
+
+
+def test_port_in_use_is_one_line_and_no_banner(captured, web_store_path):
+    """With the port taken, the start-up line used to be printed before uvicorn's error."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = CliRunner().invoke(app, ["serve", "--port", str(port), "--store", str(web_store_path)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        f"error: --host 127.0.0.1 --port {port}: the port is already in use (another dashboard "
+        "or program listens there); choose another with --port"]
+    assert captured == []
+
+
+def test_unknown_or_foreign_bind_address_is_one_line(captured, web_store_path):
+    r = CliRunner().invoke(app, ["serve", "--host", "no-such-host.invalid", "--store", str(web_store_path)])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    assert "host name is not known" in r.output and captured == []
+    r = CliRunner().invoke(app, ["serve", "--host", "192.0.2.1", "--store", str(web_store_path)])
+    assert r.exit_code == 2 and "does not belong to this machine" in r.output and captured == []
+
+
 def test_index_option_reaches_the_chain_endpoints(captured, web_store_path, tmp_path):
     """``--index PATH`` is the chain index the app reads: the status page names it, and as it is
     missing the chain endpoints answer 404 ``no_chain_index``."""
