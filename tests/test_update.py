@@ -462,7 +462,8 @@ def test_coinmetrics_pro_key_goes_to_the_pro_host(monkeypatch):
     monkeypatch.setenv("BTCMACRO_URL_COINMETRICS", "https://cm-mirror.example/v4")  # the variable wins
     assert src.prepare(src.plan(ctx)[0], ctx).url == "https://cm-mirror.example/v4/timeseries/asset-metrics"
     (row,) = [r for r in list_sources() if r["id"] == "coinmetrics"]
-    assert row["credentials"] == [{"name": "COINMETRICS_API_KEY", "set": True, "required": False}]
+    assert row["credentials"] == [{"name": "COINMETRICS_API_KEY", "set": True, "required": False,
+                                   "from": "environment", "problem": ""}]
 
 
 # -- issue 13: offline update, lock held only to commit, one line per source ----------------------
@@ -522,7 +523,7 @@ def test_unreachable_host_is_probed_once_then_skipped():
 
     pol = http.Policy(max_retries=3, backoff_base=1.0)
     clock = FakeClock()
-    with http.Http(clock=clock, transport=httpx.MockTransport(handler)) as h:
+    with http.Http(clock=clock, transport=httpx.MockTransport(handler), probe_once=True) as h:
         for _ in range(3):
             with pytest.raises(http.HostUnreachable) as ei:
                 h.get("http://down.invalid/x", policy=pol)
@@ -548,7 +549,7 @@ def test_a_host_that_answered_before_is_still_retried():
 
     clock = FakeClock()
     pol = http.Policy(max_retries=3, backoff_base=1.0)
-    with http.Http(clock=clock, transport=httpx.MockTransport(handler)) as h:
+    with http.Http(clock=clock, transport=httpx.MockTransport(handler), probe_once=True) as h:
         h.get("http://up.test/a", policy=pol)
         assert h.get("http://up.test/b", policy=pol).attempts == 3
         assert clock.sleeps == [1.0, 2.0]

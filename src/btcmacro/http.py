@@ -7,9 +7,9 @@ failures retry). :class:`Http` applies it:
 * ``Retry-After`` (seconds or an HTTP date) is honoured on 429/503; other 4xx never retry;
 * exponential backoff ``min(cap, base * 2**attempt)`` for 5xx, timeouts and connection errors;
 * a wall-clock :class:`Deadline` bounds the whole update;
-* one probe per host: a host that cannot be connected to on first contact (name not resolved,
-  connection refused or timed out) is marked unreachable without retries, and every later
-  request to it fails at once with :class:`HostUnreachable` -- an offline update ends in seconds;
+* one probe per host (``probe_once``, used by ``update``): a host that cannot be connected to on
+  first contact (name not resolved, connection refused or timed out) is marked unreachable
+  without retries, and every later request to it fails at once with :class:`HostUnreachable` -- an offline update ends in seconds;
 * every secret (API keys) is redacted from anything logged or raised, and error locations carry
   the URL path only, never the query string.
 
@@ -283,12 +283,15 @@ def _connect_reason(exc: BaseException) -> str:
 class Http:
     """Shared client. ``transport`` lets tests inject an ``httpx`` transport if they want one.
 
-    Keeps, per host, whether it has answered in this run (``reached``) or could not be connected
-    to (``down``: host -> reason); see :class:`HostUnreachable`.
+    With ``probe_once`` (``btcmacro update``) it keeps, per host, whether the host has answered in
+    this run (``reached``) or could not be connected to (``down``: host -> reason); see
+    :class:`HostUnreachable`. Without it (the RPC client: a local node that is starting up is
+    worth waiting for) connection failures are retried like any other retryable failure.
     """
 
     def __init__(self, *, clock: Clock | None = None, deadline_s: float | None = None,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, probe_once: bool = False):
+        self.probe_once = probe_once
         self.clock = clock or SystemClock()
         self.deadline = Deadline(self.clock, deadline_s)
         self.stats = Stats()
@@ -334,7 +337,7 @@ class Http:
                 self.reached.add(host)
                 return resp
             kind = _retry_kind(failure)
-            if kind == "connect":
+            if kind == "connect" and self.probe_once:
                 # one probe per host: never answered -> no retries; answered before and now
                 # unreachable through every retry -> no further request either
                 if host not in self.reached or attempt >= policy.max_retries:

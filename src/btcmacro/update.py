@@ -183,7 +183,7 @@ def run_update(
     progress = progress or (lambda *a, **k: None)
     with _UpdateGuard(store_path):
         last = _check_store(store_path)
-        http = Http(clock=clock, deadline_s=deadline_s)
+        http = Http(clock=clock, deadline_s=deadline_s, probe_once=True)
         pending: dict[str, str] = {}  # status rows of sources with nothing to commit
         try:
             for src in chosen:
