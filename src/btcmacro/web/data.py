@@ -85,8 +85,9 @@ def write_lock_holder(path: str | Path) -> int | None:
     me = os.getpid()
     for line in text.splitlines():
         parts = line.split()
-        # "1: POSIX  ADVISORY  WRITE 10289 fe:00:2147732 0 EOF" ("->" marks a blocked waiter)
-        if len(parts) >= 6 and parts[1] != "->" and parts[3] == "WRITE" and parts[5] == dev:
+        # "1: POSIX  ADVISORY  WRITE 10289 fe:00:2147732 0 EOF" ("->" marks a blocked waiter);
+        # only POSIX locks are DuckDB's (update's FLOCK guard is held while it merely downloads)
+        if len(parts) >= 6 and parts[1] == "POSIX" and parts[3] == "WRITE" and parts[5] == dev:
             try:
                 pid = int(parts[4])
             except ValueError:
