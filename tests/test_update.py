@@ -498,7 +498,8 @@ def test_offline_update_fails_fast_exit_7_one_line_per_source(tmp_path):
     for sid in SOURCES:  # a line per source, in order, saying it could not reach its host
         mine = [ln for ln in lines if ln.startswith(f"error: {sid}: cannot reach ")]
         assert mine, (sid, p.stderr)
-    assert f"127.0.0.1:{port} (connection refused)" in p.stderr
+    assert f"error: fred: cannot reach 127.0.0.1:{port} (connection refused); tried once, none of its " in p.stderr
+    assert "error: exchanges: cannot reach binance (connection refused); tried once" in p.stderr
     assert "fred: cannot reach" in lines[0]
     assert lines[-1].startswith("error: no source could be reached")
     assert "No data was written" in lines[-1]
@@ -560,6 +561,32 @@ def test_a_host_that_answered_before_is_still_retried():
             h.get("http://up.test/c", policy=pol)
         with pytest.raises(http.HostUnreachable):  # dropped: no further attempt
             h.get("http://up.test/d", policy=pol)
+
+
+def test_ccxt_connect_timeout_counts_as_unreachable():
+    """ccxt reports a connect timeout as RequestTimeout (retryable); its cause says it never
+    connected, so the venue is probed once like any other host."""
+    import ccxt
+    import requests
+
+    from btcmacro.sources.exchanges import classify_ccxt
+
+    calls = []
+
+    def once():
+        calls.append(1)
+        try:
+            raise requests.exceptions.ConnectTimeout("timed out")
+        except requests.exceptions.Timeout as e:
+            raise ccxt.RequestTimeout("okx GET https://www.okx.com/api/v5/x") from e
+
+    clock = FakeClock()
+    with http.Http(clock=clock, probe_once=True) as h:
+        for _ in range(2):
+            with pytest.raises(http.HostUnreachable, match="connection timed out"):
+                h.call(once, host="okx", policy=http.Policy(max_retries=3), where="exchanges okx",
+                       classify=lambda e: classify_ccxt(e, "exchanges okx"))
+    assert calls == [1] and clock.sleeps == []
 
 
 def _reader_count(path: Path) -> subprocess.CompletedProcess:

@@ -330,8 +330,11 @@ class Http:
                 if classify is None:
                     raise
                 failure = classify(exc)
+                cause = exc.__cause__ or exc.__context__ or exc
+                if type(cause).__name__ == "ConnectTimeout":  # e.g. ccxt's RequestTimeout from requests
+                    failure.kind, failure.reason = "connect", "connection timed out"
                 if getattr(failure, "kind", None) == "connect" and not getattr(failure, "reason", None):
-                    failure.reason = _connect_reason(exc)
+                    failure.reason = _connect_reason(cause)
             else:
                 resp.attempts = attempt + 1
                 self.reached.add(host)

@@ -273,9 +273,9 @@ def _fetch_source(src: Source, ctx: Context, srep: SourceReport, progress: Progr
         progress("advance", src.id)
     for host, n in unsent.items():
         if n < len(queries):
-            what = f"{n} of its {len(queries)} requests were not sent"
+            what = f"tried once, {n} of its {len(queries)} queries not fetched"
         else:
-            what = "its request was not sent" if n == 1 else f"none of its {n} requests was sent"
+            what = "tried once, nothing fetched" if n == 1 else f"tried once, none of its {n} queries fetched"
         e = HostUnreachable(f"cannot reach {redact(host)} ({ctx.http.down.get(host, 'no answer')}); "
                             f"{what}", where=src.id, host=host)
         srep.errors.append(_say(e))
