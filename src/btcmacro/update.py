@@ -181,8 +181,8 @@ def run_update(
     opts = dict(config.user_config().get("sources", {}) if options is None else options)
     report = UpdateReport(str(store_path))
     progress = progress or (lambda *a, **k: None)
+    last = _check_store(store_path)
     with _UpdateGuard(store_path):
-        last = _check_store(store_path)
         http = Http(clock=clock, deadline_s=deadline_s, probe_once=True)
         pending: dict[str, str] = {}  # status rows of sources with nothing to commit
         try:
@@ -453,8 +453,6 @@ class _UpdateGuard:
             import fcntl
         except ImportError:
             return self
-        if not self.path.exists():
-            return self  # a new store: _check_store creates it; nothing to share yet
         try:
             self.fd = os.open(self.path, os.O_RDONLY)
         except OSError:
