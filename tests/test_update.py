@@ -597,24 +597,32 @@ def _reader_count(path: Path) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=60)
 
 
-def test_readers_use_the_store_while_an_update_is_fetching(replay, tmp_path):
-    """The write lock is taken only to commit: while the provider is slow to answer, another
-    process reads the store (old code: StoreLocked, exit 5 / the dashboard's 503). A second
-    update of the same store is still refused at once."""
+def test_readers_use_the_store_while_an_update_is_fetching(replay, tmp_path, monkeypatch):
+    """The write lock is taken only to commit: with every page fetched and nothing committed yet
+    (the update paused at its ``after_fetch`` stage), another process reads the store and the
+    dashboard's lock probe sees no writer (old code: StoreLocked, exit 5 / the dashboard's 503).
+    A second update of the same store is still refused at once."""
     import threading
 
-    replay.add("/timeseries/asset-metrics", body=cm_last_page(), delay=4.0)
+    from btcmacro import update
+
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
     path = tmp_path / "s.duckdb"
     seed(path)
+    paused, resume = threading.Event(), threading.Event()
+
+    def hook(stage):
+        if stage == "after_fetch":
+            paused.set()
+            resume.wait(60)
+
+    monkeypatch.setattr(update, "STAGE_HOOK", hook)
     result: dict = {}
     t = threading.Thread(target=lambda: result.setdefault("rep", run_update(
         path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS, clock=FakeClock())))
     t.start()
     try:
-        deadline = time.monotonic() + 10
-        while not replay.log and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert replay.log, "the update never asked the provider"
+        assert paused.wait(30), "the update never finished fetching"
         p = _reader_count(path)
         assert p.returncode == 0, p.stderr[-500:]
         # the dashboard sees no update holding the store, and reads the seeded row
@@ -624,6 +632,7 @@ def test_readers_use_the_store_while_an_update_is_fetching(replay, tmp_path):
             run_update(path, ["coinmetrics"], clock=FakeClock())
         assert time.monotonic() - t1 < 1.0
     finally:
+        resume.set()
         t.join(30)
     assert result["rep"].ok, result["rep"].all_errors()
     with Store(path, read_only=True) as st:
