@@ -501,7 +501,7 @@ def test_offline_update_fails_fast_exit_7_one_line_per_source(tmp_path):
     assert f"error: fred: cannot reach 127.0.0.1:{port} (connection refused); tried once, none of its " in p.stderr
     assert "error: exchanges: cannot reach binance (connection refused); tried once" in p.stderr
     assert "fred: cannot reach" in lines[0]
-    assert lines[-1].startswith("error: no source could be reached")
+    assert lines[-1].startswith("error: no source could be reached (4 hosts tried, once each)")  # + 3 venues
     assert "No data was written" in lines[-1]
     assert checksum(path) == before  # the observations are untouched
     with Store(path, read_only=True) as st:  # each source's status says it failed

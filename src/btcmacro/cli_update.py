@@ -87,8 +87,9 @@ def update_cmd(
     if not report.ok:
         failed = sum(not s.ok for s in report.sources)
         if report.offline:
-            err.print(f"error: no source could be reached ({len(report.unreachable)} "
-                      f"host{'s' if len(report.unreachable) != 1 else ''} tried once each); check the "
+            n = len(report.unreachable)
+            err.print(f"error: no source could be reached ({'1 host tried' if n == 1 else f'{n} hosts tried, once each'}"
+                      "); check the "
                       "network connection, a proxy, or the BTCMACRO_URL_* settings. No data was written.",
                       highlight=False, soft_wrap=True)
         else:
