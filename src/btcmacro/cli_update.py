@@ -88,9 +88,9 @@ def update_cmd(
         failed = sum(not s.ok for s in report.sources)
         if report.offline:
             n = len(report.unreachable)
-            err.print(f"error: no source could be reached ({'1 host tried' if n == 1 else f'{n} hosts tried, once each'}"
-                      "); check the "
-                      "network connection, a proxy, or the BTCMACRO_URL_* settings. No data was written.",
+            tried = "1 host tried" if n == 1 else f"{n} hosts tried, once each"
+            err.print(f"error: no source could be reached ({tried}); check the network connection, "
+                      "a proxy, or the BTCMACRO_URL_* settings. No data was written.",
                       highlight=False, soft_wrap=True)
         else:
             err.print(f"{failed} of {len(report.sources)} sources failed; what the others fetched "
