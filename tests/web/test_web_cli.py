@@ -24,9 +24,12 @@ def captured(monkeypatch):
     return calls
 
 
-def test_default_bind_is_loopback_without_reload(captured, web_store_path):
+def test_default_bind_is_loopback_without_reload(captured, web_store_path, monkeypatch):
+    checked = []  # the default port may be taken on a developer's machine: record, don't bind
+    monkeypatch.setattr(cli_serve, "check_bindable", lambda host, port: checked.append((host, port)))
     r = CliRunner().invoke(app, ["serve", "--store", str(web_store_path)])
     assert r.exit_code == 0, r.output
+    assert checked == [("127.0.0.1", 8765)]
     (web, kw), = captured
     assert kw["host"] == "127.0.0.1" and kw["port"] == 8765
     assert kw["reload"] is False and kw["workers"] == 1
@@ -35,16 +38,19 @@ def test_default_bind_is_loopback_without_reload(captured, web_store_path):
 
 
 def test_non_local_bind_warns_and_keeps_the_host_check(captured, web_store_path):
-    r = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9000", "--store", str(web_store_path)])
+    from _webhelp import free_port
+
+    port = free_port()
+    r = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", str(port), "--store", str(web_store_path)])
     assert r.exit_code == 0, r.output
     assert "warning: binding to 0.0.0.0" in r.output
     (web, kw), = captured
     assert kw["host"] == "0.0.0.0" and kw["reload"] is False
     from fastapi.testclient import TestClient
 
-    c = TestClient(web, base_url="http://127.0.0.1:9000")
+    c = TestClient(web, base_url=f"http://127.0.0.1:{port}")
     assert c.get("/api/status").status_code == 200
-    assert c.get("/api/status", headers={"host": "192.168.1.20:9000"}).status_code == 400
+    assert c.get("/api/status", headers={"host": f"192.168.1.20:{port}"}).status_code == 400
 
 
 @pytest.mark.parametrize("host,allow", [("0.0.0.0", []), ("0.0.0.0", ["box.lan"]), ("::", [])])
