@@ -109,13 +109,17 @@ def test_unknown_or_foreign_bind_address_is_one_line(captured, web_store_path):
 def test_index_option_reaches_the_chain_endpoints(captured, web_store_path, tmp_path):
     """``--index PATH`` is the chain index the app reads: the status page names it, and as it is
     missing the chain endpoints answer 404 ``no_chain_index``."""
+    from _webhelp import free_port
+
     missing = tmp_path / "elsewhere" / "chain.duckdb"
-    r = CliRunner().invoke(app, ["serve", "--store", str(web_store_path), "--index", str(missing)])
+    port = free_port()
+    r = CliRunner().invoke(app, ["serve", "--store", str(web_store_path), "--index", str(missing),
+                                 "--port", str(port)])
     assert r.exit_code == 0, r.output
     (web, _), = captured
     from fastapi.testclient import TestClient
 
-    c = TestClient(web, base_url="http://127.0.0.1:8765")
+    c = TestClient(web, base_url=f"http://127.0.0.1:{port}")
     res = c.get("/api/chain/hodl")
     assert res.status_code == 404 and res.json()["error"] == "no_chain_index"
     assert str(missing) in c.get("/status").text
