@@ -639,6 +639,29 @@ def test_readers_use_the_store_while_an_update_is_fetching(replay, tmp_path, mon
         assert st.counts() == (2, 5)
 
 
+def test_second_update_names_the_running_one(tmp_path, replay):
+    """Another process in the middle of an update (holding the update guard, not DuckDB's lock):
+    refused within a second, naming that process (RELIABILITY T15), nothing fetched."""
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from btcmacro.update import _UpdateGuard;"
+         " g = _UpdateGuard(sys.argv[1]).__enter__(); print('ready', flush=True); time.sleep(60)",
+         str(path)], env={**os.environ, "PYTHONPATH": str(SRC)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        with pytest.raises(StoreLocked) as ei:
+            run_update(path, ["coinmetrics"], clock=FakeClock())
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        holder.kill()
+        holder.wait()
+    if os.path.exists("/proc/locks"):
+        assert f"another update of this store is running (process {holder.pid})" in str(ei.value)
+    assert replay.log == [] and checksum(path) == before
+
+
 def test_cli_prints_each_source_as_it_ends_without_a_terminal(replay, tmp_path, monkeypatch):
     """One source answers, one cannot be reached: a summary line for the first, one error line
     for the second, exit 7 (a source failed), the first source's data saved."""

@@ -462,7 +462,11 @@ class _UpdateGuard:
         except OSError:
             os.close(self.fd)
             self.fd = None
-            raise StoreLocked("another update of this store is running; try again when it ends",
+            from .locks import write_lock_holder
+
+            pid = write_lock_holder(self.path, kind="FLOCK")
+            who = f" (process {pid})" if pid else ""
+            raise StoreLocked(f"another update of this store is running{who}; try again when it ends",
                               where=str(self.path)) from None
         return self
 
