@@ -58,16 +58,14 @@ def check_bindable(host: str, port: int) -> None:
     from .errors import UsageError
 
     where = f"--host {host} --port {port}"
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror:
-        raise UsageError("cannot listen there: the host name is not known on this machine",
-                         where=where) from None
-    family, kind, proto, _, addr = infos[0]
-    with socket.socket(family, kind, proto) as s:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # the socket uvicorn will open
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         try:
-            s.bind(addr)
+            s.bind((host, port))
+        except socket.gaierror:
+            raise UsageError("cannot listen there: the host name is not known on this machine",
+                             where=where) from None
         except OSError as e:
             why = {errno.EADDRINUSE: "the port is already in use (another dashboard or program "
                                      "listens there); choose another with --port",
