@@ -411,7 +411,7 @@ def test_fake_key_never_leaks(replay, tmp_path, monkeypatch, caplog):
     app = typer.Typer()
     register(app)
     res = CliRunner().invoke(app, ["update", "--source", "fred", "--since", "2024-01-01", "--store", str(path)])
-    assert res.exit_code == 1
+    assert res.exit_code == 7  # a source failed: exit 7, as documented
     assert all(a.get("api_key") == FAKE_KEY for _, a in replay.log)  # the key was really used
     assert "fred/DGS10" in res.output and "fred/EFFR" in res.output
     res2 = CliRunner().invoke(app, ["sources", "--store", str(path)], env={"COLUMNS": "250"})
@@ -462,4 +462,261 @@ def test_coinmetrics_pro_key_goes_to_the_pro_host(monkeypatch):
     monkeypatch.setenv("BTCMACRO_URL_COINMETRICS", "https://cm-mirror.example/v4")  # the variable wins
     assert src.prepare(src.plan(ctx)[0], ctx).url == "https://cm-mirror.example/v4/timeseries/asset-metrics"
     (row,) = [r for r in list_sources() if r["id"] == "coinmetrics"]
-    assert row["credentials"] == [{"name": "COINMETRICS_API_KEY", "set": True, "required": False}]
+    assert row["credentials"] == [{"name": "COINMETRICS_API_KEY", "set": True, "required": False,
+                                   "from": "environment", "problem": ""}]
+
+
+# -- issue 13: offline update, lock held only to commit, one line per source ----------------------
+def _closed_port() -> int:
+    """A local port nobody listens on (bound then released): connecting to it is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_offline_update_fails_fast_exit_7_one_line_per_source(tmp_path):
+    """Every provider unreachable (all base URLs on a closed local port), stderr not a terminal:
+    the old code retried every query with backoff for minutes, printed nothing and exited 1."""
+    from btcmacro.sources import SOURCES
+    from sources.replay import URL_VARS
+
+    port = _closed_port()
+    env = {**os.environ, "PYTHONPATH": str(SRC),
+           **{f"BTCMACRO_URL_{v}": f"http://127.0.0.1:{port}" for v in URL_VARS}}
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "btcmacro", "update", "--store", str(path)], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    took = time.monotonic() - t0
+    assert p.returncode == 7, p.stderr[-800:]
+    assert took < 30, took
+    lines = p.stderr.strip().splitlines()
+    assert "Traceback" not in p.stderr
+    for sid in SOURCES:  # a line per source, in order, saying it could not reach its host
+        mine = [ln for ln in lines if ln.startswith(f"error: {sid}: cannot reach ")]
+        assert mine, (sid, p.stderr)
+    assert f"error: fred: cannot reach 127.0.0.1:{port} (connection refused); tried once, none of its " in p.stderr
+    assert "error: exchanges: cannot reach binance (connection refused); tried once" in p.stderr
+    assert "fred: cannot reach" in lines[0]
+    assert lines[-1].startswith("error: no source could be reached (4 hosts tried, once each)")  # + 3 venues
+    assert "No data was written" in lines[-1]
+    assert checksum(path) == before  # the observations are untouched
+    with Store(path, read_only=True) as st:  # each source's status says it failed
+        status = json.loads(st.get_meta("source_status/fred"))
+    assert status["ok"] is False and "cannot reach" in status["errors"][0]
+
+
+def test_unreachable_host_is_probed_once_then_skipped():
+    """One probe per host: a connection failure on first contact is not retried, and later
+    requests to that host are not sent at all; another host is still asked."""
+    import httpx
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        if request.url.host == "down.invalid":
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, content=b"ok")
+
+    pol = http.Policy(max_retries=3, backoff_base=1.0)
+    clock = FakeClock()
+    with http.Http(clock=clock, transport=httpx.MockTransport(handler), probe_once=True) as h:
+        for _ in range(3):
+            with pytest.raises(http.HostUnreachable) as ei:
+                h.get("http://down.invalid/x", policy=pol)
+        assert h.get("http://up.test/y", policy=pol).body == b"ok"
+    assert calls == ["down.invalid", "up.test"]
+    assert clock.sleeps == []  # no backoff spent on a host that never answered
+    assert "connection refused" in str(ei.value)
+    assert h.down == {"down.invalid": "connection refused"}
+
+
+def test_a_host_that_answered_before_is_still_retried():
+    """A connection failure after the host has answered in this run is retried under the
+    policy (a blip, not an offline machine); only when every retry fails is the host dropped."""
+    import httpx
+
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        if len(calls) in (2, 3):
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, content=b"ok")
+
+    clock = FakeClock()
+    pol = http.Policy(max_retries=3, backoff_base=1.0)
+    with http.Http(clock=clock, transport=httpx.MockTransport(handler), probe_once=True) as h:
+        h.get("http://up.test/a", policy=pol)
+        assert h.get("http://up.test/b", policy=pol).attempts == 3
+        assert clock.sleeps == [1.0, 2.0]
+        calls.clear()
+        handler_fail = lambda r: (_ for _ in ()).throw(httpx.ConnectError("Connection refused"))  # noqa: E731
+        h._client._transport = httpx.MockTransport(handler_fail)
+        with pytest.raises(http.HostUnreachable):
+            h.get("http://up.test/c", policy=pol)
+        with pytest.raises(http.HostUnreachable):  # dropped: no further attempt
+            h.get("http://up.test/d", policy=pol)
+
+
+def test_ccxt_connect_timeout_counts_as_unreachable():
+    """ccxt reports a connect timeout as RequestTimeout (retryable); its cause says it never
+    connected, so the venue is probed once like any other host."""
+    import ccxt
+    import requests
+
+    from btcmacro.sources.exchanges import classify_ccxt
+
+    calls = []
+
+    def once():
+        calls.append(1)
+        try:
+            raise requests.exceptions.ConnectTimeout("timed out")
+        except requests.exceptions.Timeout as e:
+            raise ccxt.RequestTimeout("okx GET https://www.okx.com/api/v5/x") from e
+
+    clock = FakeClock()
+    with http.Http(clock=clock, probe_once=True) as h:
+        for _ in range(2):
+            with pytest.raises(http.HostUnreachable, match="connection timed out"):
+                h.call(once, host="okx", policy=http.Policy(max_retries=3), where="exchanges okx",
+                       classify=lambda e: classify_ccxt(e, "exchanges okx"))
+    assert calls == [1] and clock.sleeps == []
+
+
+def _reader_count(path: Path) -> subprocess.CompletedProcess:
+    code = ("import sys; from btcmacro.store import Store; from btcmacro.web.data import write_lock_holder\n"
+            "print(write_lock_holder(sys.argv[1]))\n"
+            "with Store(sys.argv[1], read_only=True) as s: print(s.counts())")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=60)
+
+
+def test_readers_use_the_store_while_an_update_is_fetching(replay, tmp_path, monkeypatch):
+    """The write lock is taken only to commit: with every page fetched and nothing committed yet
+    (the update paused at its ``after_fetch`` stage), another process reads the store and the
+    dashboard's lock probe sees no writer (old code: StoreLocked, exit 5 / the dashboard's 503).
+    A second update of the same store is still refused at once."""
+    import threading
+
+    from btcmacro import update
+
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    path = tmp_path / "s.duckdb"
+    seed(path)
+    paused, resume = threading.Event(), threading.Event()
+
+    def hook(stage):
+        if stage == "after_fetch":
+            paused.set()
+            resume.wait(60)
+
+    monkeypatch.setattr(update, "STAGE_HOOK", hook)
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("rep", run_update(
+        path, ["coinmetrics"], since="2024-01-01", today=TODAY, options=CM_OPTS, clock=FakeClock())))
+    t.start()
+    try:
+        assert paused.wait(30), "the update never finished fetching"
+        p = _reader_count(path)
+        assert p.returncode == 0, p.stderr[-500:]
+        # the dashboard sees no update holding the store, and reads the seeded row
+        assert p.stdout.split("\n")[:2] == ["None", "(1, 1)"], p.stdout
+        t1 = time.monotonic()
+        with pytest.raises(StoreLocked, match="another update of this store is running"):
+            run_update(path, ["coinmetrics"], clock=FakeClock())
+        assert time.monotonic() - t1 < 1.0
+    finally:
+        resume.set()
+        t.join(30)
+    assert result["rep"].ok, result["rep"].all_errors()
+    with Store(path, read_only=True) as st:
+        assert st.counts() == (2, 5)
+
+
+def test_second_update_names_the_running_one(tmp_path, replay):
+    """Another process in the middle of an update (holding the update guard, not DuckDB's lock):
+    refused within a second, naming that process (RELIABILITY T15), nothing fetched."""
+    path = tmp_path / "s.duckdb"
+    before = seed(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from btcmacro.update import _UpdateGuard;"
+         " g = _UpdateGuard(sys.argv[1]).__enter__(); print('ready', flush=True); time.sleep(60)",
+         str(path)], env={**os.environ, "PYTHONPATH": str(SRC)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        with pytest.raises(StoreLocked) as ei:
+            run_update(path, ["coinmetrics"], clock=FakeClock())
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        holder.kill()
+        holder.wait()
+    if os.path.exists("/proc/locks"):
+        assert f"another update of this store is running (process {holder.pid})" in str(ei.value)
+    assert replay.log == [] and checksum(path) == before
+
+
+def test_cli_prints_each_source_as_it_ends_without_a_terminal(replay, tmp_path, monkeypatch):
+    """One source answers, one cannot be reached: a summary line for the first, one error line
+    for the second, exit 7 (a source failed), the first source's data saved."""
+    from btcmacro.cli_update import register
+
+    replay.add("/timeseries/asset-metrics", body=cm_last_page(), repeat=True)
+    port = _closed_port()
+    monkeypatch.setenv("BTCMACRO_URL_FEARGREED", f"http://127.0.0.1:{port}")
+    cfg = Path(os.environ["BTCMACRO_CONFIG_DIR"])
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "config.toml").write_text(
+        '[sources.coinmetrics]\nseries = ["cm/PriceUSD", "cm/CapMVRVCur"]\npage_size = 2\n')
+    path = tmp_path / "s.duckdb"
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["update", "-s", "coinmetrics", "-s", "feargreed", "--since",
+                                   "2024-01-01", "--store", str(path)])
+    assert res.exit_code == 7, res.output
+    lines = res.output.splitlines()
+    assert "coinmetrics: 2 series saved, 4 new values, 0 revised" in res.output
+    assert any(ln.startswith(f"error: feargreed: cannot reach 127.0.0.1:{port} (connection refused)")
+               for ln in lines), res.output
+    assert "1 of 2 sources failed; what the others fetched is saved" in res.output
+    with Store(path, read_only=True) as st:
+        assert st.counts()[1] == 4
+
+
+@pytest.mark.parametrize("body,mode,why", [
+    (f'fred_api_key = "{FAKE_KEY}"\n', 0o644,
+     "secrets.toml is ignored: it is readable by others (mode 644); run `chmod 600 "),
+    (f'fred_api_key = {FAKE_KEY}\n', 0o600, "secrets.toml is ignored: not valid TOML (Invalid value (at line 1"),
+    ('[fred]\napi_key = 42\n', 0o600, "secrets.toml: fred_api_key must be a quoted string, found a number"),
+])
+def test_sources_says_why_a_key_on_disk_is_not_used(tmp_path, body, mode, why):
+    """``sources`` used to show a bare "(not set)" for a key sitting in a secrets.toml it refused."""
+    from btcmacro.cli_update import register
+
+    cfg = Path(os.environ["BTCMACRO_CONFIG_DIR"])
+    cfg.mkdir(parents=True, exist_ok=True)
+    f = cfg / "secrets.toml"
+    f.write_text(body)
+    f.chmod(mode)
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["sources", "--store", str(tmp_path / "none.duckdb")],
+                             env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "FRED_API_KEY (not set: see below)" in res.output
+    warn = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
+    assert len(warn) == 1 and warn[0].startswith("warning: FRED_API_KEY") and why in warn[0], res.output
+    assert str(f) in warn[0] and FAKE_KEY not in res.output
+    if mode == 0o644:  # a key absent from the refused file is simply not set
+        assert "COINMETRICS_API_KEY (not set)" in res.output and "COINMETRICS" not in warn[0]
+    f.chmod(0o600)
+    f.write_text(f'fred_api_key = "{FAKE_KEY}"\n')
+    res = CliRunner().invoke(app, ["sources", "--store", str(tmp_path / "none.duckdb")],
+                             env={"COLUMNS": "250"})
+    assert "FRED_API_KEY (set)" in res.output and "warning" not in res.output

@@ -158,6 +158,11 @@ def rebuild(store: Optional[Path] = StoreOpt,
     from . import api
 
     path = api.store_path(store)
+    if not yes and (sys.stdin is None or not sys.stdin.isatty()):
+        from .errors import UsageError
+
+        raise UsageError("nothing done: rebuild asks for confirmation and there is no terminal to "
+                         "answer; pass --yes to rebuild without asking", where=str(path))
     if not yes:
         typer.confirm(f"Move {path} aside and rebuild it from the embedded snapshot?", abort=True)
     kept = api.rebuild_store(path)

@@ -188,9 +188,33 @@ def inspect_cmd(file: Path = typer.Argument(..., help="a raw block (.bin) or a b
 
     if fmt != "json":
         raise UsageError(f"unknown format {fmt!r} (expected json)", where="--format")
-    if not file.is_file():
-        raise UsageError("no such file", where=str(file))
+    _check_block_file(file)
     typer.echo(json.dumps(chain.inspect(file, network=network)))
+
+
+def _check_block_file(file: Path) -> None:
+    """A readable regular file, or one line saying what ``file`` is instead."""
+    import os
+    import stat
+
+    from .errors import UsageError
+
+    expected = "expected a raw block (.bin) or a blk*.dat file"
+    try:
+        st = os.stat(file)
+    except FileNotFoundError:
+        raise UsageError(f"no such file; {expected}", where=str(file)) from None
+    except OSError as e:
+        raise UsageError(f"cannot be read ({e.strerror}); {expected}", where=str(file)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"is a directory; {expected}", where=str(file))
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else \
+            "a pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) \
+            else "not a regular file"
+        raise UsageError(f"is {kind}, not a file; {expected}", where=str(file))
+    if not os.access(file, os.R_OK):
+        raise UsageError(f"cannot be read (permission denied); {expected}", where=str(file))
 
 
 _DateOpt = typer.Option(None, "--date", help="a day YYYY-MM-DD (default: the last indexed day)")

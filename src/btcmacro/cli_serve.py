@@ -33,6 +33,48 @@ def host_allowlist(host: str, extra: list[str]) -> list[str]:
     return out
 
 
+def banner_urls(host: str, port: int, extra: list[str]) -> list[str]:
+    """The URLs the dashboard really answers on, for the start-up line.
+
+    A wildcard bind (``0.0.0.0``, ``::``) is not an address a browser can use and its Host check
+    refuses it, so the local URL is shown instead, followed by each ``--allow-host`` name.
+    """
+    if host in ("0.0.0.0", "::"):
+        first = "127.0.0.1" if host == "0.0.0.0" else "[::1]"
+    else:
+        first = f"[{host}]" if ":" in host else host
+    urls = [f"http://{first}:{port}/"]
+    urls += [f"http://{h}:{port}/" for h in dict.fromkeys(x.lower() for x in extra)
+             if f"http://{h}:{port}/" not in urls]
+    return urls
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Bind (and release) ``host:port`` as uvicorn will, so that a port in use or an address
+    that is not this machine's is one clear line before anything is printed or loaded."""
+    import errno
+    import socket
+
+    from .errors import UsageError
+
+    where = f"--host {host} --port {port}"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # the socket uvicorn will open
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind((host, port))
+        except socket.gaierror:
+            raise UsageError("cannot listen there: the host name is not known on this machine",
+                             where=where) from None
+        except OSError as e:
+            why = {errno.EADDRINUSE: "the port is already in use (another dashboard or program "
+                                     "listens there); choose another with --port",
+                   errno.EADDRNOTAVAIL: "this address does not belong to this machine",
+                   errno.EACCES: "permission denied (ports below 1024 need administrator rights)",
+                   }.get(e.errno, f"cannot listen there ({e.strerror})")
+            raise UsageError(why, where=where) from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``serve`` command to the btcmacro CLI."""
     from .cli import StoreOpt, handled
@@ -57,6 +99,7 @@ def register(app: typer.Typer) -> None:
         from .errors import StoreLocked
         from .web import create_app
 
+        check_bindable(host, port)
         if not is_loopback(host):
             typer.echo(
                 f"warning: binding to {host}: the dashboard has no authentication and will be "
@@ -71,7 +114,8 @@ def register(app: typer.Typer) -> None:
                 raise
             typer.echo("note: an update is running; the dashboard will show it as in progress", err=True)
         web = create_app(path, index_path=index, port=port, allowed_hosts=host_allowlist(host, allow_host))
-        shown = f"[{host}]" if ":" in host else host
-        typer.echo(f"btcmacro dashboard: http://{shown}:{port}/  (store {path}; Ctrl-C to stop)", err=True)
+        first, *more = banner_urls(host, port, allow_host)
+        also = f" (also {', '.join(more)})" if more else ""
+        typer.echo(f"btcmacro dashboard: {first}{also}  (store {path}; Ctrl-C to stop)", err=True)
         uvicorn.run(web, host=host, port=port, reload=False, workers=1, log_level="warning",
                     server_header=False, proxy_headers=False, access_log=False)

@@ -10,15 +10,16 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import BtcmacroError, exit_code
+from .errors import BtcmacroError, SourceError, exit_code
 from .http import redact
 
 
 def _fail(err: BtcmacroError) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {redact(str(err))}", markup=True, highlight=False,
+    Console(stderr=True).print(f"[red]error:[/red] {escape(redact(str(err)))}", markup=True, highlight=False,
                                soft_wrap=True)
     raise typer.Exit(exit_code(err))
 
@@ -45,37 +46,74 @@ def update_cmd(
                     TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err,
                     transient=False)
     tasks: dict[str, int] = {}
+    live = err.is_terminal  # bars only on a terminal; the per-source lines always
 
     def progress(event: str, src: str, **kw) -> None:
-        if event == "start":
+        if event == "start" and live:
             tasks[src] = bars.add_task(src, total=kw.get("total", 1), note="")
-        elif event == "advance":
+        elif event == "advance" and live:
             bars.advance(tasks[src])
             if kw.get("error"):
                 bars.update(tasks[src], note="[red]error[/red]")
         elif event == "done":
-            bars.update(tasks[src], note="ok" if kw.get("ok") else "[red]failed[/red]")
+            if live:
+                bars.update(tasks[src], note="ok" if kw.get("ok") else "[red]failed[/red]")
+            rep = kw.get("report")
+            if rep is not None:
+                for line in source_lines(rep):
+                    (bars.console if live else err).print(line, markup=False, highlight=False,
+                                                          soft_wrap=True)
 
     try:
-        with bars:
+        if live:
+            with bars:
+                report = run_update(path, source or None, since_d, progress, deadline)
+        else:
             report = run_update(path, source or None, since_d, progress, deadline)
     except BtcmacroError as e:
         _fail(e)
-    table = Table(title=f"btcmacro update -> {path}")
-    for col in ("series", "new", "revised", "unchanged", "last date"):
-        table.add_column(col, justify="right" if col in ("new", "revised", "unchanged") else "left")
-    for r in report.rows():
-        table.add_row(r["series"], str(r["new"]), str(r["revised"]), str(r["unchanged"]), r["last_date"])
-    out.print(table)
+    if report.rows():
+        table = Table(title=f"btcmacro update -> {path}")
+        for col in ("series", "new", "revised", "unchanged", "last date"):
+            table.add_column(col, justify="right" if col in ("new", "revised", "unchanged") else "left")
+        for r in report.rows():
+            table.add_row(r["series"], str(r["new"]), str(r["revised"]), str(r["unchanged"]), r["last_date"])
+        out.print(table)
     out.print(f"{report.requests} requests in {report.seconds:.1f}s "
               f"({report.waited_s:.1f}s waiting on rate limits and backoff)", highlight=False)
-    errors = report.all_errors()
-    for e in errors:
+    for e in report.errors:
         err.print(f"error: {redact(e)}", markup=False, highlight=False, soft_wrap=True)
-    if errors:
+    if not report.ok:
         failed = sum(not s.ok for s in report.sources)
-        err.print(f"{failed} of {len(report.sources)} sources failed", highlight=False)
-        raise typer.Exit(1)
+        if report.offline:
+            n = len(report.unreachable)
+            tried = "1 host tried" if n == 1 else f"{n} hosts tried, once each"
+            err.print(f"error: no source could be reached ({tried}); check the network connection, "
+                      "a proxy, or the BTCMACRO_URL_* settings. No data was written.",
+                      highlight=False, soft_wrap=True)
+        else:
+            err.print(f"{failed} of {len(report.sources)} sources failed; what the others fetched "
+                      "is saved", highlight=False, soft_wrap=True)
+        raise typer.Exit(exit_code(SourceError("update incomplete")))
+
+
+def source_lines(rep) -> list[str]:
+    """What ``update`` prints for one source as soon as it ends: a line saying what was saved,
+    then one ``error:`` line per failure (a source that failed once gets that line alone)."""
+    if not rep.ok and not rep.results and len(rep.errors) == 1:
+        return [f"error: {redact(rep.errors[0])}"]
+    new = sum(r.new for r in rep.results)
+    revised = sum(r.revised for r in rep.results)
+    if rep.results:
+        head = (f"{rep.source}: {len(rep.results)} series saved, {new} new "
+                f"value{'s' if new != 1 else ''}, {revised} revised ({rep.seconds:.1f}s)")
+    elif rep.ok:
+        head = f"{rep.source}: nothing new ({rep.seconds:.1f}s)"
+    else:
+        head = f"{rep.source}: not updated"
+    if not rep.ok:
+        head += f"; {len(rep.errors)} error{'s' if len(rep.errors) != 1 else ''}:"
+    return [head] + [f"error: {redact(e)}" for e in rep.errors]
 
 
 def sources_cmd(
@@ -93,11 +131,24 @@ def sources_cmd(
     t = Table(title="btcmacro sources")
     for col in ("id", "credentials", "rate limit", "URL variables", "last update", "status"):
         t.add_column(col)
+    problems: dict[str, list[str]] = {}  # reason -> credentials it hides
     for r in rows:
-        creds = ", ".join(f"{c['name']} ({'set' if c['set'] else 'not set'})" for c in r["credentials"]) or "none"
+        creds = ", ".join(_cred_cell(c) for c in r["credentials"]) or "none"
+        for c in r["credentials"]:
+            if c.get("problem") and c["name"] not in problems.setdefault(c["problem"], []):
+                problems[c["problem"]].append(c["name"])
         t.add_row(r["id"], creds, r["rate_limit"], " ".join(r["url_vars"]), r["last_update"] or "-",
                   r["status"])
     Console().print(t)
+    for why, names in problems.items():  # why a key that may be on disk is not used
+        Console(stderr=True).print(f"warning: {' and '.join(names)} not set: {redact(why)}",
+                                   markup=False, highlight=False, soft_wrap=True)
+
+
+def _cred_cell(c: dict) -> str:
+    if c["set"]:
+        return f"{c['name']} (set)"
+    return f"{c['name']} (not set: see below)" if c.get("problem") else f"{c['name']} (not set)"
 
 
 def register(app: typer.Typer) -> None:

@@ -109,6 +109,60 @@ def secret(name: str) -> str | None:
     return value
 
 
+def secret_state(name: str) -> tuple[bool, str]:
+    """Whether a credential is usable, and in words where it comes from or why it is not.
+
+    ``(True, "environment")``, ``(True, "secrets.toml")``, ``(True, "config.toml")``,
+    ``(False, "")`` when it is simply absent, or ``(False, reason)`` when a file holding it cannot
+    be used: a ``secrets.toml`` readable by others, a file that is not valid TOML, a value that is
+    not text. Never the value itself. Used by ``btcmacro sources``.
+    """
+    for var in SECRET_ENV.get(name, (f"BTCMACRO_{name.upper()}",)):
+        if os.environ.get(var, "").strip():
+            return True, "environment"
+    for fname in ("secrets.toml", "config.toml"):
+        p = config_dir() / fname
+        if not p.exists():
+            continue
+        try:
+            doc = load_toml(p)
+        except ConfigError as e:
+            return False, f"{p} is ignored: {e.message}"
+        except OSError as e:
+            return False, f"{p} cannot be read ({e.strerror or type(e).__name__})"
+        if fname == "secrets.toml" and _lookup(doc, name):
+            try:
+                _check_secrets_mode(p)
+            except ConfigError as e:
+                return False, f"{p} is ignored: {e.message.replace('secrets file is', 'it is')}"
+        if _lookup(doc, name):
+            return True, fname
+        bad = _lookup_any(doc, name)
+        if bad is not None and not isinstance(bad, str):
+            return False, (f"{p}: {name} must be a quoted string, found a "
+                           f"{_toml_type(bad)}")
+    return False, ""
+
+
+def _toml_type(v) -> str:
+    return {bool: "boolean", int: "number", float: "number", dict: "table", list: "list"}.get(
+        type(v), type(v).__name__)
+
+
+def _lookup_any(doc: dict, name: str):
+    """Like :func:`_lookup` but returns whatever value sits at the key (any type), or None."""
+    if name in doc:
+        return doc[name]
+    sec = doc.get("secrets", {})
+    if isinstance(sec, dict) and name in sec:
+        return sec[name]
+    src, _, key = name.partition("_")
+    tbl = doc.get(src, {})
+    if key and isinstance(tbl, dict) and key in tbl:
+        return tbl[key]
+    return None
+
+
 def _lookup(doc: dict, name: str) -> str | None:
     """``name`` at top level, or ``fred_api_key`` as ``[fred] api_key`` / ``[secrets] name``."""
     if isinstance(doc.get(name), str):

@@ -7,6 +7,9 @@ failures retry). :class:`Http` applies it:
 * ``Retry-After`` (seconds or an HTTP date) is honoured on 429/503; other 4xx never retry;
 * exponential backoff ``min(cap, base * 2**attempt)`` for 5xx, timeouts and connection errors;
 * a wall-clock :class:`Deadline` bounds the whole update;
+* one probe per host (``probe_once``, used by ``update``): a host that cannot be connected to on
+  first contact (name not resolved, connection refused or timed out) is marked unreachable
+  without retries, and every later request to it fails at once with :class:`HostUnreachable` -- an offline update ends in seconds;
 * every secret (API keys) is redacted from anything logged or raised, and error locations carry
   the URL path only, never the query string.
 
@@ -244,14 +247,56 @@ class Stats:
         return sum(self.requests.values())
 
 
+class HostUnreachable(Unavailable):
+    """The host could not be connected to: this run sends it no further request."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, where: str | None = None, host: str = ""):
+        super().__init__(message, where=where)
+        self.host = host
+
+
+#: seconds to wait for a TCP connection (the whole request still has the policy's ``timeout_s``)
+CONNECT_TIMEOUT_S = 10.0
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """A reader's words for why a connection failed (from the OS error text, no addresses)."""
+    text = str(exc).lower()
+    for needle, words in (("name or service not known", "host name not found"),
+                          ("nodename nor servname", "host name not found"),
+                          ("temporary failure in name resolution", "host name could not be resolved"),
+                          ("no address associated", "host name not found"),
+                          ("getaddrinfo", "host name could not be resolved"),
+                          ("refused", "connection refused"),
+                          ("network is unreachable", "network unreachable"),
+                          ("no route to host", "no route to host"),
+                          ("timed out", "connection timed out"),
+                          ("ssl", "TLS handshake failed"),
+                          ("certificate", "TLS certificate rejected")):
+        if needle in text:
+            return words
+    return f"connection failed ({type(exc).__name__})"
+
+
 class Http:
-    """Shared client. ``transport`` lets tests inject an ``httpx`` transport if they want one."""
+    """Shared client. ``transport`` lets tests inject an ``httpx`` transport if they want one.
+
+    With ``probe_once`` (``btcmacro update``) it keeps, per host, whether the host has answered in
+    this run (``reached``) or could not be connected to (``down``: host -> reason); see
+    :class:`HostUnreachable`. Without it (the RPC client: a local node that is starting up is
+    worth waiting for) connection failures are retried like any other retryable failure.
+    """
 
     def __init__(self, *, clock: Clock | None = None, deadline_s: float | None = None,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, probe_once: bool = False):
+        self.probe_once = probe_once
         self.clock = clock or SystemClock()
         self.deadline = Deadline(self.clock, deadline_s)
         self.stats = Stats()
+        self.reached: set[str] = set()
+        self.down: dict[str, str] = {}
         self._client = httpx.Client(transport=transport, follow_redirects=True,
                                     headers={"User-Agent": USER_AGENT})
 
@@ -271,6 +316,9 @@ class Http:
         lim = limiter_for(host, policy)
         attempt = 0
         while True:
+            if host in self.down:
+                raise HostUnreachable(f"not contacted: {self.down[host]} earlier in this run",
+                                      where=where, host=host)
             self.deadline.check(where)
             lim.acquire(self.clock, self.deadline, where)
             self.stats.requests[host] += 1
@@ -282,10 +330,27 @@ class Http:
                 if classify is None:
                     raise
                 failure = classify(exc)
+                cause = exc.__cause__ or exc.__context__ or exc
+                if type(cause).__name__ == "ConnectTimeout":  # e.g. ccxt's RequestTimeout from requests
+                    failure.kind, failure.reason = "connect", "connection timed out"
+                if getattr(failure, "kind", None) == "connect" and not getattr(failure, "reason", None):
+                    failure.reason = _connect_reason(cause)
             else:
                 resp.attempts = attempt + 1
+                self.reached.add(host)
                 return resp
             kind = _retry_kind(failure)
+            if kind == "connect" and self.probe_once:
+                # one probe per host: never answered -> no retries; answered before and now
+                # unreachable through every retry -> no further request either
+                if host not in self.reached or attempt >= policy.max_retries:
+                    reason = getattr(failure, "reason", None) or "connection failed"
+                    self.down[host] = reason
+                    log.info("host unreachable: %s (%s)", redact(host), reason)
+                    raise HostUnreachable(f"cannot reach the provider: {reason}", where=where,
+                                          host=host) from None
+            elif getattr(failure, "status", None) is not None or isinstance(failure, RateLimited):
+                self.reached.add(host)  # it answered, with an error status
             if kind is None or kind not in policy.retry_on or attempt >= policy.max_retries:
                 raise failure
             wait = policy.backoff(attempt)
@@ -311,9 +376,15 @@ class Http:
             log.debug("GET %s", safe_where(url))
             try:
                 r = self._client.get(url, params=params, headers=headers,
-                                     timeout=policy.timeout_s)
+                                     timeout=httpx.Timeout(policy.timeout_s,
+                                                           connect=min(policy.timeout_s, CONNECT_TIMEOUT_S)))
+            except httpx.ConnectTimeout:
+                raise _Connect("connection timed out", where=where, reason="connection timed out") from None
             except httpx.TimeoutException:
                 raise _Timeout(f"timed out after {policy.timeout_s:g}s", where=where) from None
+            except (httpx.ConnectError, httpx.UnsupportedProtocol) as e:
+                reason = _connect_reason(e)
+                raise _Connect(reason, where=where, reason=reason) from None
             except httpx.TransportError as e:
                 raise _Connect(f"connection failed ({type(e).__name__})", where=where) from None
             body = r.content
@@ -350,6 +421,10 @@ class _Timeout(Unavailable):
 
 class _Connect(Unavailable):
     kind = "connect"
+
+    def __init__(self, message: str, *, where: str | None = None, reason: str | None = None):
+        super().__init__(message, where=where)
+        self.reason = reason
 
 
 def _retry_kind(err: SourceError):

@@ -7,6 +7,11 @@ then write all of that source's series **and** its checkpoint row in ONE store t
 is reported with source, series and position and writes nothing for its series; the other
 queries and sources go on. A crash or kill leaves each source's data exactly before or after.
 
+The store's write lock is taken only for those commits: readers (``brief``, ``serve``) work
+while pages download, and a second update of the same store is refused by an advisory lock.
+A host that refuses or cannot be resolved on first contact is not retried and gets no further
+request in this run, so an update with no network ends in seconds with one line per source.
+
 Incremental: each query asks only for what is missing plus a revision window (per source, e.g.
 FRED monthly series 400 days) unless ``since`` is given. Observations without an explicit
 publication date get one from the series' release rule (:func:`btcmacro.releases.published_dates`).
@@ -17,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +31,8 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from . import catalog, config
-from .errors import BtcmacroError, SourceError, StoreError, UsageError
-from .http import Clock, Http, redact
+from .errors import BtcmacroError, SourceError, StoreError, StoreLocked, UsageError
+from .http import Clock, Http, HostUnreachable, redact
 from .sources import SOURCES
 from .sources.base import Context, Source
 from .store import Store, WriteResult
@@ -34,6 +40,8 @@ from .store import Store, WriteResult
 log = logging.getLogger("btcmacro.update")
 
 MAX_PAGES = 500
+#: how long a commit waits for readers (dashboard pages, ``brief``) to release the store
+COMMIT_PATIENCE_S = 30.0
 #: test hook: called with "after_fetch" once a source's pages are all fetched and parsed
 STAGE_HOOK: Callable[[str], None] | None = None
 
@@ -62,6 +70,8 @@ class UpdateReport:
     requests: int = 0
     seconds: float = 0.0
     waited_s: float = 0.0
+    offline: bool = False  # no host answered: every source failed to connect
+    unreachable: dict[str, str] = field(default_factory=dict)  # host -> why
 
     @property
     def ok(self) -> bool:
@@ -136,24 +146,33 @@ def run_update(
 ) -> UpdateReport:
     """Refresh ``store_path`` from the live sources; never raises for a source failure.
 
+    The store's write lock is held only while a source's fetched data is committed (and once at
+    the end to record the status of sources that fetched nothing): while pages are downloaded,
+    ``brief``, ``serve`` and every other reader use the store as usual. Two updates of one store
+    still exclude each other (:class:`_UpdateGuard`). A host that cannot be connected to is
+    probed once (:class:`btcmacro.http.HostUnreachable`), so an offline update ends in seconds.
+
     Parameters
     ----------
     store_path : the DuckDB store (created if missing).
     sources : source ids (``btcmacro.sources.SOURCES`` keys); None = all.
     since : re-fetch from this date instead of the incremental window.
     progress : ``progress(event, source, **kw)`` with events ``start`` (total), ``advance``,
-        ``done`` (ok) -- the CLI draws Rich bars from it.
+        ``done`` (ok, report: the :class:`SourceReport`) -- the CLI draws bars and prints one
+        line per source from it.
     deadline_s : wall-clock bound for the whole update.
     clock, options, today : injection points (tests, config ``[sources.<id>]`` tables).
 
     Returns
     -------
     UpdateReport
-        Per source: WriteResults (new / revised / unchanged / last date), errors, request count.
+        Per source: WriteResults (new / revised / unchanged / last date), errors, request count;
+        ``offline`` when no source could be reached at all.
 
     Raises
     ------
-    UsageError for an unknown source; StoreLocked / StoreCorrupt when the store cannot be opened.
+    UsageError for an unknown source; StoreLocked (another update, or a writer holding the
+    store) / StoreCorrupt when the store cannot be opened -- before any request is sent.
     """
     t0 = time.monotonic()
     chosen = _select(sources)
@@ -162,42 +181,60 @@ def run_update(
     opts = dict(config.user_config().get("sources", {}) if options is None else options)
     report = UpdateReport(str(store_path))
     progress = progress or (lambda *a, **k: None)
-    store = _open_for_update(store_path)
-    http = Http(clock=clock, deadline_s=deadline_s)
-    try:
-        last = _last_dates(store)
-        for src in chosen:
-            before = http.stats.total
-            s0 = time.monotonic()
-            srep = SourceReport(src.id)
-            report.sources.append(srep)
-            ctx = Context(http, today, last, since_d, opts.get(src.id, {}), store)
-            _update_source(src, ctx, store, srep, progress)
-            srep.requests = http.stats.total - before
-            srep.seconds = time.monotonic() - s0
-            progress("done", src.id, ok=srep.ok)
-    finally:
-        report.requests = http.stats.total
-        report.waited_s = http.stats.waited_s
-        http.close()
-        store.close()
-        report.seconds = time.monotonic() - t0
+    last = _check_store(store_path)
+    with _UpdateGuard(store_path):
+        http = Http(clock=clock, deadline_s=deadline_s, probe_once=True)
+        pending: dict[str, str] = {}  # status rows of sources with nothing to commit
+        try:
+            for src in chosen:
+                before = http.stats.total
+                s0 = time.monotonic()
+                srep = SourceReport(src.id)
+                report.sources.append(srep)
+                ctx = Context(http, today, last, since_d, opts.get(src.id, {}), None)
+                fetched = _fetch_source(src, ctx, srep, progress)
+                if fetched is not None and (fetched.frames or fetched.derives):
+                    _commit_source(store_path, src, ctx, srep, fetched)
+                else:
+                    pending[f"source_status/{src.id}"] = _status(srep, 0)
+                srep.requests = http.stats.total - before
+                srep.seconds = time.monotonic() - s0
+                progress("done", src.id, ok=srep.ok, report=srep)
+            report.unreachable = dict(http.down)
+            report.offline = bool(chosen) and not http.reached and all(
+                s.failures and all(isinstance(f, HostUnreachable) for f in s.failures)
+                for s in report.sources)
+            if pending:
+                _record_status(store_path, pending)
+        finally:
+            report.requests = http.stats.total
+            report.waited_s = http.stats.waited_s
+            http.close()
+            report.seconds = time.monotonic() - t0
     return report
 
 
-def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
-                   progress: Progress) -> None:
+@dataclass
+class _Fetched:
+    frames: dict[str, pd.DataFrame]
+    vintage_ids: set[str]
+    derives: bool = True  # the source may derive series from the store even with no new frames
+
+
+def _fetch_source(src: Source, ctx: Context, srep: SourceReport, progress: Progress) -> _Fetched | None:
+    """Every query of one source, fetched and parsed; nothing touches the store. None when
+    planning failed."""
     try:
         queries = src.plan(ctx)
     except BtcmacroError as e:
         srep.errors.append(_say(e))
         srep.failures.append(e)
         progress("start", src.id, total=1)
-        _record_failure(store, src.id, srep)
-        return
+        return None
     progress("start", src.id, total=len(queries))
     collected: dict[str, list[pd.DataFrame]] = {}
     vintage_ids: set[str] = set()
+    unsent: dict[str, int] = {}  # unreachable host -> queries not sent to it
     for q in queries:
         try:
             req = src.prepare(q, ctx)
@@ -213,6 +250,11 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
                 raise SourceError(f"more than {MAX_PAGES} pages; stopping", where=req.where)
             # only now, with every page parsed, does the query's data count
             merged = src.combine(q, pages)
+        except HostUnreachable as e:
+            # one line per unreachable host, however many queries it would have served
+            unsent[e.host] = unsent.get(e.host, 0) + 1
+            progress("advance", src.id, error=_say(e))
+            continue
         except BtcmacroError as e:
             srep.errors.append(_say(e))
             srep.failures.append(e)
@@ -229,6 +271,15 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
             if any(p.vintages for p in pages):
                 vintage_ids.add(sid)
         progress("advance", src.id)
+    for host, n in unsent.items():
+        if n < len(queries):
+            what = f"tried once, {n} of its {len(queries)} queries not fetched"
+        else:
+            what = "tried once, nothing fetched" if n == 1 else f"tried once, none of its {n} queries fetched"
+        e = HostUnreachable(f"cannot reach {redact(host)} ({ctx.http.down.get(host, 'no answer')}); "
+                            f"{what}", where=src.id, host=host)
+        srep.errors.append(_say(e))
+        srep.failures.append(e)
     if STAGE_HOOK:
         STAGE_HOOK("after_fetch")
     frames: dict[str, pd.DataFrame] = {}
@@ -240,33 +291,51 @@ def _update_source(src: Source, ctx: Context, store: Store, srep: SourceReport,
         if sid not in vintage_ids:
             f = f.drop_duplicates("date", keep="last").sort_values("date").reset_index(drop=True)
         frames[sid] = f
-    # series computed from what was fetched (cross-venue aggregates): same transaction
+    derives = type(src).derive is not Source.derive and bool(collected)
+    return _Fetched(frames, vintage_ids, derives)
+
+
+def _commit_source(store_path, src: Source, ctx: Context, srep: SourceReport, got: _Fetched) -> None:
+    """Write one source's series, derived series and status in ONE transaction; the store's write
+    lock is held only for this."""
     try:
-        derived = src.derive({k: v for k, v in frames.items() if k not in vintage_ids}, ctx)
-    except BtcmacroError as e:
-        derived = {}
-        srep.errors.append(_say(e))
-        srep.failures.append(e)
-    frames.update({k: v for k, v in derived.items() if len(v)})
-    items = []
-    plain = [sid for sid, f in frames.items() if sid not in vintage_ids and "published_at" not in f.columns]
-    stored = _stored_latest(store, plain, frames)
-    for sid, f in frames.items():
-        defn = catalog.get(sid)
-        vint = sid in vintage_ids
-        if not vint and "published_at" not in f.columns:
-            f = f.copy()
-            f["published_at"] = _published(defn.release, f["date"], ctx.today).values
-            f = _revisions_dated_today(stored.get(sid), f, ctx.today)
-        items.append((defn.meta(provenance=f"live:{src.id}"), f[["date", "value", "published_at"]], vint))
-    status = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": srep.ok,
-              "errors": srep.errors[:5], "series": len(items)}
-    try:
-        srep.results = store.write_many(items, meta_updates={f"source_status/{src.id}": json.dumps(status)})
+        store = _open_for_update(store_path, patience_s=COMMIT_PATIENCE_S)
     except StoreError as e:
-        srep.results = []
         srep.errors.append(_say(e))
         srep.failures.append(e)
+        return
+    try:
+        ctx.store = store
+        frames, vintage_ids = dict(got.frames), got.vintage_ids
+        # series computed from what was fetched (cross-venue aggregates): same transaction
+        try:
+            derived = src.derive({k: v for k, v in frames.items() if k not in vintage_ids}, ctx)
+        except BtcmacroError as e:
+            derived = {}
+            srep.errors.append(_say(e))
+            srep.failures.append(e)
+        frames.update({k: v for k, v in derived.items() if len(v)})
+        items = []
+        plain = [sid for sid, f in frames.items() if sid not in vintage_ids and "published_at" not in f.columns]
+        stored = _stored_latest(store, plain, frames)
+        for sid, f in frames.items():
+            defn = catalog.get(sid)
+            vint = sid in vintage_ids
+            if not vint and "published_at" not in f.columns:
+                f = f.copy()
+                f["published_at"] = _published(defn.release, f["date"], ctx.today).values
+                f = _revisions_dated_today(stored.get(sid), f, ctx.today)
+            items.append((defn.meta(provenance=f"live:{src.id}"), f[["date", "value", "published_at"]], vint))
+        try:
+            srep.results = store.write_many(
+                items, meta_updates={f"source_status/{src.id}": _status(srep, len(items))})
+        except StoreError as e:
+            srep.results = []
+            srep.errors.append(_say(e))
+            srep.failures.append(e)
+    finally:
+        ctx.store = None
+        store.close()
 
 
 def _stored_latest(store: Store, sids: list[str], frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -297,13 +366,19 @@ def _revisions_dated_today(old: pd.DataFrame | None, f: pd.DataFrame, today: dt.
     return f
 
 
-def _record_failure(store: Store, source: str, srep: SourceReport) -> None:
-    status = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": False,
-              "errors": srep.errors[:5], "series": 0}
+def _status(srep: SourceReport, series: int) -> str:
+    return json.dumps({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "ok": srep.ok,
+                       "errors": srep.errors[:5], "series": series})
+
+
+def _record_status(store_path, statuses: dict[str, str]) -> None:
+    """The status rows of sources that fetched nothing, in one short transaction (best effort:
+    a busy or unwritable store only loses the status, which ``sources`` then shows as before)."""
     try:
-        store.write_many([], meta_updates={f"source_status/{source}": json.dumps(status)})
-    except StoreError:
-        pass
+        with _open_for_update(store_path, patience_s=COMMIT_PATIENCE_S) as store:
+            store.write_many([], meta_updates=statuses)
+    except StoreError as e:
+        log.info("source status not recorded: %s", _say(e))
 
 
 def list_sources(store_path: str | Path | None = None) -> list[dict]:
@@ -324,11 +399,9 @@ def list_sources(store_path: str | Path | None = None) -> list[dict]:
         creds = []
         for c in src.credentials:
             name = c.lower().replace("btcmacro_", "")
-            try:
-                present = config.secret(name) is not None
-            except BtcmacroError:
-                present = False
-            creds.append({"name": c, "set": present, "required": not src.optional_credentials})
+            present, where = config.secret_state(name)
+            creds.append({"name": c, "set": present, "required": not src.optional_credentials,
+                          "from": where if present else "", "problem": "" if present else where})
         p = src.policy
         out.append({
             "id": sid, "name": src.name, "website": src.website, "credentials": creds,
@@ -344,6 +417,65 @@ def list_sources(store_path: str | Path | None = None) -> list[dict]:
     return out
 
 
+def _check_store(store_path) -> dict[str, dt.date]:
+    """Before any request: the store opens (a new path is created empty), it is not held by a
+    writer, and the last stored date of each series is known. The connection is closed again."""
+    path = Path(store_path)
+    if not path.exists():
+        _open_for_update(path).close()
+        return {}
+    deadline = time.monotonic() + 0.9
+    while True:
+        try:
+            with Store(path, read_only=True) as st:
+                return _last_dates(st)
+        except StoreLocked:
+            if time.monotonic() + 0.1 > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class _UpdateGuard:
+    """One update per store at a time, without holding DuckDB's lock (readers stay free).
+
+    An advisory ``flock`` on the store file itself: independent of DuckDB's own ``fcntl`` locks
+    on Linux, released by the kernel if the process dies, and no extra file is written. Where
+    ``flock`` does not exist (Windows) the guard is a no-op and DuckDB's lock at commit time is
+    the only one.
+    """
+
+    def __init__(self, store_path):
+        self.path = Path(store_path)
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_UpdateGuard":
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return self  # unreadable: opening the store will say why
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            from .locks import write_lock_holder
+
+            pid = write_lock_holder(self.path, kind="FLOCK")
+            who = f" (process {pid})" if pid else ""
+            raise StoreLocked(f"another update of this store is running{who}; try again when it ends",
+                              where=str(self.path)) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the flock
+            self.fd = None
+
+
 def _open_for_update(store_path, *, patience_s: float = 0.9, step_s: float = 0.1) -> Store:
     """Open the store read-write, retrying briefly while a dashboard read holds the file.
 
@@ -351,8 +483,6 @@ def _open_for_update(store_path, *, patience_s: float = 0.9, step_s: float = 0.1
     about a second; a real second writer keeps it, and then :class:`StoreLocked` is raised within
     ``patience_s`` (under a second, as the reliability requirements ask).
     """
-    from .errors import StoreLocked
-
     deadline = time.monotonic() + patience_s
     while True:
         try:

@@ -90,3 +90,39 @@ def test_sync_usage_and_rebuild_hint(tmp_path, fixture_blocks):
 def test_rpc_auth_options(args, msg, tmp_path):
     r = _run("chain", "sync", "--rpc", "http://127.0.0.1:1", *args, "--index", tmp_path / "i.duckdb")
     assert r.exit_code == 7 and msg in r.stderr
+
+
+def test_inspect_says_what_the_path_is(tmp_path):
+    """A directory, a device or a pipe is named as such (all used to be "no such file"; reading
+    /dev/zero would never end)."""
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cases = [(tmp_path, "is a directory"), (fifo, "is a pipe, not a file"),
+             (tmp_path / "nope.bin", "no such file")]
+    if os.path.exists("/dev/zero"):
+        cases.append(("/dev/zero", "is a device, not a file"))
+    for path, words in cases:
+        r = _run("chain", "inspect", path)
+        assert r.exit_code == 2, (path, r.output)
+        assert r.stderr.strip().splitlines() == [
+            f"error: {path}: {words}; expected a raw block (.bin) or a blk*.dat file"]
+
+
+@pytest.mark.parametrize("url,msg", [
+    ("not a url", "'not a url' is not a node URL; expected http://HOST:PORT, e.g. http://127.0.0.1:8332"),
+    ("127.0.0.1:8332", "'127.0.0.1:8332' is not a node URL"),
+    ("http://", "'http://' is not a node URL"),
+    ("http://127.0.0.1:99999", "the port is not a number from 1 to 65535"),
+    ("http://127.0.0.1:8332/?x=1", "'http://127.0.0.1:8332/?x=1': a node URL has no query or fragment"),
+    ("http://user:secretpw@127.0.0.1:8332", "put credentials in --rpc-cookie or --rpc-user/--rpc-password"),
+])
+def test_rpc_url_is_checked_first(url, msg, tmp_path):
+    """A bad --rpc used to give "error: :: cannot connect..." after trying to connect."""
+    index = tmp_path / "i.duckdb"
+    r = _run("chain", "sync", "--rpc", url, "--rpc-cookie", tmp_path / "none", "--index", index)
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --rpc: {msg}"), r.stderr
+    assert "secretpw" not in r.output and not index.exists()

@@ -73,6 +73,28 @@ def test_only_get(client, method, path):
     assert r.headers["allow"] == "GET, HEAD"
 
 
+@pytest.mark.parametrize("path", ["/", "/status", "/api/status", "/api/series?metric=sofr",
+                                  "/api/series.csv?metric=sofr", "/static/vendor/plotly.min.js",
+                                  "/api/series?metric=nope", "/nowhere"])
+def test_head_answers_like_get_without_a_body(client, path):
+    """HEAD is allowed (the Allow header and the docs say so): the GET's status and headers,
+    no body. It used to be 405."""
+    g, h = client.get(path), client.head(path)
+    assert h.status_code == g.status_code != 405, (path, h.status_code)
+    assert h.content == b""
+    assert h.headers["content-type"] == g.headers["content-type"]
+    assert h.headers.get("content-length") == g.headers.get("content-length")
+    assert h.headers["x-frame-options"] == "DENY"
+
+
+def test_head_on_the_live_server(live_server):
+    import httpx
+
+    r = httpx.head(live_server + "/api/status", timeout=30)
+    assert r.status_code == 200 and r.content == b""
+    assert int(r.headers["content-length"]) > 0
+
+
 @pytest.mark.parametrize("metric", BAD_METRICS)
 def test_sql_or_paths_as_metric_are_unknown_metric(client, metric):
     for url in ("/api/series", "/api/series.csv", "/explore"):

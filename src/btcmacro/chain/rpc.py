@@ -91,7 +91,9 @@ class RpcConfig:
     @classmethod
     def from_options(cls, url: str, *, cookie: str | os.PathLike | None = None, user: str | None = None,
                      password: str | None = None, network: str = "mainnet", **kw) -> "RpcConfig":
-        """Build from CLI-style options: a cookie file, or user + password, or the default cookie."""
+        """Build from CLI-style options: a cookie file, or user + password, or the default cookie.
+        ``url`` is checked first (:func:`check_url`)."""
+        url = check_url(url)
         if user is not None or password is not None:
             if not (user and password):
                 raise AuthError("give both --rpc-user and --rpc-password (or --rpc-cookie)", where="rpc")
@@ -107,6 +109,32 @@ class RpcConfig:
                 raise AuthError("the cookie file is not '<user>:<password>'", where=str(path))
         register_secret(password)
         return cls(url.rstrip("/"), user, password, network, **kw)
+
+
+def check_url(url: str) -> str:
+    """``http(s)://HOST[:PORT][/wallet/NAME]`` or one :class:`UsageError` saying what is wrong;
+    the URL itself is echoed only when it holds no credentials."""
+    from urllib.parse import urlsplit
+
+    from btcmacro.errors import UsageError
+
+    example = "expected http://HOST:PORT, e.g. http://127.0.0.1:8332"
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"the port is not a number from 1 to 65535; {example}", where="--rpc") from None
+    if parts.username is not None or parts.password is not None:
+        raise UsageError("put credentials in --rpc-cookie or --rpc-user/--rpc-password, not in the URL",
+                         where="--rpc")
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+        raise UsageError(f"{text!r} is not a node URL; {example}", where="--rpc")
+    if port == 0:
+        raise UsageError(f"the port is not a number from 1 to 65535; {example}", where="--rpc")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{text!r}: a node URL has no query or fragment; {example}", where="--rpc")
+    return text
 
 
 class RpcClient:

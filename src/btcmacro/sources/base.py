@@ -78,7 +78,7 @@ class Context:
     last_dates: Mapping[str, dt.date] = field(default_factory=dict)   # per series, from the store
     since: dt.date | None = None                                      # user's --since
     options: Mapping[str, Any] = field(default_factory=dict)          # [sources.<id>] config
-    store: Any = None              # the open Store (read it in ``derive``; never write to it)
+    store: Any = None              # the open Store, set only while ``derive`` runs (read it; never write)
 
     def start_for(self, series_ids, window_days: int, default_years: int | None = None) -> dt.date | None:
         """First date to ask for: ``--since`` if given, else the earliest last-stored date of the

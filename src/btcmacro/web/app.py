@@ -152,9 +152,12 @@ class Guard:
             return
         if scope["method"] not in ("GET", "HEAD"):
             await _plain_error(send, 405, "method_not_allowed",
-                               "the dashboard is read-only: only GET is accepted",
+                               "the dashboard is read-only: only GET and HEAD are accepted",
                                extra=[(b"allow", b"GET, HEAD")])
             return
+        head = scope["method"] == "HEAD"
+        if head:  # answered as the GET would be, same status and headers, without the body
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -164,6 +167,8 @@ class Guard:
                     if k not in names:
                         hdrs.append((k, v))
                 message = {**message, "headers": hdrs}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -28,6 +28,7 @@ from typing import Any, Callable, Hashable
 import duckdb
 
 from ..errors import StoreError, StoreLocked
+from ..locks import write_lock_holder  # noqa: F401  (re-exported for the app)
 from ..store import Store, _classify_open_error
 
 
@@ -66,34 +67,6 @@ class Result:
     stale: bool = False  # served from the cache because an update holds the lock
     computed_at: float = 0.0
     cached: bool = False
-
-
-def write_lock_holder(path: str | Path) -> int | None:
-    """PID of another process holding a POSIX write lock on ``path`` (Linux ``/proc/locks``).
-
-    DuckDB's read-write open takes such a lock on the whole file, so this tells -- without
-    opening the file, which could disturb the locks this process holds -- whether an update is
-    running. ``None`` when no other process holds one, or where ``/proc/locks`` does not exist.
-    """
-    try:
-        st = os.stat(path)
-        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return None
-    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    me = os.getpid()
-    for line in text.splitlines():
-        parts = line.split()
-        # "1: POSIX  ADVISORY  WRITE 10289 fe:00:2147732 0 EOF" ("->" marks a blocked waiter)
-        if len(parts) >= 6 and parts[1] != "->" and parts[3] == "WRITE" and parts[5] == dev:
-            try:
-                pid = int(parts[4])
-            except ValueError:
-                continue
-            if pid != me:
-                return pid
-    return None
 
 
 def _stat(p: Path) -> tuple[int, int]:
