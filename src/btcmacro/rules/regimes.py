@@ -440,9 +440,13 @@ def liquidity(x: _Ctx) -> dict:
     proj, _ = x.mv("rmp_annual_growth_projection")
     if proj is not None:
         ctx.append({"metric": "rmp_annual_growth_projection", "value": _plain(proj.value), "unit": proj.unit,
-                    "date": proj.date, "source": proj.source,
-                    "text": "balance-sheet growth a year implied by the assumed reserve-management purchases "
-                            "(rules parameter); compare with treasury_holdings_growth_annualized"})
+                    "date": proj.date, "source": proj.source, "assumption": True,
+                    "assumption_key": "rmp_monthly_bill_purchases_usd",
+                    "assumption_source": (proj.detail or {}).get("assumption_source"),
+                    "mbs_to_bills_swap_annual_usd": _plain((proj.detail or {}).get("mbs_to_bills_swap_annual_usd")),
+                    "text": "balance-sheet growth a year implied by the assumed pace of reserve-management "
+                            "purchases (an assumption, not data; MBS paydowns reinvested into bills change the "
+                            "mix, not the size); compare with treasury_holdings_growth_annualized"})
     out = _outcome("liquidity", c, fn,
                    "easing if the balance sheet expands, purchases are visible in Treasury holdings, or net "
                    "liquidity rises without QT; else tightening if QT runs or net liquidity falls (turning if "
