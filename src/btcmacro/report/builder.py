@@ -683,6 +683,16 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
                meaning=meaning, date=c.date(e.get("date")), source=src) + flags
 
 
+def add_evidence_text(briefing) -> None:
+    """Give every regime evidence item a ``text``: the English prose a reader sees, next to the
+    raw rule fields (``comparison``, ``threshold``, ``threshold_key``) kept for the analyst."""
+    ctx = Ctx(briefing, "en")
+    for r in (briefing.regimes or {}).values():
+        for e in r.get("evidence") or []:
+            if isinstance(e, dict):
+                e["text"] = _evidence_item(ctx, e)
+
+
 def _evidence_flags(ctx: Ctx, e: Mapping[str, Any]) -> str:
     """What a reader must know about an input's age: stale (its next release is overdue), or a
     dated event older than the regime's window."""

@@ -374,6 +374,10 @@ def stale_inputs(conds: Mapping[str, Condition], fn, state: str | None) -> tuple
         it["decisive"] = it["decisive"] or decisive
     together = {k: dataclasses.replace(conds[k], result=None) for k in flagged}
     rests = state is not None and decide({**conds, **together}, fn) != state
+    if rests and not any(i["decisive"] for i in items.values()):
+        for i in items.values():  # none decides alone, but together they do
+            i["decisive"] = True
+            i["jointly"] = True
     return list(items.values()), bool(rests or any(i["decisive"] for i in items.values()))
 
 
