@@ -677,7 +677,9 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
         v = display_value(mid, val, unit)[0]
         rel = c.t("regime.rel_above") if v > thr else c.t("regime.rel_below") if v < thr else c.t("regime.rel_at")
         thr_txt = c.value(thr, thr_unit, signed=signed)
-    meaning = _tr(e.get("meaning"), ctx.lang, "")
+    from ..rules.regimes import MEANINGS
+
+    meaning = _tr(e.get("meaning") or MEANINGS.get(e.get("condition") or ""), ctx.lang, "")
     return c.t("regime.evidence_prose", name=metric_name(mid, ctx.lang),
                derived=c.derived(derived) if derived else "", value=val_txt, rel=rel, threshold=thr_txt,
                meaning=meaning, date=c.date(e.get("date")), source=src) + flags
