@@ -85,10 +85,19 @@ def client_source(text: str | None, detailed: bool = False) -> str:
     return compact_source(", ".join(out))
 
 
+#: public tickers of market series, the same in every language (used to tell two sources of one
+#: provider apart in client text)
+TICKERS = {"yahoo/btc_close": "BTC-USD", "yahoo/gold_close": "GC=F", "yahoo/gld_close": "GLD",
+           "cmc/btc_close": "BTC", "yahoo/dxy_close": "DX-Y.NYB"}
+
+
 def _series_name(provider: str, sid: str) -> str:
-    """The catalogue's name of a provider's series (``"GLD ETF close"``), else the provider."""
+    """A ticker (``"GLD"``) or the catalogue's name of a provider's series, else its id."""
     from .. import catalog
 
+    for d in catalog.SERIES.values():
+        if d.source == provider and d.id.split("/", 1)[-1] == sid and d.id in TICKERS:
+            return TICKERS[d.id]
     for d in catalog.SERIES.values():
         if d.source == provider and d.id.split("/", 1)[-1] == sid:
             return d.name
