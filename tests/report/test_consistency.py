@@ -392,3 +392,14 @@ def test_json_keeps_the_rule_and_adds_the_prose(briefings):
     assert e["text"] == ("Net liquidity, change over 91 days: -$297.5B (2025-12-03, FRED:WALCL, WDTGAL, RRPONTSYD), "
                          "below -$100.0B, the line for a tightening signal")
     assert dt.date.fromisoformat(e["published_at"]) <= dt.date(2025, 12, 9)
+
+
+def test_production_cost_names_its_assumptions(docs):
+    # default rules: fleet 25 J/TH, power $0.06/kWh, opex multiplier 1.0 (electricity only)
+    mining = next(s for s in docs[("2025-12-09", "en")]["sections"] if s["id"] == "mining")
+    t = next(s["text"] for s in mining["sentences"] if "production_cost" in s["metrics"])
+    assert t.endswith("on assumptions, not data: a fleet efficiency of 25 J/TH and power at $0.06/kWh, "
+                      "electricity only.")
+    zh = next(s for s in docs[("2025-12-09", "zh-TW")]["sections"] if s["id"] == "mining")
+    zt = next(s["text"] for s in zh["sentences"] if "production_cost" in s["metrics"])
+    assert "估算依據的假設（並非實際數據）為：全網礦機平均能效25 J/TH、電價每度0.06美元，僅計電費。" in zt

@@ -434,6 +434,18 @@ def _x_drop(c: Ctx) -> dict | None:
             "old": bool(limit is not None and days > int(limit)), "limit": c.cat.num(float(limit)) if limit else ""}
 
 
+def _x_cost(c: Ctx) -> dict | None:
+    """The production cost's assumptions (rules parameters), named as assumptions."""
+    d = c.detail("production_cost")
+    eff, power, opex = d.get("fleet_efficiency_j_per_th"), d.get("power_price_usd_per_kwh"), d.get("opex_multiplier")
+    if _is_missing(eff) or _is_missing(power):
+        return {"eff": "", "power": "", "opex": ""}
+    power_txt = f"{float(power):.4f}".rstrip("0")
+    power_txt = power_txt + "0" * max(0, 2 - len(power_txt.split(".")[1]))
+    return {"eff": c.cat.num(float(eff), 0 if float(eff).is_integer() else 1), "power": power_txt,
+            "opex": c.cat.num(float(opex), 2) if not _is_missing(opex) and float(opex) != 1.0 else ""}
+
+
 def _x_gold(c: Ctx) -> dict | None:
     """Gold and BTC over the same window: the two returns the "opposite directions" label is
     defined by, shown with it, and the daily-return correlation read for what it measures."""
@@ -505,7 +517,7 @@ SENTENCES: dict[str, tuple[S, ...]] = {
     "mining": (
         S("hashrate", ("hashrate", "difficulty")),
         S("difficulty_adj", ("difficulty_change_last_adjustment", "difficulty_largest_drop_365d"), extra=_x_drop),
-        S("hashprice", ("hashprice", "production_cost")),
+        S("hashprice", ("hashprice", "production_cost"), extra=_x_cost),
     ),
     "flows": (
         S("funding", ("funding_rate",), opt=("open_interest",)),
