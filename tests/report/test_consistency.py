@@ -403,3 +403,16 @@ def test_production_cost_names_its_assumptions(docs):
     zh = next(s for s in docs[("2025-12-09", "zh-TW")]["sections"] if s["id"] == "mining")
     zt = next(s["text"] for s in zh["sentences"] if "production_cost" in s["metrics"])
     assert "估算依據的假設（並非實際數據）為：全網礦機平均能效25 J/TH、電價每度0.06美元，僅計電費。" in zt
+
+
+def test_sentence_follows_an_overridden_threshold(store, tmp_path):
+    # with [regimes.macro_trap] sahm_min = 0.2 the 0.23 pp reading (2025-09 UNRATE) crosses the line:
+    # the sentence and the regime must say the same
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[regimes.macro_trap]\nsahm_min = 0.2\n", "utf-8")
+    b = api.briefing("2025-12-09", store=store, rules_path=rules, with_charts=False)
+    e = next(x for x in b.regimes["macro_trap"]["evidence"] if x["condition"] == "sahm")
+    assert e["result"] is True and e["threshold"] == 0.2
+    macro = next(s for s in builder.build(b, "en")["sections"] if s["id"] == "macro")
+    t = next(s["text"] for s in macro["sentences"] if "sahm_rule" in s["metrics"])
+    assert t.endswith("reads 0.23 pp (2025-09-01, FRED:UNRATE), at or above its 0.20-point recession threshold.")

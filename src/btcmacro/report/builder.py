@@ -358,7 +358,12 @@ def _x_neg(c: Ctx) -> dict | None:
 
 
 def _x_sahm(c: Ctx) -> dict | None:
-    return {"trigger": float(c.mv("sahm_rule").value) >= 0.5}
+    """Whether the Sahm indicator is at its recession line: the macro regime's threshold (the
+    rules file may move it), so the sentence and the regime never disagree."""
+    ev = next((e for e in ((c.b.regimes or {}).get("macro_trap") or {}).get("evidence") or []
+               if isinstance(e, Mapping) and e.get("condition") == "sahm"), None)
+    thr = float(ev["threshold"]) if ev and isinstance(ev.get("threshold"), (int, float)) else 0.5
+    return {"trigger": float(c.mv("sahm_rule").value) >= thr, "line": c.cat.num(thr, 2)}
 
 
 def _x_sth(c: Ctx) -> dict | None:
