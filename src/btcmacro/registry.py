@@ -351,7 +351,7 @@ class Evaluator:
         if self.as_of is not None:
             if pub is not None:
                 age_days = (self.as_of - pd.Timestamp(pub)).days
-            overdue, due = self._overdue(v)
+            overdue, due = self._overdue(v, date)
             due_txt = None if due is None else due.date().isoformat()
             if m.frequency == "event":
                 pass  # a decision stays in force until the next one
@@ -418,14 +418,18 @@ class Evaluator:
             alt["tolerance_days"] = tol.days
         return alt
 
-    def _overdue(self, v: Variant) -> tuple[bool, pd.Timestamp | None]:
+    def _overdue(self, v: Variant, date: pd.Timestamp) -> tuple[bool, pd.Timestamp | None]:
         """Whether an input's next scheduled release is overdue at the as-of date (beyond the
         frequency's grace), and the earliest due date of the inputs' next releases (``None``
-        when no input follows a release calendar)."""
+        when no input follows a release calendar).
+
+        Only the inputs that reach the figure's date count: an input carried forward to it (a
+        quarterly GDP under a weekly ratio, a facility with no operations for weeks) is used as
+        published and does not make the figure stale."""
         overdue, dues = False, []
         for i in v.inputs:
             s = self._inputs.get(i)
-            if s is None or not len(s.dropna()):
+            if s is None or not len(s.dropna()) or s.dropna().index[-1] < date:
                 continue
             nd = next_release_due(i, s.dropna().index[-1])
             if nd is None:
