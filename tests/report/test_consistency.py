@@ -416,3 +416,15 @@ def test_sentence_follows_an_overridden_threshold(store, tmp_path):
     macro = next(s for s in builder.build(b, "en")["sections"] if s["id"] == "macro")
     t = next(s["text"] for s in macro["sentences"] if "sahm_rule" in s["metrics"])
     assert t.endswith("reads 0.23 pp (2025-09-01, FRED:UNRATE), at or above its 0.20-point recession threshold.")
+
+
+def test_qt_stated_once_without_the_liquidity_regime(store, tmp_path):
+    # with the regime disabled the running text states QT itself, from the same two metrics
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[regimes.liquidity]\nenabled = false\n", "utf-8")
+    b = api.briefing("2025-12-09", store=store, rules_path=rules, with_charts=False)
+    assert "liquidity" not in b.regimes
+    lines = client_lines(builder.build(b, "en"))
+    qt_lines = [x for x in lines if x.startswith("QT:")]
+    assert len(qt_lines) == 1 and "ended by the FOMC" in qt_lines[0] and "still fell $40.2B" in qt_lines[0]
+    assert not any("QT status" in x for x in lines)

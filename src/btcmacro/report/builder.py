@@ -274,9 +274,11 @@ def qt_facts(briefing) -> dict | None:
         out.update(data_state=str(dat.value), data_date=dat.date, data_source=dat.source,
                    holdings_change_usd=d.get("change_total_usd"), treasuries_change_usd=d.get("change_treasuries_usd"),
                    window_days=d.get("window_days"))
+    if not out:
+        return None
     out["data_lags_policy"] = out.get("policy") in ("size_held", "purchases", "tapering") and \
         out.get("data_state") == "running"
-    return out or None
+    return out
 
 
 def _x_qt_facts(c: Ctx) -> dict | None:
