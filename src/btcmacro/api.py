@@ -301,9 +301,13 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
             "periods published by the as-of date may include later revisions; publication dates "
             "follow the real release calendar.",
         ]
-        return Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
-                        hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
-                        hodl_history=hw.history if with_charts else None)
+        b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
+                     hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
+                     hodl_history=hw.history if with_charts else None)
+        from .report.builder import add_evidence_text
+
+        add_evidence_text(b)  # each evidence item also as prose (English), beside its rule fields
+        return b
 
 
 def metric_definition(id: str) -> dict:

@@ -93,7 +93,7 @@ def test_figure_carries_date_and_source():
 
 def test_alternative_with_difference():
     f = builder.Ctx(hand_briefing(), "en").fig("btc_price")
-    assert str(f) == ("$92,692 (2025-12-09, CoinMarketCap:btc_close; other sources: "
+    assert str(f) == ("$92,692 (2025-12-09, CoinMarketCap; other sources: "
                       "Coin Metrics:PriceUSD $90,673 on 2025-12-08 (-2.18%))")
 
 
