@@ -111,6 +111,7 @@ SCHEMA: dict[str, Key] = {
     "regimes.miner_stress.price_to_cost_max": _num(0, 100, lo_open=True),
     "regimes.miner_stress.hash_ribbon_max": _num(-1, 1, unit="a fraction"),
     "regimes.miner_stress.difficulty_drop_min": _FRACTION,
+    "regimes.miner_stress.difficulty_drop_max_age_days": _int(1, 365, "days"),
     "regimes.sentiment.enabled": _BOOL,
     "regimes.sentiment.extreme_fear_max": _num(0, 100),
     "regimes.sentiment.fear_max": _num(0, 100),
