@@ -33,7 +33,8 @@ single flip changes the state (redundant evidence), the support is the condition
 ``mixed_band``). The dominant driver is the regime of highest impact on the side of the view; the
 signals behind it are the driver's strongest support condition, then the strongest of each other
 regime on that side (by ``score × regime_weight × |stance|``; a condition with a figure before a
-state or yes/no one), then the driver's next ones; the counter-signal is the strongest support condition on the other side; what would
+state or yes/no one), then the driver's next ones; the counter-signal is the strongest support condition of the regime of highest impact on the other
+side; what would
 change the view is the pivotal conditions nearest their thresholds whose flip moves a regime
 against the view.
 """
@@ -309,9 +310,13 @@ def score(regimes: Mapping[str, Mapping[str, Any]], values: Mapping[str, Any], a
                 break
     counter = None
     if driver is not None:
+        # the best signal of the regime of highest impact on the other side
         other = [r for r in active if math.copysign(1, scored[r]["stance"]) == -dsign]
-        opp = support_of(other)
-        counter = opp[0] if opp else None
+        for r in other:
+            opp = support_of([r])
+            if opp:
+                counter = opp[0]
+                break
 
     # what would change the view: pivotal conditions nearest their thresholds whose flip moves a
     # regime against the view (for a mixed view: any flip that changes a stance)

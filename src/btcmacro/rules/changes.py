@@ -1,0 +1,198 @@
+"""What changed: regimes and key figures at earlier as-of dates, point in time.
+
+An earlier date is evaluated as a briefing built on that date would be (an
+:class:`~btcmacro.registry.Evaluator` bound to it, so only what was published by then counts),
+but only for what the comparison needs: the regimes, the metrics their conditions read, and the
+``[thesis] key_metrics``. Metric values are computed lazily (:class:`LazyValues`), so an earlier
+date costs the inputs of those metrics and nothing else; the store is shared.
+
+Comparison dates (:func:`periods`): the previous week (as-of − 7 days), the previous FOMC
+decision (the last scheduled meeting whose decision day is before the as-of date, from the
+embedded calendar), 30 days, or one date given with ``brief --compare``. A row appears only when
+something moved: a regime whose state differs, a key figure whose value or observation date
+differs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+import pandas as pd
+
+from ..registry import REGISTRY, Evaluator
+from .fomc import meetings
+from .regimes import evaluate_regimes
+
+
+class LazyValues(Mapping):
+    """``{metric_id: MetricValue}`` for every registry metric, each computed on first access."""
+
+    def __init__(self, ev: Evaluator):
+        self.ev = ev
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, key: str):
+        if key not in REGISTRY:
+            raise KeyError(key)
+        if key not in self._cache:
+            self._cache[key] = self.ev.value(key)
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+    def computed(self) -> dict[str, Any]:
+        return dict(self._cache)
+
+
+def snapshot(store, as_of, cfg) -> dict:
+    """Regimes, thesis scores and key figures as a briefing on ``as_of`` would have shown them.
+
+    Returns
+    -------
+    dict
+        ``{"as_of": Timestamp, "regimes", "values": LazyValues, "thesis"}``.
+    """
+    from . import thesis
+
+    d = pd.Timestamp(as_of).normalize()
+    ev = Evaluator(store, d, cfg.params)
+    values = LazyValues(ev)
+    regimes = evaluate_regimes(ev, values, cfg)
+    th = thesis.score(regimes, values, d, cfg)
+    return {"as_of": d, "regimes": regimes, "values": values, "thesis": th}
+
+
+def previous_meeting(as_of) -> dict | None:
+    """The last scheduled FOMC meeting whose decision day is before ``as_of``."""
+    d = pd.Timestamp(as_of).normalize()
+    past = [m for m in meetings(as_of) if m["scheduled"] and pd.Timestamp(m["end"]) < d]
+    return past[-1] if past else None
+
+
+def periods(as_of, compare=None, first=None) -> list[dict]:
+    """The comparison dates for ``as_of``: ``[{"id", "as_of", "meeting"?}]``.
+
+    With ``compare`` only that date (id ``"compare"``); otherwise ``"week"`` (7 days earlier),
+    ``"fomc"`` (the previous FOMC decision day) and ``"30d"``. Dates before ``first`` (the start
+    of the data) are left out.
+    """
+    d = pd.Timestamp(as_of).normalize()
+    if compare is not None:
+        out = [{"id": "compare", "as_of": pd.Timestamp(compare).normalize()}]
+    else:
+        out = [{"id": "week", "as_of": d - pd.Timedelta(days=7)}]
+        m = previous_meeting(d)
+        if m is not None:
+            out.append({"id": "fomc", "as_of": pd.Timestamp(m["end"]), "meeting": m["end"]})
+        out.append({"id": "30d", "as_of": d - pd.Timedelta(days=30)})
+    if first is not None:
+        out = [p for p in out if p["as_of"] >= pd.Timestamp(first)]
+    return out
+
+
+def _plain(v):
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (AttributeError, ValueError):
+            pass
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def _usable(mv) -> bool:
+    return mv is not None and mv.status != "unavailable" and _plain(mv.value) is not None
+
+
+def _fig(mv) -> dict:
+    return {"value": _plain(mv.value), "date": mv.date, "published_at": mv.published_at, "status": mv.status}
+
+
+def _is_change(metric: str) -> bool:
+    """A metric that is itself a change or a difference: a percent change of it means nothing."""
+    return any(w in metric.split("_") for w in ("change", "growth", "netflow", "diff", "gap", "spread", "yoy",
+                                                "return", "trend"))
+
+
+def compare(now: Mapping[str, Any], before: Mapping[str, Any], key_metrics) -> dict:
+    """The rows that moved between two snapshots (``before`` earlier than ``now``).
+
+    Returns
+    -------
+    dict
+        ``{"regimes": [{"regime", "from", "to", "from_conviction", "to_conviction"}],
+        "metrics": [{"metric", "unit", "from": {"value", "date", "published_at", "status"},
+        "to": {...}, "change", "change_pct"}]}``; ``change_pct`` is None when the old value is 0
+        or the unit is already a rate or a state.
+    """
+    regs = []
+    th_now, th_before = now.get("thesis") or {}, before.get("thesis") or {}
+    for rid, o in now["regimes"].items():
+        b = before["regimes"].get(rid)
+        if b is None or b.get("state") == o.get("state"):
+            continue
+        regs.append({"regime": rid, "from": b.get("state"), "to": o.get("state"),
+                     "from_conviction": th_before.get("regimes", {}).get(rid, {}).get("conviction"),
+                     "to_conviction": th_now.get("regimes", {}).get(rid, {}).get("conviction")})
+    mets = []
+    for mid in key_metrics:
+        if mid not in REGISTRY:
+            continue
+        a, b = before["values"].get(mid), now["values"].get(mid)
+        if not (_usable(a) and _usable(b)):
+            continue
+        va, vb = _plain(a.value), _plain(b.value)
+        if va == vb:
+            continue  # only what moved
+        row = {"metric": mid, "unit": b.unit, "frequency": REGISTRY[mid].frequency, "from": _fig(a), "to": _fig(b), "change": None, "change_pct": None}
+        if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and not isinstance(va, bool):
+            row["change"] = float(vb) - float(va)
+            if va != 0 and b.unit not in ("fraction", "bp", "pp", "percent", "state", "bool") \
+                    and not b.unit.startswith("index") and not _is_change(mid):
+                row["change_pct"] = (float(vb) - float(va)) / abs(float(va))
+        mets.append(row)
+    return {"regimes": regs, "metrics": mets}
+
+
+def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first=None) -> tuple[dict, dict | None]:
+    """Changes for every comparison period, and the week-earlier snapshot's thesis.
+
+    Parameters
+    ----------
+    now : mapping
+        ``{"regimes", "values", "thesis"}`` of the briefing's own date.
+    compare_to : date-like, optional
+        One earlier date (``brief --compare``) instead of the three standard periods.
+    first : date-like, optional
+        The first date of the data; earlier periods are skipped.
+
+    Returns
+    -------
+    (dict, dict or None)
+        ``{"periods": [{"id", "as_of", "meeting"?, "regimes", "metrics"}]}`` (JSON-ready, dates ISO)
+        and the thesis a week earlier (None when that week is not among the periods).
+    """
+    keys = list((getattr(cfg, "thesis", None) or {}).get("key_metrics") or [])
+    out, week = [], None
+    for p in periods(as_of, compare_to, first):
+        snap = snapshot(store, p["as_of"], cfg)
+        rows = compare(now, snap, keys)
+        item = {"id": p["id"], "as_of": p["as_of"].date().isoformat(), **rows}
+        if "meeting" in p:
+            item["meeting"] = p["meeting"]
+        out.append(item)
+        if p["id"] == "week":
+            week = snap["thesis"]
+    if week is None:
+        # the scorecard's direction is always measured against the previous week
+        d = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=7)
+        if first is None or d >= pd.Timestamp(first):
+            week = snapshot(store, d, cfg)["thesis"]
+    return {"periods": out}, week
