@@ -273,7 +273,15 @@ class Briefing:
             "scorecard": _jsonable(self.scorecard),
             "changes": _jsonable(self.changes),
             "freshness": _jsonable(self.freshness),
+            "first_screen": self._first_screen(),
         }
+
+    def _first_screen(self) -> dict:
+        """The first screen's texts in every language (headline, thesis, scorecard, changes)."""
+        from .report.i18n import LANGS
+        from .report.narrative import first_screen
+
+        return {lang: first_screen(self, lang) for lang in LANGS} if self.thesis else {}
 
 
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,

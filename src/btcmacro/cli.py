@@ -53,6 +53,7 @@ def brief(
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json)"),
     rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
     store: Optional[Path] = StoreOpt,
+    compare: Optional[str] = typer.Option(None, "--compare", help="YYYY-MM-DD: show what changed since this earlier date (instead of last week, the last FOMC meeting and 30 days)"),
 ):
     """Write the briefing for an as-of date (HTML, Markdown or JSON; English or Traditional Chinese)."""
     from . import api, report
@@ -63,7 +64,7 @@ def brief(
     if fmt not in report.FORMATS:
         raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(report.FORMATS)})", where="--format")
     with api.open_store(store) as st:
-        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
+        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json", compare=compare)
     path = report.write(b, fmt=fmt, lang=lang, out=out)
     if path is not None:
         typer.echo(f"wrote {path}", err=True)
