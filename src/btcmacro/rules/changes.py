@@ -179,10 +179,14 @@ def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first
         ``{"periods": [{"id", "as_of", "meeting"?, "regimes", "metrics"}]}`` (JSON-ready, dates ISO)
         and the thesis a week earlier (None when that week is not among the periods).
     """
-    keys = list((getattr(cfg, "thesis", None) or {}).get("key_metrics") or [])
-    out, week = [], None
+    from .thesis import settings
+
+    keys = list(settings(cfg).get("key_metrics") or [])
+    out, week, seen = [], None, {}
     for p in periods(as_of, compare_to, first):
-        snap = snapshot(store, p["as_of"], cfg)
+        snap = seen.get(p["as_of"])
+        if snap is None:
+            snap = seen[p["as_of"]] = snapshot(store, p["as_of"], cfg)
         rows = compare(now, snap, keys)
         item = {"id": p["id"], "as_of": p["as_of"].date().isoformat(), **rows}
         if "meeting" in p:
@@ -194,5 +198,5 @@ def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first
         # the scorecard's direction is always measured against the previous week
         d = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=7)
         if first is None or d >= pd.Timestamp(first):
-            week = snapshot(store, d, cfg)["thesis"]
+            week = (seen.get(d) or snapshot(store, d, cfg))["thesis"]
     return {"periods": out}, week

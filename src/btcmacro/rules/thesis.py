@@ -58,8 +58,9 @@ VIEWS = ("bullish", "bearish", "mixed")
 
 
 def settings(cfg) -> dict:
-    """The ``[thesis]`` table of a :class:`~btcmacro.rules.config.RulesConfig` (checked)."""
-    t = dict(getattr(cfg, "thesis", None) or {})
+    """The ``[thesis]`` table of a :class:`~btcmacro.rules.config.RulesConfig` (checked); a
+    config built without one (e.g. in code) gets the packaged defaults."""
+    t = dict(getattr(cfg, "thesis", None) or _defaults())
     for k in ("weight_margin", "weight_agreement", "weight_freshness", "cap", "categorical_strength",
               "single_source_agreement", "fresh_days", "stale_days", "stale_status_factor", "mixed_band"):
         if k not in t:
@@ -75,6 +76,19 @@ def settings(cfg) -> dict:
     if t["cap"] <= 0 or t["stale_days"] <= t["fresh_days"]:
         raise ConfigError("cap must be positive and stale_days greater than fresh_days", where="rules file [thesis]")
     return t
+
+
+def settings_defaults() -> dict:
+    """The packaged ``[thesis]`` settings (checked)."""
+    return settings(None)
+
+
+def _defaults() -> dict:
+    import tomllib
+
+    from .config import default_rules_text
+
+    return tomllib.loads(default_rules_text()).get("thesis", {})
 
 
 def _scale(t: Mapping[str, Any], metric: str, unit: str | None) -> float | None:
