@@ -50,8 +50,22 @@ class LazyValues(Mapping):
         return dict(self._cache)
 
 
-def snapshot(store, as_of, cfg) -> dict:
+def needed_metrics(regimes: Mapping[str, Any], key_metrics) -> list[str]:
+    """The metrics an earlier evaluation reads: those of the regimes' evidence and context, and
+    the key figures."""
+    out = set(m for m in key_metrics if m in REGISTRY)
+    for o in regimes.values():
+        for e in list(o.get("evidence") or []) + list(o.get("context") or []):
+            if isinstance(e, Mapping) and e.get("metric") in REGISTRY:
+                out.add(e["metric"])
+    return sorted(out)
+
+
+def snapshot(store, as_of, cfg, metrics=None) -> dict:
     """Regimes, thesis scores and key figures as a briefing on ``as_of`` would have shown them.
+
+    ``metrics`` (optional) are the metrics the evaluation will read: their inputs are read from
+    the store in one query up front (any other input is still read when needed).
 
     Returns
     -------
@@ -62,6 +76,8 @@ def snapshot(store, as_of, cfg) -> dict:
 
     d = pd.Timestamp(as_of).normalize()
     ev = Evaluator(store, d, cfg.params)
+    if metrics:
+        ev.prefetch(sorted({i for m in metrics if m in REGISTRY for i in REGISTRY[m].inputs}))
     values = LazyValues(ev)
     regimes = evaluate_regimes(ev, values, cfg)
     th = thesis.score(regimes, values, d, cfg)
@@ -182,11 +198,12 @@ def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first
     from .thesis import settings
 
     keys = list(settings(cfg).get("key_metrics") or [])
+    need = needed_metrics(now["regimes"], keys)
     out, week, seen = [], None, {}
     for p in periods(as_of, compare_to, first):
         snap = seen.get(p["as_of"])
         if snap is None:
-            snap = seen[p["as_of"]] = snapshot(store, p["as_of"], cfg)
+            snap = seen[p["as_of"]] = snapshot(store, p["as_of"], cfg, need)
         rows = compare(now, snap, keys)
         item = {"id": p["id"], "as_of": p["as_of"].date().isoformat(), **rows}
         if "meeting" in p:
@@ -198,5 +215,5 @@ def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first
         # the scorecard's direction is always measured against the previous week
         d = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=7)
         if first is None or d >= pd.Timestamp(first):
-            week = (seen.get(d) or snapshot(store, d, cfg))["thesis"]
+            week = (seen.get(d) or snapshot(store, d, cfg, need))["thesis"]
     return {"periods": out}, week
