@@ -85,12 +85,12 @@ def test_zh_thesis_reads_as_an_editor_would(screens):
 
 def test_zh_sign_words_in_what_changed(screens):
     rows = {r["what"]: r for p in screens["zh-TW"]["changes"]["periods"][:1] for r in p["rows"]}
-    # Fed total assets fell $16.6B in the week: 減少166億美元, with the percentage unsigned
-    assert rows["聯準會總資產"]["change"] == "減少166億美元（0.3%）"
+    # bank reserves fell $38.3B in the week: 減少383億美元, with the percentage unsigned
+    assert rows["銀行準備金"]["change"] == "減少383億美元（1.3%）"
     assert rows["比特幣價格"]["change"].startswith("增加1,342美元")
     en = {r["what"]: r for p in screens["en"]["changes"]["periods"][:1] for r in p["rows"]}
-    assert en["Fed total assets"]["change"] == "−$16.6B (−0.3%)"
-    assert en["Fed total assets"]["before"] == "$6.55T (26 November)"
+    assert en["Bank reserves"]["change"] == "−$38.3B (−1.3%)"
+    assert en["Bank reserves"]["before"] == "$2.90T (26 November)"
 
 
 def test_the_wording_checker_catches_each_problem():
@@ -121,7 +121,7 @@ def test_freshness_on_the_first_screen(screens, real_briefing):
     assert en["data"] == ("Data through 22 August 2026, from the snapshot shipped with the software; "
                           "refresh with a live update for later figures.")
     assert "Sahm rule indicator (19 days)" in en["ages"]
-    assert screens["zh-TW"]["freshness"]["data"].startswith("資料截至2026年8月22日")
+    assert screens["zh-TW"]["freshness"]["data"].startswith("軟體內建資料快照的數據截至2026年8月22日")
     # a live update changes the line (and never shows a command)
     import copy
 

@@ -34,27 +34,35 @@ def test_periods_and_previous_meeting():
         {"id": "week", "as_of": pd.Timestamp("2025-12-02")}]
 
 
-@pytest.mark.parametrize("metric", ["btc_price", "net_liquidity", "fed_total_assets", "sofr_iorb_spread_bp"])
-def test_earlier_values_are_point_in_time(computed, dec9, metric):
-    """The "before" figure equals the series as published by the earlier date."""
+def test_earlier_values_are_point_in_time(computed, dec9):
+    """Every "before" figure equals the series as published by the earlier date."""
     out, _ = computed
+    checked = set()
     for p in out["periods"]:
-        row = next((m for m in p["metrics"] if m["metric"] == metric), None)
-        assert row is not None, (p["id"], metric)
-        s = btcmacro.series(metric, as_of=p["as_of"], store=dec9.store).dropna()
-        assert row["from"]["value"] == pytest.approx(float(s.iloc[-1]))
-        assert row["from"]["date"] == s.index[-1].date().isoformat()
-        assert row["change"] == pytest.approx(row["to"]["value"] - row["from"]["value"])
+        for row in p["metrics"]:
+            s = btcmacro.series(row["metric"], as_of=p["as_of"], store=dec9.store).dropna()
+            assert row["from"]["value"] == pytest.approx(float(s.iloc[-1])), (p["id"], row["metric"])
+            assert row["from"]["date"] == s.index[-1].date().isoformat()
+            assert row["change"] == pytest.approx(row["to"]["value"] - row["from"]["value"])
+            checked.add(row["metric"])
+    assert {"btc_price", "mvrv", "reserves", "sofr_iorb_spread_bp"} <= checked
 
 
 def test_week_change_values_by_hand(computed):
     out, week = computed
     wk = out["periods"][0]
-    # Fed total assets (H.4.1): $6,552,419M on 26 Nov (published 28 Nov) → $6,535,781M on 3 Dec
-    fta = next(m for m in wk["metrics"] if m["metric"] == "fed_total_assets")
-    assert (fta["from"]["date"], fta["to"]["date"]) == ("2025-11-26", "2025-12-03")
-    assert fta["from"]["published_at"] == "2025-11-28"
-    assert fta["change"] == pytest.approx(-16_638e6)
+    rows = {m["metric"]: m for m in wk["metrics"]}
+    # bank reserves (H.4.1): $2,896,586M on 26 Nov (published 28 Nov) → $2,858,284M on 3 Dec, −1.3%
+    res = rows["reserves"]
+    assert (res["from"]["date"], res["to"]["date"]) == ("2025-11-26", "2025-12-03")
+    assert res["from"]["published_at"] == "2025-11-28"
+    assert res["change"] == pytest.approx(-38_302e6)
+    assert res["change_pct"] == pytest.approx(-38_302 / 2_896_586)
+    # Fed total assets fell $16.6B (−0.25%), under the 1% materiality floor; Fear & Greed fell
+    # 1 point (23 → 22), under 1/4 of its 10-point scale: neither is listed
+    assert "fed_total_assets" not in rows and "fear_greed" not in rows
+    # SOFR − IORB fell 17 bp (22 → 5), well over 2.5 bp
+    assert rows["sofr_iorb_spread_bp"]["change"] == pytest.approx(-17.0)
     # the on-chain regime moved from contraction to late-stage contraction during the week
     assert {"regime": "onchain", "from": "contraction", "to": "late-stage contraction"}.items() <= \
         next(r for r in wk["regimes"] if r["regime"] == "onchain").items()

@@ -137,8 +137,24 @@ def _is_change(metric: str) -> bool:
                                                 "return", "trend"))
 
 
-def compare(now: Mapping[str, Any], before: Mapping[str, Any], key_metrics) -> dict:
+def _material(t: Mapping[str, Any], metric: str, unit: str, row: Mapping[str, Any]) -> bool:
+    from .thesis import _scale
+
+    if row["change_pct"] is not None:
+        return abs(row["change_pct"]) >= float(t.get("min_move_pct", 0.0))
+    scale = _scale(t, metric, unit)
+    if scale is None:
+        return True
+    return abs(row["change"]) / scale >= float(t.get("min_move_scale", 0.0))
+
+
+def compare(now: Mapping[str, Any], before: Mapping[str, Any], key_metrics, t: Mapping[str, Any] | None = None) -> dict:
     """The rows that moved between two snapshots (``before`` earlier than ``now``).
+
+    With ``t`` (the ``[thesis]`` settings) a figure counts as moved only when the move is
+    material: at least ``min_move_pct`` of its level, or, for a rate, an index or a change (no
+    percent change), at least ``min_move_scale`` of its scale unit (``metric_scale`` /
+    ``unit_scale``). Without ``t`` any difference counts.
 
     Returns
     -------
@@ -173,6 +189,8 @@ def compare(now: Mapping[str, Any], before: Mapping[str, Any], key_metrics) -> d
             if va != 0 and b.unit not in ("fraction", "bp", "pp", "percent", "state", "bool") \
                     and not b.unit.startswith("index") and not _is_change(mid):
                 row["change_pct"] = (float(vb) - float(va)) / abs(float(va))
+        if t is not None and row["change"] is not None and not _material(t, mid, b.unit, row):
+            continue
         mets.append(row)
     return {"regimes": regs, "metrics": mets}
 
@@ -204,7 +222,7 @@ def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first
         snap = seen.get(p["as_of"])
         if snap is None:
             snap = seen[p["as_of"]] = snapshot(store, p["as_of"], cfg, need)
-        rows = compare(now, snap, keys)
+        rows = compare(now, snap, keys, settings(cfg))
         item = {"id": p["id"], "as_of": p["as_of"].date().isoformat(), **rows}
         if "meeting" in p:
             item["meeting"] = p["meeting"]
