@@ -349,7 +349,8 @@ def _freshness(as_of: pd.Timestamp, last: pd.Timestamp, version: str, regimes: d
     """How recent the data behind a briefing are.
 
     ``data_through`` is the last publication day of the store's BTC prices; ``snapshot_only``
-    says no live update has run (the data are the embedded snapshot); ``inputs`` lists each
+    says no live update has run (the data are the embedded snapshot); ``refresh_command`` is the
+    command that refreshes them (for the analyst appendix, never for client text); ``inputs`` lists each
     metric a regime reads once, with its observation date, publication date and the days from
     publication to the as-of date (None when unknown).
     """
@@ -366,7 +367,8 @@ def _freshness(as_of: pd.Timestamp, last: pd.Timestamp, version: str, regimes: d
             inputs.append({"metric": mid, "unit": mv.unit, "date": mv.date, "published_at": mv.published_at,
                            "age_days": age, "status": mv.status})
     return {"as_of": as_of.date().isoformat(), "data_through": last.date().isoformat(),
-            "snapshot_only": "+live-" not in version, "inputs": inputs}
+            "snapshot_only": "+live-" not in version, "refresh_command": "btcmacro update",
+            "inputs": inputs}
 
 
 def metric_definition(id: str) -> dict:
