@@ -61,7 +61,7 @@ def test_en_first_screen_states_the_view(screens):
     assert fs["headline"].startswith("Money-market funding stress keeps Bitcoin on the defensive")
     assert "the Fed's policy turn" in fs["headline"]
     t = fs["thesis"]
-    assert t.startswith("On balance the evidence weighs against Bitcoin: 5 of 7 regimes are adverse and 2 supportive.")
+    assert t.startswith("On balance the evidence weighs against Bitcoin, with 5 of 7 regimes adverse and 2 supportive.")
     assert "The dominant driver is money-market funding stress (conviction 71 of 100)" in t
     assert "on 16 of the last 60 days (to 8 December)" in t
     assert "The main counter-signal is the Fed's policy turn: the FOMC decided on 29 October to end " \
@@ -158,14 +158,16 @@ def test_first_screen_in_json(rendered, real_briefing):
     assert doc["freshness"]["data_through"] == "2026-08-22" and doc["freshness"]["snapshot_only"] is True
 
 
-def test_latest_date_shows_input_ages_and_words_hold(snapshot_store):
+@pytest.mark.parametrize("as_of", ["2026-08-22", "2022-11-15"])
+def test_other_dates_show_input_ages_and_words_hold(snapshot_store, as_of):
     """On the last date of the snapshot, monthly inputs are weeks old: each one's age is shown."""
     from btcmacro import api
 
-    b = api.briefing("2026-08-22", store=snapshot_store, with_charts=False)
+    b = api.briefing(as_of, store=snapshot_store, with_charts=False)
     fr = b.freshness
-    old = [i for i in fr["inputs"] if i["unit"] != "state" and i["age_days"] > narrative.AGE_SHOWN_DAYS]
-    assert old
+    old = [i for i in fr["inputs"] if i["unit"] != "state" and (i["age_days"] or 0) > narrative.AGE_SHOWN_DAYS]
+    assert old or as_of != "2026-08-22"
+    assert b.thesis["view"] in ("bullish", "bearish", "mixed") and len(b.scorecard) == len(b.regimes)
     fs = {lang: narrative.first_screen(b, lang) for lang in ("en", "zh-TW")}
     for i in old:
         assert f"({i['age_days']} days)" in fs["en"]["freshness"]["ages"]
@@ -200,3 +202,14 @@ def test_cli_compare(snapshot_store_path, tmp_path):
     assert bad.exit_code == 2
     assert "--compare" in bad.output and "not before" in bad.output
     assert not (tmp_path / "x.json").exists()
+
+
+def test_narrative_catalogues_have_the_same_keys_and_cover_every_state():
+    from btcmacro.rules import thesis
+
+    en, zh = narrative.load("en"), narrative.load("zh-TW")
+    assert set(en) == set(zh)
+    for key in thesis.settings_defaults()["stance"]:
+        for lang in (en, zh):
+            assert f"phrase.{key}" in lang and f"state.{key}" in lang, key
+    assert len(en["date.months"]) == len(zh["date.months"]) == 12

@@ -85,6 +85,8 @@ def test_ranking_view_driver_counter(th):
 def test_flips_are_nearest_thresholds_against_the_view(th):
     flips = th["flips"]
     assert 1 <= len(flips) <= 2
+    assert len({f["regime"] for f in flips}) == len(flips)  # the nearest flip of each regime
+    assert all(f["to_state"] != "insufficient data" for f in flips)
     dists = [f["distance"] for f in flips]
     assert dists == sorted(dists)
     for f in flips:

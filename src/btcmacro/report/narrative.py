@@ -122,8 +122,9 @@ class Narrator:
         return self.t("date.month", m=d.month, y=d.year, month_name=self.d["date.months"][d.month - 1])
 
     # figures ------------------------------------------------------------------------------
-    def fmt(self, metric: str, value, unit: str | None, *, signed: bool = False) -> str:
-        """A figure in its unit; unsigned unless ``signed`` (then a leading minus when negative)."""
+    def fmt(self, metric: str, value, unit: str | None, *, signed: bool = False, precise: bool = False) -> str:
+        """A figure in its unit; unsigned unless ``signed`` (then a leading minus when negative);
+        ``precise`` adds a decimal (to tell a figure from a nearby threshold)."""
         x = _num(value)
         if x is None:
             return "" if value is None else str(value)
@@ -137,13 +138,13 @@ class Narrator:
             body = self.t("unit.btc", x=self.cat.count(ax))
         elif unit == "fraction" or unit.startswith("fraction"):
             pct = 100 * ax
-            body = self.t("unit.percent", x=f"{pct:.{2 if pct < 1 else 1}f}")
+            body = self.t("unit.percent", x=f"{pct:.{(2 if pct < 1 else 1) + precise}f}")
         elif unit == "bp":
-            body = self.t("unit.bp", x=f"{ax:.1f}")
+            body = self.t("unit.bp", x=f"{ax:.{1 + precise}f}")
         elif unit == "pp":
             body = self.t("unit.pp", x=f"{ax:.2f}")
         elif unit == "ratio":
-            body = f"{ax:.{3 if ax < 1.1 else 2}f}"
+            body = f"{ax:.{(3 if ax < 1.1 else 2) + precise}f}"
         elif unit in ("days", "months", "weeks") or unit.startswith("index"):
             body = f"{ax:,.0f}"
         else:
@@ -221,10 +222,17 @@ class Narrator:
             # the move that flips the condition, and whether reaching the threshold itself does
             up = (op in ("<", "<=")) == holds
             reach = (holds and op in (">", "<")) or (not holds and op in (">=", "<="))
+            signed = True
+            if v < 0 and thr < 0 and self.has(f"noun_neg.{metric}"):
+                # both negative: speak of the size of the fall, in positive numbers
+                noun, up, signed = self.t(f"noun_neg.{metric}", window=self._window(f)), not up, False
             key = ("flip.reach_above" if up else "flip.reach_below") if reach else (
                 "flip.above" if up else "flip.below")
-            text = self.t(key, noun=noun, thr=self.fmt(metric, thr, unit, signed=True),
-                          now=self.fmt(metric, v, unit, signed=True))
+            thr_t, now_t = self.fmt(metric, thr, unit, signed=signed), self.fmt(metric, v, unit, signed=signed)
+            if thr_t == now_t and v != thr:
+                thr_t = self.fmt(metric, thr, unit, signed=signed, precise=True)
+                now_t = self.fmt(metric, v, unit, signed=signed, precise=True)
+            text = self.t(key, noun=noun, thr=thr_t, now=now_t)
         return self.t("thesis.flip_to", flip=text, phrase=self.phrase(f.get("regime"), f.get("to_state")))
 
     # names --------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ regime on that side (by ``score × regime_weight × |stance|``; a condition with
 state or yes/no one), then the driver's next ones; the counter-signal is the strongest support condition of the regime of highest impact on the other
 side; what would
 change the view is the pivotal conditions nearest their thresholds whose flip moves a regime
-against the view.
+against the view (the nearest one per regime; a flip that would leave a regime undecided is not one).
 """
 
 from __future__ import annotations
@@ -337,8 +337,8 @@ def score(regimes: Mapping[str, Mapping[str, Any]], values: Mapping[str, Any], a
     flips = []
     for rid, r in scored.items():
         for c in r["conditions"]:
-            if not c["pivotal"]:
-                continue
+            if not c["pivotal"] or c["flip_to"] == INSUFFICIENT:
+                continue  # a flip that would leave the regime undecided says nothing about the view
             new = stance(t, rid, c["flip_to"])
             delta = new - r["stance"]
             if delta == 0 or (sign != 0 and delta * sign > 0):
@@ -352,7 +352,12 @@ def score(regimes: Mapping[str, Mapping[str, Any]], values: Mapping[str, Any], a
             flips.append({**c, "from_state": r["state"], "to_state": c["flip_to"], "view_after": after})
     flips.sort(key=lambda c: (c["distance"] is None, c["distance"] if c["distance"] is not None else 0.0,
                               -abs(stance(t, c["regime"], c["to_state"]) - stance(t, c["regime"], c["from_state"]))))
-    flips = flips[:int(t.get("max_flips", 2))]
+    nearest, seen_regimes = [], set()
+    for f in flips:  # the nearest flip of each regime
+        if f["regime"] not in seen_regimes:
+            seen_regimes.add(f["regime"])
+            nearest.append(f)
+    flips = nearest[:int(t.get("max_flips", 2))]
     return {
         "view": view, "net": round(net, 2), "total": round(total, 2), "driver": driver,
         "signals": signals, "counter": counter, "flips": flips,
