@@ -189,8 +189,12 @@ class Narrator:
         elif metric == "price_to_production_cost" and x is not None:
             kw["rel"] = self.fmt("", x - 1.0, "fraction")
             kw["rel_up"] = x > 1.0
-        elif metric == "hash_ribbon" and detail.get("state") == "capitulation":
-            kw["since"] = self.date(detail.get("since"))
+        elif metric == "hash_ribbon":
+            if detail.get("state") == "capitulation":
+                kw["since"] = self.date(detail.get("since"))
+            kw["short"], kw["long"] = detail.get("short_days", 30), detail.get("long_days", 60)
+        elif metric == "payrolls_negative_months_of_7":
+            kw["of"] = detail.get("window", 7)
         elif metric == "difficulty_largest_drop_365d":
             kw["drop_date"] = self.date(detail.get("drop_date"))
         elif metric == "gold_btc_inverse_move":
