@@ -167,6 +167,11 @@ def test_other_dates_show_input_ages_and_words_hold(snapshot_store, as_of):
     fr = b.freshness
     old = [i for i in fr["inputs"] if i["unit"] != "state" and (i["age_days"] or 0) > narrative.AGE_SHOWN_DAYS]
     assert old or as_of != "2026-08-22"
+    if as_of == "2026-08-22":
+        # a negative spread is a level with its sign; a negative monthly change is a fall in words
+        rows = {r["what"]: r for p in narrative.first_screen(b, "zh-TW")["changes"]["periods"] for r in p["rows"]}
+        assert rows["SOFR與IORB利差"]["now"] == "−3.0個基點（8月19日）"
+        assert rows["非農就業人數月變動"]["now"] == "減少2.3萬人（2026年7月）"
     assert b.thesis["view"] in ("bullish", "bearish", "mixed") and len(b.scorecard) == len(b.regimes)
     fs = {lang: narrative.first_screen(b, lang) for lang in ("en", "zh-TW")}
     for i in old:

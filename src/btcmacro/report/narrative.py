@@ -320,10 +320,9 @@ class Narrator:
                 "rows": out}
 
     def _fig(self, metric: str, unit: str, f: Mapping[str, Any], frequency: str | None) -> str:
-        from ..rules.changes import _is_change
-
         x = _num(f.get("value"))
-        if x is not None and x < 0 and _is_change(metric):
+        # a negative change (a fall) in words; a negative level such as a spread keeps its sign
+        if x is not None and x < 0 and any(w in metric.split("_") for w in ("change", "growth", "netflow")):
             v = self.t("changes.neg_value", v=self.fmt(metric, x, unit))
         else:
             v = self.fmt(metric, f.get("value"), unit, signed=True)

@@ -304,8 +304,9 @@ def score(regimes: Mapping[str, Mapping[str, Any]], values: Mapping[str, Any], a
     dsign = 0 if driver is None else int(math.copysign(1, scored[driver]["stance"]))
 
     def support_of(rids):
-        # a figure (a distance from a threshold) before a state or yes/no condition
-        out = [c for r in rids for c in scored[r]["conditions"] if c["support"]]
+        # a figure (a distance from a threshold) before a state or yes/no condition; an input
+        # too old to count (freshness 0) is never named as a signal
+        out = [c for r in rids for c in scored[r]["conditions"] if c["support"] and c["freshness"] > 0]
         return sorted(out, key=lambda c: (c["distance"] is None, -c["rank_score"]))
 
     signals: list[dict] = []
