@@ -31,7 +31,8 @@ single flip changes the state (redundant evidence), the support is the condition
 0 neutral). A regime's *impact* is ``conviction × regime_weight × |stance|``. The view is the sign of
 ``Σ stance × conviction × regime_weight`` ("mixed" when its share of the total impact is below
 ``mixed_band``). The dominant driver is the regime of highest impact on the side of the view; the
-signals behind it are the driver's strongest support condition, then the strongest of each other
+signals behind it (never an input with freshness 0) are the driver's strongest support condition,
+then the strongest of each other
 regime on that side (by ``score × regime_weight × |stance|``; a condition with a figure before a
 state or yes/no one), then the driver's next ones; the counter-signal is the strongest support condition of the regime of highest impact on the other
 side; what would
