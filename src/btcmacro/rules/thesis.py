@@ -30,14 +30,14 @@ single flip changes the state (redundant evidence), the support is the condition
 **Ranking.** Each state has a *stance* for Bitcoin (``[thesis.stance]``: +1 supportive, −1 adverse,
 0 neutral). A regime's *impact* is ``conviction × regime_weight × |stance|``. The view is the sign of
 ``Σ stance × conviction × regime_weight`` ("mixed" when its share of the total impact is below
-``mixed_band``). The dominant driver is the regime of highest impact on the side of the view; the
+``mixed_band``). The dominant driver is the regime of highest impact on the side of the view. The
 signals behind it (never an input with freshness 0) are the driver's strongest support condition,
-then the strongest of each other
-regime on that side (by ``score × regime_weight × |stance|``; a condition with a figure before a
-state or yes/no one), then the driver's next ones; the counter-signal is the strongest support condition of the regime of highest impact on the other
-side; what would
-change the view is the pivotal conditions nearest their thresholds whose flip moves a regime
-against the view (the nearest one per regime; a flip that would leave a regime undecided is not one).
+then the strongest of each other regime on that side (by ``score × regime_weight × |stance|``; a
+condition with a figure before a state or yes/no one), then the driver's next ones. The
+counter-signal is the strongest support condition of the regime of highest impact on the other
+side. What would change the view is the pivotal conditions nearest their thresholds whose flip
+moves a regime against the view (the nearest one per regime; a flip that would leave a regime
+undecided is not one).
 """
 
 from __future__ import annotations
