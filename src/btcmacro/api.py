@@ -252,6 +252,14 @@ class Briefing:
     hodl_waves_reason: str | None = None
     #: band shares in percent (date index, one column per band key) for the chart; not in the JSON
     hodl_history: pd.DataFrame | None = None
+    #: the scored argument (rules/thesis.py): view, driver, ranked signals, counter-signal, flips
+    thesis: dict | None = None
+    #: one row per regime: state, direction since last week, conviction, supporting figure
+    scorecard: list[dict] = field(default_factory=list)
+    #: regimes and key figures that moved since earlier dates (rules/changes.py)
+    changes: dict | None = None
+    #: how recent the data are: last date in the store, snapshot only or live, each input's age
+    freshness: dict | None = None
 
     def to_json(self) -> dict:
         from .registry import _jsonable
@@ -269,17 +277,47 @@ class Briefing:
             "hodl_waves": _jsonable(self.hodl_waves),
             "hodl_waves_reason": None if self.hodl_waves is not None else (
                 self.hodl_waves_reason or _hodl_needs_node()),
+            "thesis": _jsonable(self.thesis),
+            "scorecard": _jsonable(self.scorecard),
+            "changes": _jsonable(self.changes),
+            "freshness": _jsonable(self.freshness),
+            "first_screen": self._first_screen(),
         }
+
+    def _first_screen(self) -> dict:
+        """The first screen's texts in every language (headline, thesis, scorecard, changes)."""
+        from .report.i18n import LANGS
+        from .report.narrative import first_screen
+
+        return {lang: first_screen(self, lang) for lang in LANGS} if self.thesis else {}
 
 
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,
-             with_charts: bool = True, now: dt.datetime | None = None) -> Briefing:
-    """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``."""
+             with_charts: bool = True, now: dt.datetime | None = None, compare=None,
+             with_changes: bool = True) -> Briefing:
+    """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``.
+
+    Also the thesis and scorecard (:mod:`btcmacro.rules.thesis`) and, with ``with_changes``, what
+    changed since the previous week, the previous FOMC decision and 30 days earlier, or since
+    ``compare`` alone (an earlier date), each earlier date evaluated point in time
+    (:mod:`btcmacro.rules.changes`).
+    """
     from . import data, rules
+    from .rules import changes as _changes
+    from .rules import thesis as _thesis
 
     cfg = rules.load_rules(rules_path)
     with _using(store) as st:
         d = resolve_as_of(st, as_of)
+        cmp = None
+        if compare is not None:
+            try:
+                cmp = resolve_as_of(st, compare)
+            except UsageError as e:
+                raise UsageError(str(e).replace("--as-of", "--compare"), where="--compare") from None
+            if cmp >= d:
+                raise UsageError(f"{cmp.date()} is not before the as-of date {d.date()} "
+                                 "(expected an earlier date)", where="--compare")
         ev = Evaluator(st, d, cfg.params)
         ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
         values = {mid: ev.value(mid) for mid in REGISTRY}
@@ -301,13 +339,48 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
             "periods published by the as-of date may include later revisions; publication dates "
             "follow the real release calendar.",
         ]
+        thesis = _thesis.score(regimes, values, d, cfg)
+        first, last = data_range(st)
+        changes, week = (None, None)
+        if with_changes or cmp is not None:
+            changes, week = _changes.compute(st, d, cfg, {"regimes": regimes, "values": values, "thesis": thesis},
+                                             compare_to=cmp, first=first)
+        scorecard = _thesis.scorecard(cfg, thesis, week, d - pd.Timedelta(days=7))
+        freshness = _freshness(d, last, version, regimes, values)
         b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
                      hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
-                     hodl_history=hw.history if with_charts else None)
+                     hodl_history=hw.history if with_charts else None,
+                     thesis=thesis, scorecard=scorecard, changes=changes, freshness=freshness)
         from .report.builder import add_evidence_text
 
         add_evidence_text(b)  # each evidence item also as prose (English), beside its rule fields
         return b
+
+
+def _freshness(as_of: pd.Timestamp, last: pd.Timestamp, version: str, regimes: dict, values: dict) -> dict:
+    """How recent the data behind a briefing are.
+
+    ``data_through`` is the last publication day of the store's BTC prices; ``snapshot_only``
+    says no live update has run (the data are the embedded snapshot); ``refresh_command`` is the
+    command that refreshes them (for the analyst appendix, never for client text); ``inputs`` lists each
+    metric a regime reads once, with its observation date, publication date and the days from
+    publication to the as-of date (None when unknown).
+    """
+    inputs, seen = [], set()
+    for r in regimes.values():
+        for e in r.get("evidence") or []:
+            mid = e.get("metric")
+            if not mid or mid in seen or mid not in values:
+                continue
+            seen.add(mid)
+            mv = values[mid]
+            pub = mv.published_at or mv.date
+            age = None if not pub else max(int((as_of - pd.Timestamp(pub[:10])).days), 0)
+            inputs.append({"metric": mid, "unit": mv.unit, "date": mv.date, "published_at": mv.published_at,
+                           "age_days": age, "status": mv.status})
+    return {"as_of": as_of.date().isoformat(), "data_through": last.date().isoformat(),
+            "snapshot_only": "+live-" not in version, "refresh_command": "btcmacro update",
+            "inputs": inputs}
 
 
 def metric_definition(id: str) -> dict:

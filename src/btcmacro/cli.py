@@ -54,6 +54,7 @@ def brief(
                                                                       "a regular file in an existing directory, symbolic links followed"),
     rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
     store: Optional[Path] = StoreOpt,
+    compare: Optional[str] = typer.Option(None, "--compare", help="YYYY-MM-DD: show what changed since this earlier date (instead of last week, the last FOMC meeting and 30 days)"),
 ):
     """Write the briefing for an as-of date (HTML, Markdown or JSON; English or Traditional Chinese)."""
     from . import api, report
@@ -73,7 +74,7 @@ def brief(
     parse_date(as_of, "--as-of")  # bad input is refused before the store is opened (or created)
     load_rules(rules)
     with api.open_store(store) as st:
-        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
+        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json", compare=compare)
     path = report.write(b, fmt=fmt, lang=lang, out=out)
     if path is not None:
         typer.echo(f"wrote {path}", err=True)

@@ -13,6 +13,11 @@ def _strip(doc: dict) -> dict:
     doc = dict(doc)
     doc.pop("generated_at")
     doc.pop("data_version")
+    # where the store's data end (a fact about the store, like data_version) and the first-screen
+    # line that reports it; everything else, thesis and changes included, must be equal
+    doc["freshness"] = {k: v for k, v in doc["freshness"].items() if k != "data_through"}
+    doc["first_screen"] = {lang: {k: v for k, v in fs.items() if k != "freshness"}
+                           for lang, fs in doc["first_screen"].items()}
     return doc
 
 

@@ -1073,8 +1073,14 @@ def build(briefing, lang: str) -> dict:
             c.t("label.data_version", version=briefing.data_version)]
     return {"lang": lang, "html_lang": c.t("meta.html_lang"), "title": c.t("meta.title", as_of=c.date(ctx.as_of_iso)),
             "as_of": ctx.as_of_iso, "meta": meta, "summary": summary, "sections": sections,
-            "appendix": appendix, "notes": notes,
+            "appendix": appendix, "notes": notes, "first_screen": _first_screen(briefing, lang),
             "labels": {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("ui.") and "{{" not in v}}
+
+
+def _first_screen(briefing, lang: str) -> dict:
+    from .narrative import first_screen
+
+    return first_screen(briefing, lang)
 
 
 SENTENCES_SUMMARY = (
