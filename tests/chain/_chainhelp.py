@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-#: the real block fixtures (../shared/data/blocks beside the checkout, or $BTCMACRO_BLOCKS)
-BLOCKS = Path(os.environ.get("BTCMACRO_BLOCKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "blocks"))
-if not BLOCKS.exists():  # the repo may be checked out elsewhere than /work/main
-    BLOCKS = Path("/work/shared/data/blocks")
+#: the real block fixtures, kept in the repository (provenance: tests/fixtures/data/blocks/README.md);
+#: the same folder as ``_realdata.DATA / "blocks"``, located from this file so that the benchmarks,
+#: which put only tests/chain on sys.path, find it too
+BLOCKS = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "blocks"
 
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
 
