@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: the real block fixtures, kept in the repository (provenance: tests/fixtures/data/blocks/README.md);
@@ -212,3 +213,27 @@ def balances_by_day(raw_blocks: list[bytes]) -> dict:
                     bal[s] += o.nValue
         out[day] = dict(bal)
     return out
+
+
+# ------------------------------------------------------------------ worker-pool tasks (importable by spawn workers)
+def pool_task(task: tuple) -> object:
+    """A task for :class:`btcmacro.chain.parallel.WorkerPool` tests: ``(file name, action, n)``;
+    ``ok`` returns ``n * 2`` after ``n`` ms, ``exit`` ends the process with code ``n``, ``kill``
+    sends it SIGKILL, ``chain`` raises a BadBlock, ``bug`` a ValueError."""
+    import signal
+    import time
+
+    name, action, n = task
+    if action == "ok":
+        time.sleep(n / 1000)
+        return n * 2
+    if action == "exit":
+        os._exit(n)
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(60)
+    if action == "chain":
+        from btcmacro.errors import BadBlock
+
+        raise BadBlock("merkle root mismatch", where=f"{name}@0x10")
+    raise ValueError(f"not a number: {n!r}")
