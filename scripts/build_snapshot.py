@@ -4,6 +4,7 @@ Usage::
 
     python scripts/build_snapshot.py [--shared ../shared/data]
     python scripts/build_snapshot.py --check [--shared ../shared/data]
+    python scripts/build_snapshot.py --fixtures [--shared ../shared/data]
 
 Each catalogue series becomes one parquet file (columns ``date``, ``value``) and one row of
 ``src/btcmacro/data/manifest.csv`` (series id, file, rows, first/last date, sha256, provenance from
@@ -16,6 +17,8 @@ collection's CSVs give (same dates, same values, same manifest rows and checksum
 copies the tests read (``tests/fixtures/data``: CSVs, blocks, manifest rows) are byte-identical to
 the collection's files. It prints one line per difference and exits 1 if there is any, 2 if the
 collection is not there. ``.ci/run`` runs it when the collection is present beside the checkout.
+``--fixtures`` refreshes those copies from the collection (files, ``SHA256SUMS``, manifest rows)
+after the collection changed; it writes only under ``tests/fixtures/data``.
 """
 
 from __future__ import annotations
@@ -159,7 +162,42 @@ def build(shared: Path) -> list[dict]:
 FIXTURES = ROOT / "tests" / "fixtures" / "data"
 
 
-def check(shared: Path) -> list[str]:
+def fixture_files(fixtures: Path = FIXTURES) -> list[str]:
+    """The data files of ``tests/fixtures/data`` (as listed in its SHA256SUMS), relative paths."""
+    lines = (fixtures / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    return [ln.split(maxsplit=1)[1] for ln in lines if ln.strip()]
+
+
+def refresh_fixtures(shared: Path, fixtures: Path = FIXTURES) -> list[str]:
+    """Copy the collection's current version of every fixture file (and ``blocks/README.md``) into
+    ``fixtures``, and rewrite its SHA256SUMS and its MANIFEST.csv rows; returns the files that
+    changed. To add a file, add a line for it to SHA256SUMS first (any digest)."""
+    names = fixture_files(fixtures)
+    manifest = read_manifest(shared)
+    missing = [n for n in names + ["blocks/README.md"] if not (shared / n).is_file()]
+    missing += [n for n in names if n.endswith(".csv") and n not in manifest]
+    if missing:
+        sys.exit(f"error: {shared}: {', '.join(missing)} not in the collection (or not in its MANIFEST.csv)")
+    changed = []
+    for name in names + ["blocks/README.md"]:
+        data = (shared / name).read_bytes()
+        dst = fixtures / name
+        if not dst.is_file() or dst.read_bytes() != data:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(data)
+            changed.append(name)
+    with open(fixtures / "SHA256SUMS", "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(f"{sha256(fixtures / n)}  {n}\n" for n in sorted(names))
+    with open(shared / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
+        fields = csv.DictReader(fh).fieldnames
+    with open(fixtures / "MANIFEST.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(r for f, r in manifest.items() if f in names)
+    return changed
+
+
+def check(shared: Path, fixtures: Path = FIXTURES) -> list[str]:
     """Differences between the collection at ``shared`` and what the repository holds from it:
     the embedded snapshot (values, manifest rows, checksums) and the test fixtures (bytes). Empty
     when everything matches. Writes nothing."""
@@ -191,15 +229,13 @@ def check(shared: Path) -> list[str]:
         if not same:
             problems.append(f"{sid}: {have['file']} differs from {' + '.join(files)} "
                             f"({len(got)} rows embedded, {len(want)} in the collection)")
-    sums = FIXTURES / "SHA256SUMS"
-    names = [ln.split(maxsplit=1)[1] for ln in sums.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    for name in names + ["blocks/README.md"]:
-        src, copy = shared / name, FIXTURES / name
+    for name in fixture_files(fixtures) + ["blocks/README.md"]:
+        src, copy = shared / name, fixtures / name
         if not src.is_file():
             problems.append(f"tests/fixtures/data/{name}: not in the collection")
         elif src.read_bytes() != copy.read_bytes():
             problems.append(f"tests/fixtures/data/{name}: differs from the collection's file")
-    with open(FIXTURES / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
+    with open(fixtures / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             if manifest.get(r["file"]) != r:
                 problems.append(f"tests/fixtures/data/MANIFEST.csv: the row of {r['file']} differs from the collection's")
@@ -233,6 +269,8 @@ if __name__ == "__main__":
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--check", action="store_true",
                     help="write nothing; compare the snapshot and the test fixtures with the collection")
+    ap.add_argument("--fixtures", action="store_true",
+                    help="only refresh tests/fixtures/data from the collection (files, SHA256SUMS, MANIFEST.csv)")
     a = ap.parse_args()
     if not (a.shared / "MANIFEST.csv").is_file():
         print(f"error: {a.shared}: no MANIFEST.csv there; expected the real-data collection (pass --shared DIR)",
@@ -245,6 +283,11 @@ if __name__ == "__main__":
         if found:
             sys.exit(1)
         print(f"the embedded snapshot ({len(MAP)} series) and the test fixtures match the collection in {a.shared}")
+        sys.exit(0)
+    if a.fixtures:
+        changed = refresh_fixtures(a.shared)
+        print(f"tests/fixtures/data: {len(changed)} file(s) refreshed from {a.shared}" +
+              (": " + ", ".join(changed) if changed else ""))
         sys.exit(0)
     rows = build(a.shared)
     print(f"wrote {len(rows)} series, {sum(r['rows'] for r in rows):,} rows to {OUT / 'snapshot'}")

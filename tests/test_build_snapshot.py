@@ -4,6 +4,7 @@ only part of the collection inside the repository)."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 import subprocess
@@ -91,3 +92,24 @@ def test_check_writes_nothing(bs, collection):
     bs.check(collection)
     after = {p: p.stat().st_mtime_ns for p in (ROOT / "src" / "btcmacro" / "data").rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_refresh_fixtures_copies_the_collection_and_rewrites_checksums_and_manifest(bs, collection, tmp_path):
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(DATA, fixtures)
+    p = collection / "fred" / "WALCL.csv"
+    p.write_text(p.read_text(encoding="utf-8") + "2026-08-26,6600000\n", encoding="utf-8")
+    m = collection / "MANIFEST.csv"
+    m.write_text(m.read_text(encoding="utf-8").replace("2002-12-18,2026-08-19,1236", "2002-12-18,2026-08-26,1237"),
+                 encoding="utf-8")
+    assert "tests/fixtures/data/fred/WALCL.csv: differs from the collection's file" in bs.check(collection, fixtures)
+
+    assert bs.refresh_fixtures(collection, fixtures) == ["fred/WALCL.csv"]
+    assert (fixtures / "fred" / "WALCL.csv").read_bytes() == p.read_bytes()
+    sums = dict(reversed(ln.split("  ")) for ln in (fixtures / "SHA256SUMS").read_text().splitlines())
+    assert sums["fred/WALCL.csv"] == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert sums["blocks/0.bin"] == "5299fac924b5a2fc19a88876a0042c19ac4d11fe69c3f66e47516e26185f9e99"  # README
+    assert "fred/WALCL.csv,WALCL," in (fixtures / "MANIFEST.csv").read_text() and \
+        ",2002-12-18,2026-08-26,1237," in (fixtures / "MANIFEST.csv").read_text()
+    assert not [q for q in bs.check(collection, fixtures) if q.startswith("tests/fixtures")]
+    assert bs.refresh_fixtures(collection, fixtures) == []  # idempotent
