@@ -1,6 +1,6 @@
 """Wording and formatting problems found by reading real briefings (QA of issue 3).
 
-Each test failed before its fix. Values are the real 2025-12-09 figures from ../shared/data
+Each test failed before its fix. Values are the real 2025-12-09 figures from the real-data collection
 (crypto_fear_greed_index.csv 2025-12-09 = 22; the SOMA-based QT status "running" from
 fred/TREAST + fred/WSHOMCB rows of 2025-12-03; bgeometrics exchange_reserve 2025-12-08 =
 2,683,9xx BTC) or the first CoinMarketCap close (btc_usd_daily_coinmarketcap.csv 2010-07-13 close
