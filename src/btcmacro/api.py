@@ -81,6 +81,20 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Sto
     return s
 
 
+def check_store_target(path: str | Path | None = None) -> Path:
+    """Raise the one-line error if ``path`` (default: the user's store) could not be written as
+    the store -- a file that is not a btcmacro store, a chain index, a store of a newer btcmacro,
+    a locked store -- without writing anything; returns the path. Commands that write the store
+    only at their end (``chain sync``) call it first."""
+    from .store import identify, store_refusal
+
+    p = store_path(path)
+    err = store_refusal(identify(p), writing=True)
+    if err is not None:
+        raise err
+    return p
+
+
 def rebuild_store(path: str | Path | None = None) -> Path | None:
     """Move a damaged store aside (renamed, never deleted) and load a fresh one from the snapshot.
 

@@ -70,7 +70,7 @@ def _progress():
 @chain_app.command("sync")
 @_handled
 def sync_cmd(
-    datadir: Optional[Path] = typer.Option(None, "--datadir", help="a STOPPED Bitcoin Core datadir (read via py-bitcoinkernel)"),
+    datadir: Optional[Path] = typer.Option(None, "--datadir", help="a Bitcoin Core datadir: its blocks/ (blk, rev and xor files) is read in place, never written"),
     blocks_dir: Optional[Path] = typer.Option(None, "--blocks-dir", help="a directory of blk*.dat files (no undo data needed)"),
     undo_files: bool = typer.Option(False, "--undo-files", help="with --blocks-dir: read spent coins from the rev*.dat "
                                                                 "undo files (a node's full blocks/ dir) instead of a coin map"),
@@ -80,7 +80,7 @@ def sync_cmd(
     rpc_password: Optional[str] = typer.Option(None, "--rpc-password", envvar="BTCMACRO_RPC_PASSWORD",
                                                help="or set BTCMACRO_RPC_PASSWORD"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1,
-                             help="with --blocks-dir: worker processes, one blk/rev file per task, merged by "
+                             help="with --blocks-dir or --datadir: worker processes, one blk/rev file per task, merged by "
                                   "height in one transaction (1 = serial, commits every 2,000 blocks)"),
     network: str = typer.Option("mainnet", "--network", help="mainnet | testnet3 | testnet4 | signet | regtest"),
     rebuild: bool = typer.Option(False, "--rebuild", help="drop the chain index and start from genesis"),
@@ -100,13 +100,17 @@ def sync_cmd(
         raise UsageError("give exactly one of --datadir, --blocks-dir or --rpc", where="chain sync")
     if undo_files and blocks_dir is None:
         raise UsageError("--undo-files goes with --blocks-dir", where="chain sync")
-    if jobs > 1 and blocks_dir is None:
-        raise UsageError("--jobs > 1 goes with --blocks-dir", where="chain sync")
+    if jobs > 1 and blocks_dir is None and datadir is None:
+        raise UsageError("--jobs > 1 goes with --blocks-dir or --datadir", where="chain sync")
     rpc_opts = None
     if rpc is not None:
         rpc_opts = chain.rpc.RpcConfig.from_options(rpc, cookie=rpc_cookie, user=rpc_user, password=rpc_password,
                                                     network=network)
     lst = chain.addresses.load_address_list(exchange_addresses) if exchange_addresses else None  # fail fast
+    if publish:  # the store is written last: what it is is checked first, before the index changes
+        from . import api
+
+        api.check_store_target(store)
     prog, cb = _progress()
     with prog:
         r = chain.sync(datadir=datadir, blocks_dir=blocks_dir, rpc=rpc_opts, store_path=index, network=network,
