@@ -382,6 +382,22 @@ def posix_lock(path: Path):
         os.close(fd)
 
 
+def _drop_stale_temporaries(path: Path) -> None:
+    """Remove the temporaries of :func:`create_atomically` left by a killed process (its PID is
+    gone): only files named ``.<name>.creating-<pid>-<hex>`` beside ``path``."""
+    import os
+
+    pat = re.compile(rf"^\.{re.escape(path.name)}\.creating-(\d+)-[0-9a-f]{{8}}(\.wal)?$")
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return
+    for f in entries:
+        m = pat.match(f.name)
+        if m and not Path(f"/proc/{m.group(1)}").exists() and Path("/proc/self").exists():
+            f.unlink(missing_ok=True)
+
+
 def create_atomically(path: Path, statements: Iterable[str], *, replace_empty: bool = False) -> bool:
     """Create a DuckDB file with its schema in one step: built under a temporary name in the
     same directory, then linked into place, so a crash never leaves a half-created file at
@@ -390,6 +406,7 @@ def create_atomically(path: Path, statements: Iterable[str], *, replace_empty: b
     import os
     import uuid
 
+    _drop_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         con = duckdb.connect(str(tmp))
