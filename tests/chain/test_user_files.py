@@ -1,9 +1,9 @@
 """Nothing of the user's is touched by ``chain sync``; the index and the store are told apart
 before anything is written; an unfinished index is detected; a held lock is named (issue 13).
 
-The node tree used here is a genuine Core datadir written by py-bitcoinkernel from the 256 real
-blocks (XOR-obfuscated blk and rev files, ``blocks/index``, ``chainstate``), re-cut into four
-blk/rev file pairs so that ``--jobs 2`` really runs in parallel. Its whole tree -- every file's
+The node trees used here are a genuine Core datadir written by py-bitcoinkernel from the 256 real
+blocks (XOR-obfuscated blk and rev files, ``blocks/index``, ``chainstate``), and the same node
+with its blocks re-cut into four blk/rev file pairs so that ``--jobs 2`` really runs in parallel. Its whole tree -- every file's
 bytes, size and mtime, every directory's mtime -- is hashed before and after each sync mode.
 On the code before the fix, ``--datadir`` went through the kernel, which rewrote the LevelDB
 files of ``blocks/index`` and ``chainstate`` (and, for a directory of blk files only, grew
@@ -51,17 +51,24 @@ def tree_digest(root: Path) -> dict[str, tuple]:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory, fixture_blocks) -> Path:
-    """A genuine Core datadir (kernel-written) whose blocks/ holds 4 blk/rev pairs of 64 blocks."""
+def core(tmp_path_factory, fixture_blocks) -> Path:
+    """A genuine Core datadir written by the kernel: blocks 0-255, blocks/index, chainstate."""
     pbk = pytest.importorskip("pbk")
-    core = tmp_path_factory.mktemp("core")
+    core = tmp_path_factory.mktemp("core") / "bitcoin"
+    core.mkdir()
     cm = pbk.load_chainman(core, pbk.ChainType.MAINNET)
     for raw in fixture_blocks[1:]:
         cm.process_block(pbk.Block(raw))
     assert cm.get_active_chain().height == 255
     del cm
     gc.collect()  # release the kernel's lock on the datadir
-    d = tmp_path_factory.mktemp("node") / "bitcoin"
+    return core
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory, core) -> Path:
+    """The same node with its blocks/ re-cut into 4 blk/rev pairs of 64 blocks (for --jobs 2)."""
+    d = tmp_path_factory.mktemp("split") / "bitcoin"
     d.mkdir()
     split_blocks_dir(core / "blocks", d / "blocks", per_file=64)
     shutil.copytree(core / "blocks" / "index", d / "blocks" / "index")
@@ -84,8 +91,10 @@ MODES = {
 }
 
 
+@pytest.mark.parametrize("which", ["core", "split"])
 @pytest.mark.parametrize("mode", list(MODES))
-def test_sync_never_writes_the_node_directory(node, tmp_path, mode):
+def test_sync_never_writes_the_node_directory(request, tmp_path, mode, which):
+    node = request.getfixturevalue(which)
     before = tree_digest(node)
     index = tmp_path / "chain.duckdb"
     res = _sync(MODES[mode](node), index)
@@ -109,7 +118,8 @@ def test_datadir_without_block_index_reads_blocks_directly(tmp_path, blocks_path
     assert tree_digest(d) == before
 
 
-def test_datadir_sync_equals_undo_files_sync(node, tmp_path):
+def test_datadir_sync_equals_undo_files_sync(split, tmp_path):
+    node = split
     a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     api.sync(datadir=node, store_path=a, jobs=2)
     api.sync(blocks_dir=node / "blocks", store_path=b, undo_files=True)
