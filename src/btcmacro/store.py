@@ -155,8 +155,8 @@ def _is_lock_error(msg: str) -> bool:
 
 def _tables(con) -> tuple[str, ...]:
     return tuple(r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_catalog = current_database() ORDER BY table_name").fetchall())
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database() ORDER BY table_name").fetchall())
 
 
 def _kind_of_tables(path: Path, tables: tuple[str, ...], con) -> FileKind:
@@ -239,9 +239,9 @@ def _expected_columns() -> dict[str, list[tuple[str, str]]]:
 def _columns(con) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for t, c, ty in con.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main' AND table_catalog = current_database() "
-            "AND table_name IN ('series', 'obs', 'meta') ORDER BY table_name, ordinal_position").fetchall():
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND database_name = current_database() "
+            "AND table_name IN ('series', 'obs', 'meta') ORDER BY table_name, column_index").fetchall():
         out.setdefault(t, []).append((c, ty))
     return out
 
