@@ -160,11 +160,12 @@ def test_missing_input_dir_is_one_line_and_leaves_no_index(tmp_path, flag, rebui
     assert not index.exists() and not index.parent.exists()
 
 
-def test_input_dir_without_blocks_leaves_no_index(tmp_path):
+@pytest.mark.parametrize("flag,needle", [("--blocks-dir", "no blk*.dat"), ("--datadir", "no blocks/ directory")])
+def test_input_dir_without_blocks_leaves_no_index(tmp_path, flag, needle):
     (tmp_path / "empty").mkdir()
-    index = tmp_path / "chain.duckdb"
-    line = _one_line(_sync(["--blocks-dir", str(tmp_path / "empty")], index), 8)
-    assert "no blk*.dat" in line
+    index = tmp_path / "home" / "chain.duckdb"
+    line = _one_line(_sync([flag, str(tmp_path / "empty")], index), 8)
+    assert needle in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 

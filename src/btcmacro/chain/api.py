@@ -277,8 +277,15 @@ def sync(
     store_path = Path(store_path) if store_path is not None else default_store_path()
     if blocks_dir is not None:
         _check_input_dir(Path(blocks_dir), "blocks directory")
+        if not blkfile.blk_files(Path(blocks_dir)):
+            raise ChainError("no blk*.dat files", where=str(blocks_dir))
     if datadir is not None:
         _check_input_dir(Path(datadir), "datadir")
+        if not (Path(datadir) / "blocks").is_dir():
+            raise ChainError("not a Bitcoin Core datadir (no blocks/ directory)", where=str(datadir))
+        if not blkfile.blk_files(Path(datadir) / "blocks"):
+            raise ChainError("no blk*.dat block files in this datadir's blocks/ directory",
+                             where=str(Path(datadir) / "blocks"))
     created = not store_path.exists()
     try:
         with ChainIndex(store_path) as index:
