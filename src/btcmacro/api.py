@@ -122,7 +122,7 @@ def rebuild_store(path: str | Path | None = None) -> Path | None:
     import duckdb
 
     from .errors import StoreLocked
-    from .store import (STORE_TABLES, FileKind, _store_problem, _tables, identify, lock_holder_text,
+    from .store import (FileKind, _kind_of_tables, _store_problem, _tables, identify, lock_holder_text,
                         posix_lock, store_refusal)
 
     p = store_path(path)
@@ -131,8 +131,8 @@ def rebuild_store(path: str | Path | None = None) -> Path | None:
         _fresh_store(p)
         return None
     if info.kind == "locked":
-        raise StoreLocked(f"the store is in use by {info.holder}: rebuild moves nothing while another process has it open; try again "
-                          "when it ends", where=str(p))
+        raise StoreLocked(f"the store is in use by {info.holder}: rebuild moves nothing while another process "
+                          "has it open; try again when it ends", where=str(p))
     damaged_kinds = info.kind == "unreadable" or (info.kind == "partial" and info.family != "chain index") or (
         info.kind == "store")
     if not damaged_kinds:
@@ -151,8 +151,10 @@ def rebuild_store(path: str | Path | None = None) -> Path | None:
                               where=str(p)) from None
         raise StoreError(f"cannot open the store to verify it ({msg.splitlines()[0][:160]})", where=str(p)) from None
     try:
-        tables = set(_tables(con))
-        problem = _store_problem(con, full=True)[0] if STORE_TABLES <= tables else "incomplete"
+        now = _kind_of_tables(p, _tables(con), con)  # again, under the lock
+        if now.kind not in ("store", "partial") or now.family == "chain index":
+            raise store_refusal(now, writing=True) or StoreError("this file cannot be rebuilt", where=str(p))
+        problem = _store_problem(con, full=True)[0] if now.kind == "store" else "incomplete"
         if problem.startswith("newer:"):
             raise store_refusal(FileKind("store", p, problem=problem), writing=True)
         if not problem:
