@@ -150,7 +150,7 @@ def lock_holder_text(msg: str) -> str:
 
 
 def _is_lock_error(msg: str) -> bool:
-    return "lock" in msg.lower() and "conflicting" in msg.lower() or "Could not set lock" in msg
+    return ("lock" in msg.lower() and "conflicting" in msg.lower()) or "Could not set lock" in msg
 
 
 def _tables(con) -> tuple[str, ...]:
@@ -312,12 +312,12 @@ def store_refusal(info: FileKind, *, writing: bool) -> StoreError | None:
         return StoreError(f"a DuckDB database that is not a btcmacro store (it holds tables {shown}); "
                           "btcmacro does not write into it: give --store another path", where=where)
     if k == "chain_index":
-        return StoreError("this is the btcmacro chain index, not the store: give it as --index and "
+        return StoreError("this is the btcmacro chain index, not the store: pass it as --index, and give "
                           "--store the store file", where=where)
     if k == "partial":
         if info.family == "chain index":
-            return StoreError("this is an unfinished btcmacro chain index, not the store: give it as "
-                              "--index and --store the store file", where=where)
+            return StoreError("this is an unfinished btcmacro chain index, not the store: pass it as "
+                              "--index, and give --store the store file", where=where)
         return None if writing else _Incomplete(
             "the store was not completely created (the run that created it was interrupted); "
             "run the command again", where=where)

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     blocks_dir_id VARCHAR NOT NULL, mode VARCHAR NOT NULL);
 """
 
+
 def _schema_statements() -> list[str]:
     return [x.strip() for x in _SCHEMA.split(";") if x.strip()]
 
@@ -94,8 +95,8 @@ def index_refusal(info, *, writing: bool) -> ChainError | StoreLocked | None:
         return ChainError(f"a DuckDB database that is not a btcmacro chain index (it holds tables {shown}); "
                           "btcmacro does not write into it: give --index another path", where=where)
     if k == "store" or (k == "partial" and info.family == "store"):
-        return ChainError("this is the btcmacro store, not the chain index: give it as --store and --index "
-                          "the chain index file", where=where)
+        return ChainError("this is the btcmacro store, not the chain index: pass it as --store, and give "
+                          "--index the chain index file", where=where)
     if k == "partial":
         return None if writing else ChainError(_UNFINISHED, where=where)
     if k == "unreadable":
