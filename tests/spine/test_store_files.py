@@ -283,3 +283,38 @@ def test_new_store_is_created_in_one_step(tmp_path, monkeypatch):
         Store(p)
     assert any(".creating-" in str(c) for c in calls)
     assert _dir_listing(tmp_path) == []  # no half-created store, no temporary left
+
+
+# ------------------------------------------------------------------ property: any file given as --store
+
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_MAGIC_HEAD = st.builds(lambda a, b: a[:8].ljust(8, b"\0") + b"DUCK" + b, st.binary(max_size=8),
+                        st.binary(min_size=0, max_size=4096))
+
+
+@seed(13)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(min_size=1, max_size=4096), _MAGIC_HEAD,
+                         st.text(min_size=1, max_size=200).map(str.encode)))
+def test_any_non_store_file_is_one_line_and_left_as_it_is(tmp_path_factory, content):
+    d = tmp_path_factory.mktemp("prop")
+    f = d / "target.duckdb"
+    f.write_bytes(content)
+    before = _fingerprint(f)
+    for args in (["brief", "--format", "json", "--out", "-"], ["metrics", "show", "btc_price"],
+                 ["update", "--source", "fred"]):
+        line = _one_line(runner.invoke(app, [*args, "--store", str(f)]), 6)
+        assert str(f) in line
+        # rebuild is advised only where the DuckDB signature is there (a store too damaged to read)
+        assert ("btcmacro rebuild" in line) == (content[8:12] == b"DUCK")
+        assert _fingerprint(f) == before and _dir_listing(d) == ["target.duckdb"]
+    res = runner.invoke(app, ["rebuild", "--yes", "--store", str(f)])
+    if content[8:12] == b"DUCK":  # verified unreadable: moved aside (kept, bytes intact), store rebuilt
+        assert res.exit_code == 0, res.output
+        kept = [x for x in d.iterdir() if x.name.startswith("target.duckdb.corrupt-")]
+        assert len(kept) == 1 and kept[0].read_bytes() == content
+    else:  # someone else's file: refused, not renamed
+        _one_line(res, 6)
+        assert _fingerprint(f) == before and _dir_listing(d) == ["target.duckdb"]
