@@ -143,14 +143,11 @@ def test_update_refuses_a_foreign_store_before_writing(tmp_path):
 # ------------------------------------------------------------------ item 6: advice
 
 
-@pytest.mark.parametrize("make", ["text", "directory", "foreign"])
+@pytest.mark.parametrize("make", ["text", "foreign"])
 def test_no_rebuild_advice_and_no_rename_for_a_file_that_is_not_a_store(tmp_path, make):
     if make == "text":
         target = tmp_path / "hostname"
         target.write_text("myhost\n")
-    elif make == "directory":
-        target = tmp_path / "somedir"
-        target.mkdir()
     else:
         target = _foreign(tmp_path / "other.duckdb")
     listing = _dir_listing(tmp_path)
