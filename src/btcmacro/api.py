@@ -59,18 +59,24 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Sto
     """Open the store, loading the embedded snapshot first if it is missing or outdated.
 
     With ``read_only`` (the default for readers) an up-to-date store is opened read-only, so a
-    briefing never takes the write lock; a missing or outdated store is (re)loaded read-write
-    once.
+    briefing never takes the write lock; a missing, outdated or unfinished store is (re)loaded
+    read-write once. Only a new path or a btcmacro store is ever written
+    (:func:`btcmacro.store.identify`).
     """
     from . import data
+    from .store import _Incomplete
 
     p = store_path(path)
     version = data.data_version()
     if p.exists() and read_only:
-        s = Store(p, read_only=True)
-        if s.get_meta("snapshot_version") == version:
-            return s
-        s.close()
+        try:
+            s = Store(p, read_only=True)
+        except _Incomplete:
+            s = None
+        if s is not None:
+            if s.get_meta("snapshot_version") == version:
+                return s
+            s.close()
     s = Store(p, read_only=False)
     if s.get_meta("snapshot_version") != version:
         data.install_into(s)
@@ -80,21 +86,110 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Sto
     return s
 
 
-def rebuild_store(path: str | Path | None = None) -> Path | None:
-    """Rename the store file aside (never delete it) and load a fresh one from the snapshot."""
-    from . import data
+def check_store_target(path: str | Path | None = None) -> Path:
+    """Raise the one-line error if ``path`` (default: the user's store) could not be written as
+    the store -- a file that is not a btcmacro store, a chain index, a store of a newer btcmacro,
+    a locked store -- without writing anything; returns the path. Commands that write the store
+    only at their end (``chain sync``) call it first."""
+    from .store import identify, store_refusal
 
     p = store_path(path)
-    kept = None
-    if p.exists():
-        kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}")
-        p.rename(kept)
-        wal = p.with_name(p.name + ".wal")
-        if wal.exists():
-            wal.rename(kept.with_name(kept.name + ".wal"))
+    err = store_refusal(identify(p), writing=True)
+    if err is not None:
+        raise err
+    return p
+
+
+def rebuild_store(path: str | Path | None = None) -> Path | None:
+    """Move a damaged store aside (renamed, never deleted) and load a fresh one from the snapshot.
+
+    Rebuild is a writer like any other: it takes the store's write lock (DuckDB's), so it
+    refuses while another process holds it, and it verifies the file under that lock before
+    moving anything. Only a btcmacro store found damaged (changed columns, unreadable rows, an
+    interrupted creation) or a DuckDB file too damaged to open is moved aside; a sound store,
+    a store of a newer btcmacro, or a file that is not a store is left as it is, with one line
+    saying why. A missing store is simply created.
+
+    Returns
+    -------
+    Path or None
+        Where the old file was kept (``<name>.corrupt-<time>``), or None if there was none.
+
+    Raises
+    ------
+    StoreLocked
+        Another process holds the store (named, with its command).
+    UsageError
+        The store is sound: there is nothing to rebuild.
+    StoreError
+        The path is not a btcmacro store, or was written by a newer btcmacro.
+    """
+    import duckdb
+
+    from .errors import StoreLocked
+    from .store import (FileKind, _kind_of_tables, _store_problem, _tables, identify, lock_holder_text,
+                        posix_lock, store_refusal)
+
+    p = store_path(path)
+    info = identify(p)
+    if info.kind in ("new", "empty"):
+        _fresh_store(p)
+        return None
+    if info.kind == "locked":
+        raise StoreLocked(f"the store is in use by {info.holder}: rebuild moves nothing while another process "
+                          "has it open; try again when it ends", where=str(p))
+    damaged_kinds = info.kind == "unreadable" or (info.kind == "partial" and info.family != "chain index") or (
+        info.kind == "store")
+    if not damaged_kinds:
+        raise store_refusal(info, writing=True) or StoreError("this file cannot be rebuilt", where=str(p))
+    if info.kind == "unreadable":
+        with posix_lock(p):  # DuckDB cannot open it: take the same POSIX lock its writers take
+            kept = _move_aside(p)
+            _fresh_store(p)
+        return kept
+    try:
+        con = duckdb.connect(str(p))  # the writer's lock, held until the new store is in place
+    except duckdb.Error as e:
+        msg = str(e)
+        if "lock" in msg.lower():
+            raise StoreLocked(f"the store is in use by {lock_holder_text(msg)}; try again when it ends",
+                              where=str(p)) from None
+        raise StoreError(f"cannot open the store to verify it ({msg.splitlines()[0][:160]})", where=str(p)) from None
+    try:
+        now = _kind_of_tables(p, _tables(con), con)  # again, under the lock
+        if now.kind not in ("store", "partial") or now.family == "chain index":
+            raise store_refusal(now, writing=True) or StoreError("this file cannot be rebuilt", where=str(p))
+        problem = _store_problem(con, full=True)[0] if now.kind == "store" else "incomplete"
+        if problem.startswith("newer:"):
+            raise store_refusal(FileKind("store", p, problem=problem), writing=True)
+        if not problem:
+            raise UsageError("the store is sound (every table and row reads back): rebuild replaces only a "
+                             "damaged store; `btcmacro update` refreshes its data", where=str(p))
+        kept = _move_aside(p)  # the lock moves with the file: no writer can have opened it
+    finally:
+        con.close()
+    _fresh_store(p)  # after the close: DuckDB would hand this path's old connection back
+    return kept
+
+
+def _move_aside(p: Path) -> Path:
+    kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}")
+    n = 1
+    while kept.exists():
+        kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}-{n}")
+        n += 1
+    p.rename(kept)
+    wal = p.with_name(p.name + ".wal")
+    if wal.exists():
+        wal.rename(kept.with_name(kept.name + ".wal"))
+    return kept
+
+
+def _fresh_store(p: Path) -> None:
+    from . import data
+
     with Store(p) as s:
         data.install_into(s)
-    return kept
 
 
 @contextmanager

@@ -154,6 +154,9 @@ def rebuild(store: Optional[Path] = StoreOpt,
             yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation")):
     """Move a damaged store aside (kept as <name>.corrupt-<time>) and rebuild it from the snapshot.
 
+    It refuses while another process holds the store (and names it), and verifies the file
+    first: a sound store, or a file that is not a btcmacro store, is left as it is.
+
     Live updates made since are not in the snapshot: run `btcmacro update` afterwards.
     """
     from . import api

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _chainhelp import pool_task, split_blocks_dir
+from _kernelref import kernel_index
 from test_reorg import T, _process, chains, mine_hash  # noqa: F401 - `chains` is a fixture
 
 from btcmacro.chain import api, parallel
@@ -305,7 +306,7 @@ def test_stale_blocks_and_reorg_with_jobs(tmp_path, chains):  # noqa: F811
     r3 = api.sync(blocks_dir=blk, store_path=fresh2, network="regtest", undo_files=True, jobs=2)
     assert r3.height == T + 1
     kernel = tmp_path / "kernel.duckdb"
-    api.sync(datadir=dd, store_path=kernel, network="regtest")  # Core's own undo reading via the kernel
+    kernel_index(dd, kernel, "regtest")  # Core's own undo reading via the kernel
     serial = tmp_path / "serial.duckdb"
     api.sync(blocks_dir=blk, store_path=serial, network="regtest", undo_files=True)
     with ChainIndex(fresh2, read_only=True) as ix:
