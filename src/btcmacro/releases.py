@@ -47,6 +47,7 @@ Rules (observation date -> publication date, never before the real release):
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from functools import lru_cache
 from importlib import resources
 
@@ -140,6 +141,11 @@ def calendar_rows() -> tuple[dict, ...]:
     """Every row of the embedded release calendar, checked: release, period and published as
     Timestamps (published is None for a cancelled release), kind, source and note as text."""
     text = resources.files("btcmacro.data").joinpath("release_calendar.csv").read_text("utf-8")
+    return parse_calendar(text)
+
+
+def parse_calendar(text: str) -> tuple[dict, ...]:
+    """Parse and check release-calendar CSV text (see :func:`calendar_rows`)."""
     reader = csv.DictReader(text.splitlines())
     if tuple(reader.fieldnames or ()) != _COLUMNS:
         raise DataError(f"header {reader.fieldnames}, expected {list(_COLUMNS)}", where=_FILE)
@@ -153,8 +159,8 @@ def calendar_rows() -> tuple[dict, ...]:
         if not row["source"].strip():
             raise DataError("every date needs its source", where=where)
         try:
-            period = pd.Timestamp(row["period"])
-            when = pd.Timestamp(row["published"]) if row["published"] else None
+            period = pd.Timestamp(dt.date.fromisoformat(row["period"]))
+            when = pd.Timestamp(dt.date.fromisoformat(row["published"])) if row["published"] else None
         except ValueError:
             raise DataError("period and published must be YYYY-MM-DD dates", where=where) from None
         if (when is None) != (row["kind"] == "cancelled"):

@@ -27,6 +27,12 @@ from .errors import StoreCorrupt, StoreError, StoreLocked, UsageError
 
 SCHEMA_VERSION = "1"
 
+#: SQL: true for a row loaded from the embedded snapshot (one later vintage whose publication days
+#: come from release rules). Reads rank every other row (a live fetch, an ALFRED vintage with its
+#: real ``realtime_start``) above it for the same date, so a first print the store holds is what an
+#: as-of read shows, not the snapshot's revised value.
+_SNAPSHOT_ROW = "coalesce(vintage LIKE 'snapshot-%', false)"
+
 _DDL = [
     """CREATE TABLE IF NOT EXISTS series (
         series_id VARCHAR PRIMARY KEY,
@@ -206,14 +212,14 @@ class Store:
             """
             WITH latest AS (
                 SELECT date, value FROM obs WHERE series_id = ?
-                QUALIFY row_number() OVER (PARTITION BY date ORDER BY published_at DESC) = 1
+                QUALIFY row_number() OVER (PARTITION BY date ORDER BY {snap}, published_at DESC) = 1
             )
             SELECT
                 count(*) FILTER (WHERE l.date IS NULL),
                 count(*) FILTER (WHERE l.date IS NOT NULL AND i.value IS DISTINCT FROM l.value),
                 count(*) FILTER (WHERE l.date IS NOT NULL AND i.value IS NOT DISTINCT FROM l.value)
             FROM _incoming i LEFT JOIN latest l USING (date)
-            """,
+            """.format(snap=_SNAPSHOT_ROW),
             [meta.series_id],
         ).fetchone()
         con.execute(
@@ -221,7 +227,7 @@ class Store:
             INSERT INTO obs
             WITH latest AS (
                 SELECT date, value, published_at FROM obs WHERE series_id = ?
-                QUALIFY row_number() OVER (PARTITION BY date ORDER BY published_at DESC) = 1
+                QUALIFY row_number() OVER (PARTITION BY date ORDER BY {snap}, published_at DESC) = 1
             )
             SELECT i.series_id, i.date, i.value,
                    -- a revision never predates the vintage it revises
@@ -230,7 +236,7 @@ class Store:
                    i.fetched_at, i.vintage
             FROM _incoming i LEFT JOIN latest l USING (date)
             WHERE l.date IS NULL OR i.value IS DISTINCT FROM l.value
-            """,
+            """.format(snap=_SNAPSHOT_ROW),
             [meta.series_id],
         )
         m = asdict(meta)
@@ -325,16 +331,20 @@ class Store:
         if f.empty:
             return res
         old = con.execute(
-            "SELECT date, value, published_at FROM obs WHERE series_id = ? AND date >= ? AND date <= ?",
+            f"SELECT date, value, published_at, {_SNAPSHOT_ROW} FROM obs "
+            "WHERE series_id = ? AND date >= ? AND date <= ?",
             [meta.series_id, f["date"].min(), f["date"].max()],
         ).df()
         hist: dict = {}
-        for d, v, p in old.itertuples(index=False):
-            hist.setdefault(pd.Timestamp(d).date(), []).append((pd.Timestamp(p).date(), v))
+        snap: dict = {}  # the embedded snapshot's rows: one later vintage, dated by release rules
+        for d, v, p, s in old.itertuples(index=False):
+            (snap if s else hist).setdefault(pd.Timestamp(d).date(), []).append((pd.Timestamp(p).date(), v))
         out = []
         for d, v, p in f.itertuples(index=False):
             rows = sorted(hist.get(d, []), key=lambda t: t[0])
-            visible = [val for pub, val in rows if pub <= p]
+            # a real vintage (ALFRED's realtime_start) outranks the snapshot's stand-in for its date
+            visible = ([val for pub, val in rows if pub <= p]
+                       or [val for pub, val in sorted(snap.get(d, []), key=lambda t: t[0]) if pub <= p])
             same = bool(visible) and (
                 (np.isnan(visible[-1]) and np.isnan(v)) if (isinstance(v, float) and np.isnan(v))
                 else (not np.isnan(visible[-1]) and visible[-1] == v))
@@ -344,7 +354,7 @@ class Store:
             pub = p
             if any(q == p for q, _ in rows):  # a restated vintage: never rewrite, add after
                 pub = max(q for q, _ in rows) + dt.timedelta(days=1)
-            if rows:
+            if rows or snap.get(d):
                 res.revised += 1
             else:
                 res.new += 1
@@ -431,7 +441,7 @@ class Store:
         sql = f"""
             SELECT series_id, date, value, published_at FROM obs
             WHERE {' AND '.join(where)}
-            QUALIFY row_number() OVER (PARTITION BY series_id, date ORDER BY published_at DESC) = 1
+            QUALIFY row_number() OVER (PARTITION BY series_id, date ORDER BY {_SNAPSHOT_ROW}, published_at DESC) = 1
             ORDER BY series_id, date"""
         df = self.con.execute(sql, params).df()
         df["date"] = pd.to_datetime(df["date"])
