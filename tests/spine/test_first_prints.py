@@ -1,0 +1,68 @@
+"""First prints: when the store holds ALFRED vintages, an as-of read shows them, not the embedded
+snapshot's later (revised) value dated by the release calendar. And a rule-dated live value is
+never dated after the day it was fetched."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from btcmacro.store import SeriesMeta, Store
+from btcmacro.update import _published
+
+META = SeriesMeta("fred/PAYEMS", "FRED", "Nonfarm payrolls", "thousands", "monthly", "employment_situation")
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["date", "value", "published_at"])
+
+
+def _store_with_snapshot():
+    s = Store()
+    # the snapshot: one 2026 vintage, May 2024 dated by the calendar (released 2024-06-07)
+    s.write_series(META, frame([("2024-04-01", 158100.0, "2024-05-03"),
+                                ("2024-05-01", 158300.0, "2024-06-07")]),
+                   vintage="snapshot-2026-08-22-abc")
+    return s
+
+
+def test_alfred_first_print_outranks_the_snapshot_value():
+    s = _store_with_snapshot()
+    # ALFRED: May 2024 first printed 2024-06-07 as 158000, revised 2024-07-05 and 2024-08-02
+    alfred = frame([("2024-05-01", 158000.0, "2024-06-07"),
+                    ("2024-05-01", 158150.0, "2024-07-05"),
+                    ("2024-05-01", 158300.0, "2024-08-02")])
+    res = s.write_many([(META, alfred, True)])[0]
+    assert res.revised == 3 and res.new == 0
+    got = {d: s.series("fred/PAYEMS", as_of=d).loc["2024-05-01"]
+           for d in ("2024-06-07", "2024-07-04", "2024-07-05", "2024-08-01", "2024-08-02")}
+    assert got == {"2024-06-07": 158000.0, "2024-07-04": 158000.0, "2024-07-05": 158150.0,
+                   "2024-08-01": 158150.0, "2024-08-02": 158300.0}
+    # the day before the release the month is not there at all
+    assert pd.Timestamp("2024-05-01") not in s.series("fred/PAYEMS", as_of="2024-06-06").index
+    # latest read: the newest vintage; April (no ALFRED rows) keeps the snapshot value
+    assert s.series("fred/PAYEMS").loc["2024-05-01"] == 158300.0
+    assert s.series("fred/PAYEMS", as_of="2024-06-07").loc["2024-04-01"] == 158100.0
+    # re-fetching the same vintages changes nothing
+    again = s.write_many([(META, alfred, True)])[0]
+    assert (again.new, again.revised, again.unchanged) == (0, 0, 3)
+
+
+def test_first_print_equal_to_snapshot_value_adds_no_row():
+    s = _store_with_snapshot()
+    alfred = frame([("2024-04-01", 158100.0, "2024-05-03"), ("2024-04-01", 158050.0, "2024-06-07")])
+    res = s.write_many([(META, alfred, True)])[0]
+    assert (res.unchanged, res.revised) == (1, 1)
+    assert s.series("fred/PAYEMS", as_of="2024-06-06").loc["2024-04-01"] == 158100.0
+    assert s.series("fred/PAYEMS", as_of="2024-06-07").loc["2024-04-01"] == 158050.0
+
+
+def test_rule_date_of_a_live_fetch_is_capped_at_the_fetch_day():
+    # CPI rule: the 26th of the next month; a value fetched on 2026-12-11 was public by then
+    pub = _published("cpi", pd.Series(pd.to_datetime(["2026-10-01", "2026-11-01"])), dt.date(2026, 12, 11))
+    assert list(pub.dt.date) == [dt.date(2026, 11, 10), dt.date(2026, 12, 10)]  # calendar dates
+    pub = _published("cpi", pd.Series(pd.to_datetime(["2027-01-01"])), dt.date(2027, 2, 12))
+    assert list(pub.dt.date) == [dt.date(2027, 2, 12)]  # rule says 2027-02-26; fetched on the 12th
+    pub = _published("cpi", pd.Series(pd.to_datetime(["2027-01-01"])), dt.date(2027, 3, 1))
+    assert list(pub.dt.date) == [dt.date(2027, 2, 26)]
