@@ -96,6 +96,9 @@ class MetricValue:
     published_at: str | None = None
     alternatives: list[dict] = field(default_factory=list)
     detail: dict | None = None
+    #: the figure rests on the embedded snapshot's later vintage of a revised series: the vintage
+    #: date (values as revised by then; first prints may differ), else None
+    revised_by: str | None = None
 
     def to_json(self) -> dict:
         v = self.value
@@ -113,6 +116,8 @@ class MetricValue:
             d["alternatives"] = self.alternatives
         if self.detail:
             d["detail"] = _jsonable(self.detail)
+        if self.revised_by:
+            d["revised_by"] = self.revised_by
         return d
 
 
@@ -314,7 +319,7 @@ class Evaluator:
 
     def value(self, metric_id: str, *, alternatives: bool = True) -> MetricValue:
         """The metric's figure at the as-of date; ``alternatives=False`` skips computing the
-        other providers' values (faster, e.g. for backtests)."""
+        other providers' values and the revision label (faster, e.g. for backtests)."""
         m = get(metric_id)
         s, v = self._eval(metric_id)
         as_of_txt = self.as_of.date().isoformat() if self.as_of is not None else "now"
@@ -354,5 +359,10 @@ class Evaluator:
         src = ", ".join(series_label(i) for i in v.inputs)
         if v.note:
             src = f"{src} ({v.note})"
+        revised = None
+        if alternatives:
+            from .releases import revised_by
+
+            revised = revised_by(self.store, v.inputs, date, self.as_of)
         return MetricValue(m.id, val, m.unit, date.date().isoformat(), src, status, reason, pub, alts,
-                           s.attrs.get("detail"))
+                           s.attrs.get("detail"), revised)

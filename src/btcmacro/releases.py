@@ -241,3 +241,56 @@ def delayed_releases(rule: str, after, as_of) -> list[str]:
             if due <= d:
                 out.append(f"{period.strftime('%Y-%m')}: {note}")
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# revised values: the embedded snapshot is one later vintage
+# ----------------------------------------------------------------------------------------------
+
+#: the label of a value read from one later vintage of a revising series
+REVISED_LABEL = "values as revised by {date}; first prints may differ"
+
+
+@lru_cache(maxsize=None)
+def snapshot_vintage_date(series_id: str) -> pd.Timestamp | None:
+    """The vintage date of the embedded snapshot's copy of a series: the publication day of the
+    newest observation the copy holds (calendar or rule), i.e. the copy includes every revision
+    published up to that day. None when the snapshot does not hold the series."""
+    from . import catalog, data
+
+    row = data.manifest().get(series_id)
+    defn = catalog.SERIES.get(series_id)
+    if row is None or defn is None:
+        return None
+    return published_dates(defn.release, [row["last_date"]]).iloc[0]
+
+
+def revised_by(store, series_ids, date=None, as_of=None) -> str | None:
+    """``YYYY-MM-DD`` when a value computed from ``series_ids`` at ``date`` (as of ``as_of``) rests
+    on the embedded snapshot's later vintage of a series the agency revises, else None.
+
+    The date is the earliest snapshot vintage date among those inputs. An observation the store
+    holds as a real vintage (``btcmacro update`` with a FRED key keeps ALFRED's first prints and
+    each revision with its publication day) outranks the snapshot's copy and needs no label.
+    """
+    from . import catalog
+    from .store import _SNAPSHOT_ROW
+
+    ids = [i for i in series_ids if getattr(catalog.SERIES.get(i), "revises", False)]
+    if not ids:
+        return None
+    where, params = ["series_id IN (SELECT unnest(?))"], [ids]
+    if date is not None:
+        where.append("date <= ?")
+        params.append(pd.Timestamp(date).date())
+    if as_of is not None:
+        where.append("published_at <= ?")
+        params.append(pd.Timestamp(as_of).date())
+    rows = store.con.execute(
+        f"""SELECT series_id, {_SNAPSHOT_ROW} FROM obs WHERE {' AND '.join(where)}
+            QUALIFY row_number() OVER (PARTITION BY series_id
+                                       ORDER BY date DESC, {_SNAPSHOT_ROW}, published_at DESC) = 1""",
+        params).fetchall()
+    dates = [snapshot_vintage_date(sid) for sid, snap in rows if snap]
+    dates = [d for d in dates if d is not None]
+    return min(dates).date().isoformat() if dates else None
