@@ -136,3 +136,16 @@ def test_bad_calendar_rows_are_named(body, needle):
         parse_calendar(HEAD + body)
     assert needle in str(e.value)
     assert "release_calendar.csv" in str(e.value)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+def test_every_calendar_note_is_translated(lang):
+    from btcmacro.report.i18n import catalog
+
+    c = catalog(lang)
+    notes = {r["note"] for r in calendar_rows() if r["note"]}
+    assert notes
+    for n in notes:
+        assert c._match("release_note", n), n
+        text = c._delay(f"2013-10: {n}")
+        assert (n in text) == (lang == "en"), text
