@@ -236,7 +236,7 @@ def delayed_releases(rule: str, after, as_of) -> list[str]:
     a, d = pd.Timestamp(after), pd.Timestamp(as_of)
     out = []
     for (r, period), (when, note) in sorted(calendar().items(), key=lambda kv: kv[0][1]):
-        if r == rule and period > a and (when is None or when > d) and period <= d:
+        if r == rule and note and period > a and (when is None or when > d) and period <= d:
             due = _rule(rule, pd.DatetimeIndex([period]))[0]
             if due <= d:
                 out.append(f"{period.strftime('%Y-%m')}: {note}")

@@ -149,3 +149,12 @@ def test_every_calendar_note_is_translated(lang):
         assert c._match("release_note", n), n
         text = c._delay(f"2013-10: {n}")
         assert (n in text) == (lang == "en"), text
+
+
+def test_briefing_during_the_2013_shutdown(snapshot_store):
+    import btcmacro
+
+    held = btcmacro.briefing("2013-10-21", store=snapshot_store, with_charts=False).metrics["payrolls_change"]
+    out = btcmacro.briefing("2013-10-22", store=snapshot_store, with_charts=False).metrics["payrolls_change"]
+    assert held.date == "2013-08-01" and out.date == "2013-09-01"
+    assert held.status == "stale" and "October 2013 federal shutdown" in held.reason
