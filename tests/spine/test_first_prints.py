@@ -10,6 +10,7 @@ import pandas as pd
 
 from btcmacro.store import SeriesMeta, Store
 from btcmacro.update import _published
+from sources.replay import replay  # noqa: F401  (pytest fixture)
 
 META = SeriesMeta("fred/PAYEMS", "FRED", "Nonfarm payrolls", "thousands", "monthly", "employment_situation")
 
@@ -66,3 +67,40 @@ def test_rule_date_of_a_live_fetch_is_capped_at_the_fetch_day():
     assert list(pub.dt.date) == [dt.date(2027, 2, 12)]  # rule says 2027-02-26; fetched on the 12th
     pub = _published("cpi", pd.Series(pd.to_datetime(["2027-01-01"])), dt.date(2027, 3, 1))
     assert list(pub.dt.date) == [dt.date(2027, 2, 26)]
+
+
+def test_update_with_alfred_over_the_snapshot_store(snapshot_store_path, tmp_path, replay, monkeypatch):
+    """End to end, real numbers: the recorded ALFRED response for PAYEMS (tests/fixtures/fred/
+    alfred_vintages.json: October 2024 first printed 159,005 on 2024-11-01, revised to 159,061 on
+    2024-12-06 with November's first print 159,288) written by `btcmacro update` into a store that
+    already holds the snapshot's mid-2026 vintage. As-of reads then give the prints BLS published,
+    and the November 2024 change is BLS's headline +227,000."""
+    import shutil
+
+    import btcmacro
+    from btcmacro.http import FakeClock
+    from btcmacro.update import run_update
+    from sources.replay import FIXTURES, load_fixture
+
+    path = tmp_path / "store.duckdb"
+    shutil.copy(snapshot_store_path, path)
+    with Store(path, read_only=True) as st:
+        snap_oct = st.series("fred/PAYEMS").loc["2024-10-01"]
+    assert snap_oct != 159005.0  # the snapshot holds a later (benchmark-revised) value
+    fx = load_fixture(FIXTURES / "fred/alfred_vintages.json")
+    replay.add_fixture_http(fx["http"])
+    monkeypatch.setenv("FRED_API_KEY", fx["input"]["env"]["FRED_API_KEY"])
+    rep = run_update(path, ["fred"], since="2024-09-01", today=dt.date(2024, 12, 10),
+                     options={"fred": {"series": ["fred/PAYEMS"]}}, clock=FakeClock())
+    assert rep.ok, rep.all_errors()
+    with Store(path, read_only=True) as st:
+        oct_ = {d: st.series("fred/PAYEMS", as_of=d).get(pd.Timestamp("2024-10-01"))
+                for d in ("2024-10-31", "2024-11-01", "2024-12-05", "2024-12-06")}
+        assert oct_ == {"2024-10-31": None, "2024-11-01": 159005.0, "2024-12-05": 159005.0,
+                        "2024-12-06": 159061.0}
+        b = btcmacro.briefing("2024-12-06", store=st, with_charts=False)
+        pc = b.metrics["payrolls_change"]
+        assert pc.date == "2024-11-01" and pc.value == 227000.0
+        assert pc.revised_by is None  # real first prints: no "as revised by" label
+        # a month the ALFRED fetch did not cover still says it is the later vintage
+        assert btcmacro.briefing("2024-06-30", store=st, with_charts=False).metrics["payrolls_change"].revised_by == "2026-08-07"
