@@ -104,3 +104,19 @@ def test_update_with_alfred_over_the_snapshot_store(snapshot_store_path, tmp_pat
         assert pc.revised_by is None  # real first prints: no "as revised by" label
         # a month the ALFRED fetch did not cover still says it is the later vintage
         assert btcmacro.briefing("2024-06-30", store=st, with_charts=False).metrics["payrolls_change"].revised_by == "2026-08-07"
+
+
+def test_backtest_cache_reads_like_the_store():
+    """The backtest's in-memory as-of reader ranks a real vintage above the snapshot's copy too."""
+    from btcmacro.research.backtest import AsOfCache
+
+    s = _store_with_snapshot()
+    s.write_many([(META, frame([("2024-05-01", 158000.0, "2024-06-07"),
+                                ("2024-05-01", 158150.0, "2024-07-05")]), True)])
+    cache = AsOfCache(s)
+    for d in ("2024-06-06", "2024-06-07", "2024-07-04", "2024-07-05", None):
+        want = s.frame(["fred/PAYEMS"], as_of=d)
+        got = cache.frame(["fred/PAYEMS"], as_of=d)
+        assert list(got["value"]) == list(want["value"]), d
+        assert list(got["date"]) == list(want["date"]), d
+    assert list(cache.frame(["fred/PAYEMS"], as_of="2024-06-07")["value"]) == [158100.0, 158000.0]
