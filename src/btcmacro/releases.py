@@ -127,6 +127,10 @@ def _rule(name: str, d: pd.DatetimeIndex) -> pd.DatetimeIndex:
     raise UsageError(f"unknown release rule {name!r}", where="releases")
 
 
+#: bump when a rule changes: it is part of the snapshot's data version, so stores re-date
+#: their snapshot rows (:meth:`btcmacro.store.Store.redate_snapshot`)
+RULES_VERSION = "2"
+
 RULES = ("same_day", "next_day", "next_business_day", "h41", "claims", "nfci", "h10",
          "month_end_next", "h6", "employment_situation", "jolts", "cpi", "pce", "gdp")
 

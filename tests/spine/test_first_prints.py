@@ -120,3 +120,33 @@ def test_backtest_cache_reads_like_the_store():
         assert list(got["value"]) == list(want["value"]), d
         assert list(got["date"]) == list(want["date"]), d
     assert list(cache.frame(["fred/PAYEMS"], as_of="2024-06-07")["value"]) == [158100.0, 158000.0]
+
+
+def test_a_store_from_an_older_package_is_re_dated(tmp_path):
+    """A store loaded with the old first-Friday rule showed February 2024 payrolls on
+    2024-03-01; reopening it with this package moves the snapshot row to the real release day
+    (2024-03-08) and leaves a live row alone."""
+    from btcmacro import api, data
+
+    path = tmp_path / "old.duckdb"
+    with Store(path) as st:
+        data.install_into(st)
+        # what the previous package wrote: the snapshot row dated a week early
+        st.con.execute("UPDATE obs SET published_at = DATE '2024-03-01' WHERE series_id = 'fred/PAYEMS' "
+                       "AND date = DATE '2024-02-01'")
+        # and a live (non-snapshot) revision of another month, which must not move
+        st.write_series(META, frame([("2023-12-01", 157000.0, "2024-02-02")]))
+        st.set_meta("snapshot_version", "snapshot-2026-08-22-oldpackage")
+        assert st.series("fred/PAYEMS", as_of="2024-03-07").index.max() == pd.Timestamp("2024-02-01")
+        live = st.vintages("fred/PAYEMS", "2023-12-01")
+    with api.open_store(path) as st:  # an outdated store is reloaded once, read-write
+        assert st.get_meta("snapshot_version") == data.data_version()
+        assert st.series("fred/PAYEMS", as_of="2024-03-07").index.max() == pd.Timestamp("2024-01-01")
+        assert st.series("fred/PAYEMS", as_of="2024-03-08").index.max() == pd.Timestamp("2024-02-01")
+        assert st.vintages("fred/PAYEMS", "2023-12-01").equals(live)
+        before = st.checksum()
+    with Store(path) as st:  # idempotent: nothing left to move
+        assert st.redate_snapshot("fred/PAYEMS", data.load("fred/PAYEMS").assign(
+            published_at=lambda f: __import__("btcmacro").releases.published_dates(
+                "employment_situation", f["date"]).to_numpy())) == 0
+        assert st.checksum() == before
