@@ -32,11 +32,11 @@ Rules (observation date -> publication date, never before the real release):
 ``h10``                  daily dollar index -> the Monday after its week, or the next business day
 ``month_end_next``       monthly average -> first business day of the next month
 ``h6``                   monthly M2 -> fourth Tuesday of the next month, or the next business day
-``employment_situation`` month -> second Friday of the next month (BLS releases on the third
-                         Friday after the reference week, which is never later than that)
+``employment_situation`` month -> second Friday of the next month (BLS releases on the first
+                         or second Friday; none since 2013 came later)
 ``jolts``                month -> the 20th of the second month after, or the next business day
 ``cpi``                  month -> the 26th of the next month, or the next business day (BLS
-                         released as late as the 26th in 2015; the 10th-15th since 2017)
+                         released as late as the 26th in 2015; the 10th-18th since 2017)
 ``pce``                  month -> second business day of the second month after (BEA releases
                          at the end of the next month, sometimes on the first days after it)
 ``gdp``                  quarter start -> last business day of the month after the quarter
