@@ -245,6 +245,7 @@ class Evaluator:
         self._pub: dict[str, pd.Series] = {}
         self._results: dict[str, tuple[pd.Series, Variant | None]] = {}
         self._vcache: dict[int, pd.Series] = {}
+        self._revised: dict[tuple, str | None] = {}
 
     # inputs ------------------------------------------------------------------------------
     def prefetch(self, series_ids) -> None:
@@ -363,6 +364,9 @@ class Evaluator:
         if alternatives:
             from .releases import revised_by
 
-            revised = revised_by(self.store, v.inputs, date, self.as_of)
+            key = (tuple(v.inputs), date)
+            if key not in self._revised:
+                self._revised[key] = revised_by(self.store, v.inputs, date, self.as_of)
+            revised = self._revised[key]
         return MetricValue(m.id, val, m.unit, date.date().isoformat(), src, status, reason, pub, alts,
                            s.attrs.get("detail"), revised)
