@@ -75,6 +75,8 @@ def main(argv=None) -> int:
              "`python scripts/research_report.py` to regenerate all of them.", ""]
     for page, line in pages:
         index += [f"- [{page}]({page}): {line}"]
+    if (a.out / "changes.md").exists():  # hand-written: what changed between runs, and why
+        index += ["", "What changed between runs, and why: [changes.md](changes.md)."]
     (a.out / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     print(f"wrote {len(pages)} pages to {a.out}", file=sys.stderr)
     return 0

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import catalog, config
 from .errors import StoreError, UsageError
+from .releases import REVISED_LABEL, revised_by
 from .registry import REGISTRY, Evaluator, get
 from .store import Store
 
@@ -304,8 +305,12 @@ def series(id: str, start=None, end=None, as_of=None, *, store: Store | None = N
                 from .rules import load_rules
 
                 params = load_rules().params
-            s = Evaluator(st, as_of, params).series(id).copy()
+            ev = Evaluator(st, as_of, params)
+            s = ev.series(id).copy()
+            chosen = ev._eval(id)[1]
+            inputs = list(chosen.inputs) if chosen is not None else []
         elif id in catalog.SERIES:
+            inputs = [id]
             d = catalog.SERIES[id]
             s = st.series(id, as_of=as_of)
             s.attrs.update(unit=d.unit, source=d.label, definition=d.name,
@@ -313,8 +318,13 @@ def series(id: str, start=None, end=None, as_of=None, *, store: Store | None = N
         else:
             raise UsageError("unknown metric or series id (see `btcmacro metrics list`)", where=id)
         s.attrs["data_version"] = data_version(st)
-        s.attrs["vintage"] = (f"as published by {as_of.date().isoformat()}" if as_of is not None
-                              else "latest vintage of every observation")
+        # the embedded macro series are one later vintage: say so rather than "as published by"
+        revised = revised_by(st, inputs, None, as_of)
+        if revised:
+            s.attrs["vintage"] = REVISED_LABEL.format(date=revised)
+        else:
+            s.attrs["vintage"] = (f"as published by {as_of.date().isoformat()}" if as_of is not None
+                                  else "latest vintage of every observation")
         if start is not None:
             s = s[s.index >= start]
         if end is not None:
@@ -391,6 +401,19 @@ class Briefing:
         return {lang: first_screen(self, lang) for lang in LANGS} if self.thesis else {}
 
 
+#: the briefing's note on vintages and publication dates; the calendar spans it states are
+#: checked against ``data/release_calendar.csv`` by tests/spine/test_release_calendar.py
+VINTAGE_NOTE = (
+    "Macro series in the embedded snapshot are one later vintage (mid-2026), so values may include "
+    "revisions made after the as-of date; figures that rest on one say \"values as revised by\". "
+    "Publication dates follow the agencies' release calendars for payrolls, unemployment and CPI "
+    "(December 2012 to November 2026) and PCE (December 2012 to July 2026), including every shutdown "
+    "delay since 2013; GDP, JOLTS, M2, jobless claims, the weekly Federal Reserve releases and "
+    "anything earlier are dated by a rule that never places a value before its real release (it can "
+    "be a few days late)."
+)
+
+
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,
              with_charts: bool = True, now: dt.datetime | None = None, compare=None,
              with_changes: bool = True, with_research: bool = True) -> Briefing:
@@ -434,11 +457,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         hw = _published_hodl(st, d, HODL_CHART_DAYS if with_charts else 0)
         version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
-        notes = [
-            "Macro series in the embedded snapshot are one later vintage (mid-2026): values for "
-            "periods published by the as-of date may include later revisions; publication dates "
-            "follow the real release calendar.",
-        ]
+        notes = [VINTAGE_NOTE]
         thesis = _thesis.score(regimes, values, d, cfg)
         first, last = data_range(st)
         changes, week = (None, None)

@@ -23,6 +23,9 @@ class SeriesDef:
     frequency: str
     release: str
     licence: str = ""
+    #: the agency revises published values (benchmarks, seasonal factors, later estimates): a value
+    #: from one later vintage is not the first print (see :func:`btcmacro.releases.revised_by`)
+    revises: bool = False
 
     def meta(self, provenance: str = "") -> SeriesMeta:
         return SeriesMeta(self.id, self.source, self.name, self.unit, self.frequency,
@@ -39,7 +42,15 @@ _CM = "CC BY-NC 4.0 (Coin Metrics community data)"
 
 
 def _fred(code: str, name: str, unit: str, freq: str, release: str) -> SeriesDef:
-    return SeriesDef(f"fred/{code}", "FRED", name, unit, freq, release, _FRED)
+    return SeriesDef(f"fred/{code}", "FRED", name, unit, freq, release, _FRED, code in _REVISING)
+
+
+#: FRED series whose published values the source agency revises after the first print: payrolls
+#: and JOLTS (monthly and annual benchmark revisions), CPI (seasonal factors), PCE and GDP (later
+#: estimates and annual updates), M2, claims, NFCI (re-estimated every week) and the broad dollar
+#: index (weight revisions). H.4.1 balance-sheet levels, market rates and yields are not revised.
+_REVISING = frozenset({"PAYEMS", "UNRATE", "JTSJOL", "JTSQUR", "JTSHIR", "ICSA", "CPIAUCSL", "CPILFESL",
+                       "PCEPILFE", "GDP", "M2SL", "NFCI", "DTWEXBGS"})
 
 
 SERIES: dict[str, SeriesDef] = {

@@ -142,7 +142,7 @@ def metrics_show(
         typer.echo(json.dumps(doc, ensure_ascii=False))
     else:
         typer.echo(f"# {metric_id} | unit: {s.attrs.get('unit')} | source: {s.attrs.get('source')}"
-                   f" | as_of: {s.attrs.get('as_of') or 'latest'}")
+                   f" | as_of: {s.attrs.get('as_of') or 'latest'} | {s.attrs.get('vintage')}")
         typer.echo("date,value")
         for d, v in s.items():
             typer.echo(f"{d.date().isoformat()},{_plain(v)}")

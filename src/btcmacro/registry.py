@@ -109,6 +109,9 @@ class MetricValue:
     #: overdue at the as-of date (the reason a figure is stale)
     next_release_due: str | None = None
     frequency: str | None = None
+    #: the figure rests on the embedded snapshot's later vintage of a revised series: the vintage
+    #: date (values as revised by then; first prints may differ), else None
+    revised_by: str | None = None
 
     def to_json(self) -> dict:
         v = self.value
@@ -130,6 +133,8 @@ class MetricValue:
             d["alternatives"] = self.alternatives
         if self.detail:
             d["detail"] = _jsonable(self.detail)
+        if self.revised_by:
+            d["revised_by"] = self.revised_by
         return d
 
 
@@ -257,6 +262,7 @@ class Evaluator:
         self._pub: dict[str, pd.Series] = {}
         self._results: dict[str, tuple[pd.Series, Variant | None]] = {}
         self._vcache: dict[int, pd.Series] = {}
+        self._revised: dict[tuple, str | None] = {}
 
     # inputs ------------------------------------------------------------------------------
     def prefetch(self, series_ids) -> None:
@@ -331,7 +337,7 @@ class Evaluator:
 
     def value(self, metric_id: str, *, alternatives: bool = True) -> MetricValue:
         """The metric's figure at the as-of date; ``alternatives=False`` skips computing the
-        other providers' values (faster, e.g. for backtests)."""
+        other providers' values and the revision label (faster, e.g. for backtests)."""
         m = get(metric_id)
         s, v = self._eval(metric_id)
         as_of_txt = self.as_of.date().isoformat() if self.as_of is not None else "now"
@@ -379,8 +385,17 @@ class Evaluator:
         src = ", ".join(series_label(i) for i in v.inputs)
         if v.note:
             src = f"{src} ({v.note})"
+        revised = None
+        if alternatives:
+            from .releases import revised_by
+
+            key = (tuple(v.inputs), date)
+            if key not in self._revised:
+                self._revised[key] = revised_by(self.store, v.inputs, date, self.as_of)
+            revised = self._revised[key]
         return MetricValue(m.id, val, m.unit, date.date().isoformat(), src, status, reason, pub, alts,
-                           s.attrs.get("detail"), age_days, due_txt, m.frequency)
+                           s.attrs.get("detail"), age_days, due_txt, m.frequency,
+                           revised_by=revised)
 
     def _compare(self, m: Metric, s: pd.Series, other: Variant) -> dict | None:
         """Another provider's figure compared on the same date as the primary one.

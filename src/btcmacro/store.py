@@ -28,6 +28,12 @@ from .errors import StoreCorrupt, StoreError, StoreLocked, UsageError
 
 SCHEMA_VERSION = "1"
 
+#: SQL: true for a row loaded from the embedded snapshot (one later vintage whose publication days
+#: come from release rules). Reads rank every other row (a live fetch, an ALFRED vintage with its
+#: real ``realtime_start``) above it for the same date, so a first print the store holds is what an
+#: as-of read shows, not the snapshot's revised value.
+_SNAPSHOT_ROW = "coalesce(vintage LIKE 'snapshot-%', false)"
+
 _DDL = [
     """CREATE TABLE IF NOT EXISTS series (
         series_id VARCHAR PRIMARY KEY,
@@ -575,21 +581,27 @@ class Store:
         return f
 
     def _insert_frame(self, meta: SeriesMeta, f: pd.DataFrame, fetched_at) -> tuple:
-        """Classify and insert one prepared frame; the caller owns the transaction."""
+        """Classify and insert one prepared frame; the caller owns the transaction.
+
+        A frame is compared with the latest row of its own kind: a snapshot load with the
+        snapshot's previous rows, anything else with the rows that outrank the snapshot (so a
+        reloaded snapshot does not restate itself over live rows, which reads rank above it)."""
         con = self.con
+        vint = f["vintage"].iloc[0] if len(f) else None
+        rank = f"{_SNAPSHOT_ROW} DESC" if isinstance(vint, str) and vint.startswith("snapshot-") else _SNAPSHOT_ROW
         con.register("_incoming", f)
         row = con.execute(
             """
             WITH latest AS (
                 SELECT date, value FROM obs WHERE series_id = ?
-                QUALIFY row_number() OVER (PARTITION BY date ORDER BY published_at DESC) = 1
+                QUALIFY row_number() OVER (PARTITION BY date ORDER BY {snap}, published_at DESC) = 1
             )
             SELECT
                 count(*) FILTER (WHERE l.date IS NULL),
                 count(*) FILTER (WHERE l.date IS NOT NULL AND i.value IS DISTINCT FROM l.value),
                 count(*) FILTER (WHERE l.date IS NOT NULL AND i.value IS NOT DISTINCT FROM l.value)
             FROM _incoming i LEFT JOIN latest l USING (date)
-            """,
+            """.format(snap=rank),
             [meta.series_id],
         ).fetchone()
         con.execute(
@@ -597,7 +609,7 @@ class Store:
             INSERT INTO obs
             WITH latest AS (
                 SELECT date, value, published_at FROM obs WHERE series_id = ?
-                QUALIFY row_number() OVER (PARTITION BY date ORDER BY published_at DESC) = 1
+                QUALIFY row_number() OVER (PARTITION BY date ORDER BY {snap}, published_at DESC) = 1
             )
             SELECT i.series_id, i.date, i.value,
                    -- a revision never predates the vintage it revises
@@ -606,7 +618,7 @@ class Store:
                    i.fetched_at, i.vintage
             FROM _incoming i LEFT JOIN latest l USING (date)
             WHERE l.date IS NULL OR i.value IS DISTINCT FROM l.value
-            """,
+            """.format(snap=rank),
             [meta.series_id],
         )
         m = asdict(meta)
@@ -701,16 +713,20 @@ class Store:
         if f.empty:
             return res
         old = con.execute(
-            "SELECT date, value, published_at FROM obs WHERE series_id = ? AND date >= ? AND date <= ?",
+            f"SELECT date, value, published_at, {_SNAPSHOT_ROW} FROM obs "
+            "WHERE series_id = ? AND date >= ? AND date <= ?",
             [meta.series_id, f["date"].min(), f["date"].max()],
         ).df()
         hist: dict = {}
-        for d, v, p in old.itertuples(index=False):
-            hist.setdefault(pd.Timestamp(d).date(), []).append((pd.Timestamp(p).date(), v))
+        snap: dict = {}  # the embedded snapshot's rows: one later vintage, dated by release rules
+        for d, v, p, s in old.itertuples(index=False):
+            (snap if s else hist).setdefault(pd.Timestamp(d).date(), []).append((pd.Timestamp(p).date(), v))
         out = []
         for d, v, p in f.itertuples(index=False):
             rows = sorted(hist.get(d, []), key=lambda t: t[0])
-            visible = [val for pub, val in rows if pub <= p]
+            # a real vintage (ALFRED's realtime_start) outranks the snapshot's stand-in for its date
+            visible = ([val for pub, val in rows if pub <= p]
+                       or [val for pub, val in sorted(snap.get(d, []), key=lambda t: t[0]) if pub <= p])
             same = bool(visible) and (
                 (np.isnan(visible[-1]) and np.isnan(v)) if (isinstance(v, float) and np.isnan(v))
                 else (not np.isnan(visible[-1]) and visible[-1] == v))
@@ -720,7 +736,7 @@ class Store:
             pub = p
             if any(q == p for q, _ in rows):  # a restated vintage: never rewrite, add after
                 pub = max(q for q, _ in rows) + dt.timedelta(days=1)
-            if rows:
+            if rows or snap.get(d):
                 res.revised += 1
             else:
                 res.new += 1
@@ -740,6 +756,54 @@ class Store:
              m["release_rule"], m["provenance"], m["licence"], fetched_at],
         )
         return res
+
+    def redate_snapshot(self, series_id: str, frame: pd.DataFrame) -> int:
+        """Give the embedded snapshot's rows of one series new publication days (``frame``:
+        ``date``, ``published_at``), e.g. after the release calendar was extended.
+
+        A snapshot row's publication day is computed from the release calendar and rules, not
+        observed, so it is the one thing a newer package may correct. Only the first snapshot row
+        of each date moves, and only when no other row of that date (a live fetch, an ALFRED
+        vintage, a later snapshot revision) would then come before it; every value and every
+        other row is left as it is. Returns the number of rows re-dated (one transaction: all or
+        nothing).
+        """
+        if self.read_only:
+            raise StoreError("store opened read-only", where=str(self.path))
+        f = pd.DataFrame({"date": pd.to_datetime(frame["date"]).dt.date,
+                          "published_at": pd.to_datetime(frame["published_at"]).dt.date})
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        con.register("_redate", f)
+        try:
+            n = con.execute(
+                f"""
+                WITH firsts AS (
+                    SELECT date, min(published_at) AS p0 FROM obs
+                    WHERE series_id = ? AND {_SNAPSHOT_ROW} GROUP BY date),
+                others AS (
+                    SELECT o.date, min(o.published_at) AS p1 FROM obs o JOIN firsts f USING (date)
+                    WHERE o.series_id = ? AND NOT (o.published_at = f.p0 AND {_SNAPSHOT_ROW})
+                    GROUP BY o.date),
+                moves AS (
+                    SELECT i.date, f.p0, i.published_at AS p FROM _redate i JOIN firsts f USING (date)
+                    LEFT JOIN others x USING (date)
+                    WHERE i.published_at <> f.p0 AND (x.p1 IS NULL OR i.published_at < x.p1))
+                UPDATE obs SET published_at = moves.p FROM moves
+                WHERE obs.series_id = ? AND obs.date = moves.date AND obs.published_at = moves.p0
+                  AND coalesce(obs.vintage LIKE 'snapshot-%', false)
+                """,
+                [series_id, series_id, series_id]).fetchall()
+            con.execute("COMMIT")
+        except BaseException as e:
+            con.execute("ROLLBACK")
+            if isinstance(e, duckdb.Error):
+                raise StoreError(f"re-dating failed, nothing changed ({str(e).splitlines()[0]})",
+                                 where=f"{self.path or ':memory:'} [{series_id}]") from None
+            raise
+        finally:
+            con.unregister("_redate")
+        return int(n[0][0]) if n else 0
 
     def coverage(self, series_id: str) -> dict:
         """Coverage of a series' latest vintage: first/last date, rows, and dates published as
@@ -807,7 +871,7 @@ class Store:
         sql = f"""
             SELECT series_id, date, value, published_at FROM obs
             WHERE {' AND '.join(where)}
-            QUALIFY row_number() OVER (PARTITION BY series_id, date ORDER BY published_at DESC) = 1
+            QUALIFY row_number() OVER (PARTITION BY series_id, date ORDER BY {_SNAPSHOT_ROW}, published_at DESC) = 1
             ORDER BY series_id, date"""
         df = self.con.execute(sql, params).df()
         df["date"] = pd.to_datetime(df["date"])

@@ -98,8 +98,9 @@ def _published(rule: str, dates: pd.Series, today: dt.date) -> pd.Series:
         published_dates = None
     if published_dates is not None:
         try:
-            out = pd.to_datetime(published_dates(rule, pd.to_datetime(dates)))
-            return out.reset_index(drop=True)
+            out = pd.to_datetime(published_dates(rule, pd.to_datetime(dates))).reset_index(drop=True)
+            # the rules are never-early bounds; a value fetched today was public by today
+            return out.where(out <= pd.Timestamp(today), pd.Timestamp(today))
         except (KeyError, ValueError, UsageError):
             pass
     d = pd.to_datetime(dates).reset_index(drop=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from btcmacro.api import Briefing
+from btcmacro.api import VINTAGE_NOTE, Briefing
 from btcmacro.registry import MetricValue
 from btcmacro.report import builder, render
 from btcmacro.report.i18n import catalog
@@ -43,10 +43,7 @@ def hand_briefing() -> Briefing:
                                  "needs own-node chain data (btcmacro chain sync)"),
         "sofr": _mv("sofr", None, "percent", None, None, "unavailable", "no data published by 2025-12-09"),
     }
-    return Briefing(AS_OF, "2025-12-09T23:00:00+00:00", "test", m, {}, [], [], None, [
-        "Macro series in the embedded snapshot are one later vintage (mid-2026): values for periods "
-        "published by the as-of date may include later revisions; publication dates follow the real "
-        "release calendar."], {})
+    return Briefing(AS_OF, "2025-12-09T23:00:00+00:00", "test", m, {}, [], [], None, [VINTAGE_NOTE], {})
 
 
 @pytest.mark.parametrize("lang,value,unit,expected", [

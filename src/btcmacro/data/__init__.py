@@ -33,8 +33,12 @@ def manifest() -> dict[str, dict]:
 
 @lru_cache(maxsize=1)
 def data_version() -> str:
-    """A short digest of the manifest: changes whenever any snapshot file changes."""
+    """A short digest of the manifest and of what dates its observations (the release calendar
+    and rules): changes whenever a snapshot file or a publication day changes."""
+    from ..releases import RULES_VERSION
+
     text = _root().joinpath("manifest.csv").read_bytes()
+    text += _root().joinpath("release_calendar.csv").read_bytes() + RULES_VERSION.encode()
     last = max(r["last_date"] for r in manifest().values())
     return f"snapshot-{last}-{hashlib.sha256(text).hexdigest()[:10]}"
 
@@ -93,7 +97,8 @@ def install_into(store, *, force: bool = False, published_by=None) -> int:
     from ..releases import published_dates
 
     version = data_version()
-    if not force and store.get_meta("snapshot_version") == version:
+    previous = store.get_meta("snapshot_version")
+    if not force and previous == version:
         return 0
     n = 0
     for sid, row in manifest().items():
@@ -106,6 +111,8 @@ def install_into(store, *, force: bool = False, published_by=None) -> int:
         if published_by is not None:
             df = df[df["published_at"] <= pd.Timestamp(published_by)]
         store.write_series(defn.meta(provenance=row["provenance"]), df, vintage=version)
+        if previous is not None:  # loaded by an older package: its snapshot rows get today's dates
+            store.redate_snapshot(sid, df)
         n += 1
     store.set_meta("snapshot_version", version if published_by is None else f"{version}@{published_by}")
     return n

@@ -1097,6 +1097,8 @@ def _appendix_row(ctx: Ctx, mid: str) -> dict:
         note.append(c.reason(mv.reason))
     for alt in mv.alternatives or []:
         note.append(ctx.alternative(mv, alt))
+    if getattr(mv, "revised_by", None):  # one later vintage of a revised series (issue 17)
+        note.append(c.t("fmt.revised_by", date=c.date(mv.revised_by)))
     avail = ctx.available(mid)
     return {"id": mid, "name": metric_name(mid, ctx.lang),
             "value": ctx.fmt(mid, mv.value) if avail else "—",

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..store import Store
+from ..store import _SNAPSHOT_ROW, Store
 from . import _data
 from .render import Doc, Section, Table
 
@@ -60,7 +60,8 @@ class AsOfCache:
             return
         df = self.store.con.execute(
             "SELECT series_id, date, value, published_at FROM obs WHERE series_id IN (SELECT unnest(?)) "
-            "ORDER BY series_id, date, published_at", [need]).df()
+            # a real vintage outranks the snapshot's stand-in for its date, as in Store.frame
+            f"ORDER BY series_id, date, {_SNAPSHOT_ROW} DESC, published_at", [need]).df()
         df["date"] = pd.to_datetime(df["date"])
         df["published_at"] = pd.to_datetime(df["published_at"])
         for sid in need:
@@ -81,7 +82,7 @@ class AsOfCache:
             if end is not None:
                 p = p[p["date"] <= pd.Timestamp(end)]
             if self._multi[sid]:
-                p = p.drop_duplicates("date", keep="last")  # rows sorted by published_at within a date
+                p = p.drop_duplicates("date", keep="last")  # rows sorted by rank within a date
             parts.append(p)
         if not parts:
             return pd.DataFrame(columns=["series_id", "date", "value", "published_at"])
