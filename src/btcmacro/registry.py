@@ -364,10 +364,10 @@ class Evaluator:
             elif due is not None:
                 if overdue:
                     status = "stale"
-                    reason = (f"published {pub}, {age_days} days before {as_of_txt}; the next release, due "
-                              f"{due_txt}, is not in the data" if pub is not None else
-                              f"latest value is for {date.date().isoformat()}; the next release, due {due_txt}, "
-                              "is not in the data")
+                    late = (f"the next release, due {due_txt}, is not in the data" if due < self.as_of else
+                            f"the next release is delayed to {due_txt}")
+                    reason = (f"published {pub}, {age_days} days before {as_of_txt}; {late}" if pub is not None
+                              else f"latest value is for {date.date().isoformat()}; {late}")
             else:
                 # no release calendar for the inputs (irregular filings): the age of the release
                 limit = MAX_AGE_DAYS.get(m.frequency, 10)
@@ -449,9 +449,10 @@ class Evaluator:
             nd = next_release_due(i, s.dropna().index[-1])
             if nd is None:
                 continue
-            freq, due = nd
+            freq, due, normal = nd
             dues.append(due)
-            if self.as_of > due + pd.Timedelta(days=RELEASE_GRACE_DAYS.get(freq, 3)):
+            # a release delayed past its normal schedule (a shutdown) is overdue from then on
+            if self.as_of > normal + pd.Timedelta(days=RELEASE_GRACE_DAYS.get(freq, 3)):
                 overdue = True
         if not dues:
             return False, None
@@ -466,16 +467,32 @@ _STEPS = {"daily": pd.DateOffset(days=1), "weekly": pd.DateOffset(days=7), "mont
           "quarterly": pd.DateOffset(months=3)}
 
 
-def next_release_due(series_id: str, last_date) -> tuple[str, pd.Timestamp] | None:
-    """``(frequency, due date)`` of the release of the observation after ``last_date`` under the
-    series' release rule and the embedded release calendar; a period whose release was cancelled
-    (e.g. the October 2025 CPI) is skipped. ``None`` for a series with no regular schedule."""
+def next_release_due(series_id: str, last_date) -> tuple[str, pd.Timestamp, pd.Timestamp] | None:
+    """``(frequency, due date, normal due date)`` of the release of the observation after
+    ``last_date`` under the series' release rule and the embedded release calendar; a period whose
+    release was cancelled (e.g. the October 2025 CPI) is skipped. The normal due date differs from
+    the due date for a release the calendar marks *delayed* (a shutdown): it is the latest day the
+    agency's usual practice allows (the never-early rule), so a figure counts as overdue once the
+    release is late against its normal schedule. ``None`` for a series with no regular schedule."""
     from . import catalog
-    from .releases import calendar, published_dates
+    from .releases import calendar, calendar_rows, published_dates, rule_dates
 
     d = catalog.SERIES.get(series_id)
     if d is None or d.frequency not in _STEPS:
         return None
+    period = pd.Timestamp(last_date)
+    cal = calendar()
+    for _ in range(12):
+        period = period + _STEPS[d.frequency]
+        hit = cal.get((d.release, period))
+        if hit is not None and hit[0] is None:
+            continue
+        due = pd.Timestamp(published_dates(d.release, [period]).iloc[0])
+        delayed = hit is not None and any(r["release"] == d.release and r["period"] == period
+                                          and r["kind"] == "delayed" for r in calendar_rows())
+        normal = min(due, pd.Timestamp(rule_dates(d.release, [period]).iloc[0])) if delayed else due
+        return d.frequency, due, normal
+    return None
     period = pd.Timestamp(last_date)
     cal = calendar()
     for _ in range(12):

@@ -302,17 +302,25 @@ def test_staleness_counts_from_the_release(as_of, briefings, docs):
 
 def test_payrolls_age_from_their_real_release(briefings, docs):
     mv = briefings["2025-12-09"].metrics["payrolls_change"]
-    # September 2025 payrolls: delayed by the shutdown, released 2025-11-20 = 19 days before 2025-12-09;
-    # the next report (October with November) was scheduled for 2025-12-16: not overdue, not stale
+    # September 2025 payrolls: delayed by the shutdown, released 2025-11-20 = 19 days before 2025-12-09
+    # (the age counts from the release, not from the reference month: not "99 days"). The October
+    # report was due by 2025-11-14 on the normal schedule and was delayed to 2025-12-16 (with
+    # November's): the figure is stale, and says it is delayed, not old
     assert (mv.date, mv.published_at, mv.age_days, mv.status, mv.next_release_due) == \
-        ("2025-09-01", "2025-11-20", 19, "ok", "2025-12-16")
+        ("2025-09-01", "2025-11-20", 19, "stale", "2025-12-16")
+    assert mv.reason.startswith("published 2025-11-20, 19 days before 2025-12-09; the next release is "
+                                "delayed to 2025-12-16")
     cpi = briefings["2025-12-09"].metrics["cpi_yoy"]
     # September CPI released 2025-10-24 (46 days); October CPI was never published, November due 2025-12-18
     assert (cpi.published_at, cpi.age_days, cpi.status, cpi.next_release_due) == ("2025-10-24", 46, "ok", "2025-12-18")
     may = briefings["2022-06-15"].metrics["payrolls_change"]
-    assert (may.date, may.published_at, may.age_days, may.next_release_due) == ("2022-05-01", "2022-06-03", 12, "2022-07-01")
+    # June 2022 payrolls came out on the second Friday, 2022-07-08 (BLS schedule; the old first-Friday
+    # rule said 07-01)
+    assert (may.date, may.published_at, may.age_days, may.next_release_due) == ("2022-05-01", "2022-06-03", 12, "2022-07-08")
     en = " ".join(client_lines(docs[("2025-12-09", "en")]))
-    assert "99 days" not in en and "stale" not in en
+    # never the reference month's age; the release's age, and the delay, instead
+    assert "99 days" not in en
+    assert "published 2025-11-20 (19 days ago)" in en and "delayed to 2025-12-16" in en
 
 
 def test_overdue_release_is_stale_with_its_release_date(briefings):
@@ -415,7 +423,8 @@ def test_sentence_follows_an_overridden_threshold(store, tmp_path):
     assert e["result"] is True and e["threshold"] == 0.2
     macro = next(s for s in builder.build(b, "en")["sections"] if s["id"] == "macro")
     t = next(s["text"] for s in macro["sentences"] if "sahm_rule" in s["metrics"])
-    assert t.endswith("reads 0.23 pp (2025-09-01, FRED:UNRATE), at or above its 0.20-point recession threshold.")
+    assert "reads 0.23 pp (2025-09-01, FRED:UNRATE" in t
+    assert t.endswith("at or above its 0.20-point recession threshold.")
 
 
 def test_qt_stated_once_without_the_liquidity_regime(store, tmp_path):

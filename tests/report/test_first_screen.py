@@ -77,10 +77,7 @@ def test_zh_thesis_reads_as_an_editor_would(screens):
     t = fs["thesis"]
     assert "主導因素是貨幣市場資金壓力（信心分數71分，滿分100）" in t
     assert "有16天" in t and "（截至12月8日）" in t
-    # behind the driver: the macro trap's inflation gap, then the hash ribbon; a shortfall is 低於 with
-    # a positive number
-    assert "核心 PCE 通膨高於2%目標0.83個百分點（2025年9月資料，12月5日公布）" in t
-    assert "算力30日均值低於60日均值1.8%" in t
+    assert "職缺數較一年前減少2.8%" in t  # a fall is 減少 with a positive number
     assert "FOMC 於10月29日決議自12月1日起停止縮表" in t
     for text in _texts(fs):
         assert _zh_wording_problems(text) == [], text

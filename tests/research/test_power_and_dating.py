@@ -196,3 +196,12 @@ def test_briefing_headline_is_point_in_time(research_store):
     # the last H.4.1 Wednesday published by Tuesday 2025-12-09 is 2025-12-03 (released Thursday 12-04)
     assert h["end"] == "2025-12-03" and h["as_of"] == "2025-12-09"
     assert h["start"] == "2013-01-09"
+
+
+def test_briefing_headline_says_why_when_the_rate_never_moved(research_store):
+    """In 2013 the target range sat at 0-0.25%: the rate's effect cannot be estimated, and the
+    headline says so instead of failing."""
+    from btcmacro.research import headline as H
+
+    h = H.headline(research_store, "2013-10-15")
+    assert h is not None and "did not move" in h["reason"]

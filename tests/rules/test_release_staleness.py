@@ -8,14 +8,22 @@ from btcmacro.registry import next_release_due
 
 
 def test_next_release_follows_the_calendar():
-    # September 2025 payrolls -> the October report, folded into the November one on 2025-12-16
-    assert next_release_due("fred/PAYEMS", "2025-09-01") == ("monthly", pd.Timestamp("2025-12-16"))
-    # September 2025 CPI -> October CPI was never published: the next release is November's, 2025-12-18
-    assert next_release_due("fred/CPIAUCSL", "2025-09-01") == ("monthly", pd.Timestamp("2025-12-18"))
+    # September 2025 payrolls -> the October report, folded into the November one on 2025-12-16; it
+    # was delayed by the shutdown, so it counts as due on the normal schedule's latest day, the
+    # second Friday of November (2025-11-14)
+    assert next_release_due("fred/PAYEMS", "2025-09-01") == (
+        "monthly", pd.Timestamp("2025-12-16"), pd.Timestamp("2025-11-14"))
+    # September 2025 CPI -> October CPI was never published: the next release is November's,
+    # delayed to 2025-12-18 (earlier than the never-early rule's 26 December)
+    assert next_release_due("fred/CPIAUCSL", "2025-09-01") == (
+        "monthly", pd.Timestamp("2025-12-18"), pd.Timestamp("2025-12-18"))
     # an H.4.1 Wednesday -> next Wednesday's level, published the Thursday after it
-    assert next_release_due("fred/WALCL", "2025-12-03") == ("weekly", pd.Timestamp("2025-12-11"))
+    assert next_release_due("fred/WALCL", "2025-12-03") == ("weekly", pd.Timestamp("2025-12-11"), pd.Timestamp("2025-12-11"))
     # a Friday market close -> Saturday's close under the same-day rule
-    assert next_release_due("cmc/btc_close", "2025-12-05") == ("daily", pd.Timestamp("2025-12-06"))
+    assert next_release_due("cmc/btc_close", "2025-12-05") == ("daily", pd.Timestamp("2025-12-06"), pd.Timestamp("2025-12-06"))
+    # September 2013 payrolls were due by 2013-10-11 on the normal schedule, out 2013-10-22
+    assert next_release_due("fred/PAYEMS", "2013-08-01") == (
+        "monthly", pd.Timestamp("2013-10-22"), pd.Timestamp("2013-10-11"))
 
 
 def test_irregular_series_have_no_schedule():

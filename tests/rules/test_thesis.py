@@ -16,15 +16,9 @@ Hand computation with the packaged [thesis] settings (weights 0.5 margin / 0.2 a
 * sentiment ("extreme fear"): Fear & Greed 22 vs 25 (scale 10): distance 0.3 → strength 0.15:
   100 × (0.075 + 0.15 + 0.3) = 52.5.
 
-* macro trap ("trap"): the three labour/inflation conditions that hold are pivotal: core PCE gap
-  0.825 pp vs 0.5 (scale 0.5 pt) → 0.325; JOLTS 12-month change −2.83% vs 0 (scale 5%) → 0.283;
-  negative payroll months 2 vs 2 → 0. All published within 45 days and none overdue (September
-  payrolls came out 20 November, the next report was due 16 December): freshness 1.
-  100 × (0.5 · (0.325 + 0.283 + 0) / 3 + 0.2 · 0.75 + 0.3 · 1) = 55.1.
-
 Ranking by impact = conviction × regime weight × |stance|: funding stress 71.4 × 0.9 × 1 = 64.3
-leads; the macro trap (55.1 × 0.8 = 44.1) is second, ahead of the gold-BTC rotation (69.4 × 0.6 =
-41.6); sentiment (52.5 × 0.5 × 0.5 = 13.1) is last. Five regimes are adverse, two (liquidity turning, extreme fear) supportive: the view is
+leads; the gold-BTC rotation (≈ 69 × 0.6 × 1 ≈ 42) is second; sentiment (52.5 × 0.5 × 0.5 = 13.1)
+is last. Five regimes are adverse, two (liquidity turning, extreme fear) supportive: the view is
 bearish, the driver funding stress, and the counter-signal comes from the highest-impact
 supportive regime, liquidity (37.5 > 13.1): the FOMC's decision to end runoff.
 """
@@ -77,9 +71,7 @@ def test_liquidity_and_sentiment_by_hand(th):
 def test_ranking_view_driver_counter(th):
     assert th["view"] == "bearish"
     assert th["driver"] == "funding_stress"
-    assert th["ranking"][:3] == ["funding_stress", "macro_trap", "crossasset_rotation"]
-    assert th["regimes"]["macro_trap"]["conviction"] == pytest.approx(
-        100 * (0.5 * (0.3251 + 0.2832 + 0.0) / 3 + 0.2 * 0.75 + 0.3 * 1.0), abs=0.05)
+    assert th["ranking"][:2] == ["funding_stress", "crossasset_rotation"]
     assert th["ranking"][-1] == "sentiment"
     assert th["regimes"]["funding_stress"]["impact"] == pytest.approx(71.4 * 0.9, abs=0.1)
     assert th["signals"][0]["id"] == "funding_stress.sofr_at_top"
@@ -110,12 +102,11 @@ def test_flips_are_nearest_thresholds_against_the_view(th):
 
 
 def test_freshness_counts_from_publication(th):
-    # payrolls for September 2025, published 20 November 2025: 19 days before 9 December, and not
-    # overdue (the next report was due 16 December) → freshness 1; counted from the reference month
-    # it would have been 99 days old
+    # payrolls for September 2025, published 20 November 2025: 19 days before 9 December, flagged
+    # stale by the registry → 1 × stale_status_factor 0.5
     c = _cond(th, "macro_trap.payrolls_negative")
     assert c["published_at"] == "2025-11-20" and c["age_days"] == 19
-    assert c["freshness"] == pytest.approx(1.0)
+    assert c["freshness"] == pytest.approx(0.5)
     t = thesis.settings_defaults()
     import pandas as pd
 
@@ -131,8 +122,8 @@ def test_weights_override_changes_the_ranking(dec9, tmp_path):
     cfg = load_rules(p)
     cfg.regimes = dec9.cfg.regimes
     th2 = thesis.score(dec9.regimes, dec9.values, "2025-12-09", cfg)
-    # 71.4 × 0.3 = 21.4 now trails the macro trap (44.1) and the rotation (41.6)
-    assert th2["driver"] == "macro_trap"
+    # 71.4 × 0.3 = 21.4 now trails the rotation (≈ 41.6)
+    assert th2["driver"] == "crossasset_rotation"
     assert th2["ranking"].index("funding_stress") > th2["ranking"].index("crossasset_rotation")
     # weights of the three components
     p.write_text("[thesis]\nweight_margin = 1.0\nweight_agreement = 0.0\nweight_freshness = 0.0\n", encoding="utf-8")

@@ -45,6 +45,12 @@ def estimate(data: pd.DataFrame) -> dict:
 
     cols = [LIQ, RATE, *CONTROLS]
     d = data[["btc", *cols]].dropna()
+    flat = [c for c in cols if len(d) and float(d[c].std(ddof=1)) == 0.0]
+    if len(d) < 30 or flat:
+        why = (f"only {len(d)} weeks of data" if len(d) < 30 else
+               "the policy rate did not move in the sample, so its effect cannot be estimated"
+               if RATE in flat else f"{', '.join(flat)} did not move in the sample")
+        return {"reason": why, "n": int(len(d))}
     Z = (d[cols] - d[cols].mean()) / d[cols].std(ddof=1)
     X = np.column_stack([np.ones(len(d)), Z.to_numpy()])
     y = d["btc"].to_numpy()
@@ -73,7 +79,8 @@ def estimate(data: pd.DataFrame) -> dict:
 
 def headline(store, as_of) -> dict | None:
     """:func:`estimate` on the weekly sample from 2013 with only what was published by ``as_of``;
-    ``None`` when the sample is too short (the reason is then the caller's to state)."""
+    ``None`` when the sample is too short to load, a dict with ``reason`` when the model cannot be
+    estimated (e.g. the policy rate never moved in the sample)."""
     from ..errors import UsageError
     from .sensitivity import changes, load_levels
 
@@ -82,6 +89,8 @@ def headline(store, as_of) -> dict | None:
     except UsageError:
         return None
     out = estimate(changes(lv))
+    if "reason" in out:
+        return out
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
     out["method"] = ("weekly BTC log returns on z-scored changes in net liquidity and the policy rate "
                      "(dated at the FOMC decision), broad dollar as control; OLS with Newey–West errors")
