@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import math
 import os
 import shutil
@@ -240,6 +241,11 @@ def toml_value(v) -> str:
     raise TypeError(v)
 
 
+def toml_key(k: str) -> str:
+    """A TOML key: bare when it can be ("fear_max"), quoted otherwise ("liquidity:turning")."""
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k, ensure_ascii=False)
+
+
 values = st.one_of(
     st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
@@ -274,7 +280,8 @@ def test_rules(store, one_briefing, tmp_path_factory, key, value):
         value = default
     d = tmp_path_factory.mktemp("rules")
     rules = d / "rules.toml"
-    rules.write_text(f"[{'.'.join(key[:-1])}]\n{key[-1]} = {toml_value(value)}\n", encoding="utf-8")
+    rules.write_text(f"[{'.'.join(toml_key(k) for k in key[:-1])}]\n{toml_key(key[-1])} = {toml_value(value)}\n",
+                     encoding="utf-8")
     out = d / "b.json"
     res = runner.invoke(app, ["brief", "--rules", str(rules), "--format", "json", "--out", str(out),
                               "--store", str(path)])
