@@ -303,6 +303,13 @@ def _x_drop(c: Ctx) -> dict | None:
     return {}
 
 
+def _x_etf(c: Ctx) -> dict | None:
+    """A net flow is written as an outflow or an inflow of a positive amount (淨流出1.6億美元,
+    never 淨流入 −1.6億美元)."""
+    v = float(c.mv("etf_netflow_5d").value)
+    return {"outflow": v < 0, "flow": c.fmt("etf_netflow_5d", abs(v), signed=False)}
+
+
 def _x_fear(c: Ctx) -> dict | None:
     return {"n": c.cat.num(float(c.mv("fear_greed").value))}
 
@@ -341,7 +348,7 @@ SENTENCES: dict[str, tuple[S, ...]] = {
     ),
     "flows": (
         S("funding", ("funding_rate",), opt=("open_interest",)),
-        S("etf", ("etf_netflow_5d",), opt=("etf_cost_basis",)),
+        S("etf", ("etf_netflow_5d",), opt=("etf_cost_basis",), extra=_x_etf),
         S("stablecoins", ("stablecoin_supply", "stablecoin_supply_change_30d")),
         S("fear_greed", ("fear_greed",), extra=_x_fear),
     ),
@@ -376,10 +383,12 @@ REGIME_SECTION = {
 
 #: charts drawn in each section (ids of :data:`btcmacro.report.charts.CHARTS`)
 SECTION_CHARTS = {
-    "liquidity": ("fed_balance_sheet", "reserves_spread", "net_liquidity_btc", "m2"),
+    "liquidity": ("fed_balance_sheet", "reserves_gdp", "sofr_range_top", "rmp_bills", "reserves_spread",
+                  "net_liquidity_btc", "m2"),
     "macro": ("payrolls",),
-    "onchain": ("mvrv_realized", "hodl_waves"),
+    "onchain": ("mvrv_realized", "supply_in_loss", "sth_sopr", "realized_pl", "hodl_waves"),
     "mining": ("hashrate_difficulty",),
+    "flows": ("etf_flows", "funding_oi"),
     "crossasset": ("gold_btc",),
     "levels": ("btc_levels",),
 }
@@ -783,13 +792,29 @@ def build(briefing, lang: str) -> dict:
                 "groups": groups}
 
     notes = {"title": c.t("section.notes"), "entries": [c.note(t) for t in briefing.notes or []]}
+    # every unavailable figure once, with its reason (the analyst appendix lists them together)
+    unavailable = [{"text": it["text"], "metrics": it["metrics"]} for sec in sections for it in sec["sentences"]
+                   if it["kind"] == "unavailable" and it["metrics"]]
     meta = [c.t("label.as_of", date=c.date(ctx.as_of_iso)),
-            c.t("label.generated", when=briefing.generated_at),
+            c.t("label.generated", when=_when(c, briefing.generated_at)),
             c.t("label.data_version", version=briefing.data_version)]
     return {"lang": lang, "html_lang": c.t("meta.html_lang"), "title": c.t("meta.title", as_of=c.date(ctx.as_of_iso)),
             "as_of": ctx.as_of_iso, "meta": meta, "summary": summary, "sections": sections,
-            "appendix": appendix, "notes": notes,
+            "appendix": appendix, "notes": notes, "unavailable": unavailable,
             "labels": {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("ui.") and "{{" not in v}}
+
+
+def _when(c: Catalog, stamp) -> str:
+    """A generation time stamp as the language writes it (date plus ``HH:MM UTC``), never ISO."""
+    import datetime as _dt
+
+    try:
+        t = _dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.UTC)
+    return f"{c.date(t.date())} {t:%H:%M} UTC"
 
 
 SENTENCES_SUMMARY = (
