@@ -99,7 +99,10 @@ def _chart_entry(ctx, p: dict, *, drawn: str = "") -> dict:
                else charts.COLORS[i % len(charts.COLORS)]) for i, t in enumerate(p["traces"])]
     return {"title": p["title"], "fallback": p["fallback"], "note": p["note"], "caption": cap,
             "source_line": source_line, "legend": legend, "svg": drawn, "png": "",
-            "more_levels": len(p.get("bands") or []) > len(p.get("labels") or [])}
+            "more_levels": len(p.get("bands") or []) > len(p.get("labels") or []),
+            # a chart whose only missing series are unavailable metrics says nothing more: the
+            # appendix lists each unavailable figure once, with its reason
+            "fallback_shown": p["fallback"] if p["fallback"] and not p.get("unavailable_only") else ""}
 
 
 def _client_charts(chart_out: dict) -> list[str]:

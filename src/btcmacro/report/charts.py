@@ -196,6 +196,7 @@ def plan(ctx: Ctx, chart_id: str) -> dict:
     c = ctx.cat
     title = c.t(f"chart.title.{chart_id}")
     traces, missing, raws = [], [], {}
+    unavailable_only = True  # every series missing is an unavailable metric (listed with its reason)
     from ..registry import REGISTRY
 
     for tr in spec.traces:
@@ -212,18 +213,21 @@ def plan(ctx: Ctx, chart_id: str) -> dict:
                 continue
         if tr.metric in CHART_INPUTS:
             missing.append(c.t("chart.no_series", name=name))
+            unavailable_only = False
         elif tr.metric not in REGISTRY and tr.metric not in ctx.b.metrics:
             missing.append(c.t("chart.not_registered", name=name))
+            unavailable_only = False
         elif not ctx.available(tr.metric):
             mv = ctx.mv(tr.metric)
             missing.append(c.t("chart.missing_metric", name=name, reason=c.reason(mv.reason if mv else None)))
         else:
             missing.append(c.t("chart.no_series", name=name))
+            unavailable_only = False
     bands = _bands(ctx) if spec.levels and traces else []
     reasons = c.t("fmt.list_sep").join(missing)
     if not traces:
         return {"id": chart_id, "title": title, "traces": [], "bands": [], "labels": [], "refs": [], "events": [],
-                "x_range": None, "caption": None, "note": "",
+                "x_range": None, "caption": None, "note": "", "unavailable_only": unavailable_only,
                 "fallback": c.t("chart.unavailable", title=title, reasons=reasons)}
     start, end = _window(ctx, spec)
     x_range = (start, end)
