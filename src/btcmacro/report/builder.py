@@ -797,11 +797,22 @@ def build(briefing, lang: str) -> dict:
                    if it["kind"] == "unavailable" and it["metrics"]]
     meta = [c.t("label.as_of", date=c.date(ctx.as_of_iso)),
             c.t("label.generated", when=_when(c, briefing.generated_at)),
-            c.t("label.data_version", version=briefing.data_version)]
+            _data_version(c, briefing.data_version)]
     return {"lang": lang, "html_lang": c.t("meta.html_lang"), "title": c.t("meta.title", as_of=c.date(ctx.as_of_iso)),
             "as_of": ctx.as_of_iso, "meta": meta, "summary": summary, "sections": sections,
             "appendix": appendix, "notes": notes, "unavailable": unavailable,
             "labels": {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("ui.") and "{{" not in v}}
+
+
+def _data_version(c: Catalog, version) -> str:
+    """The data version for the header: an embedded snapshot's ISO date is written as the
+    language writes dates (the full version string stays in the JSON)."""
+    import re
+
+    m = re.fullmatch(r"snapshot-(\d{4}-\d{2}-\d{2})-([0-9a-f]+)", str(version or ""))
+    if m:
+        return c.t("label.data_version_snapshot", date=c.date(m.group(1)), digest=m.group(2))
+    return c.t("label.data_version", version=version)
 
 
 def _when(c: Catalog, stamp) -> str:

@@ -454,7 +454,7 @@ def _takeaway(ctx: Ctx, spec: ChartSpec, p: dict, raws: dict) -> str:
             return c.t("chart.takeaway.rmp_since", since=c.date(t0), actual=c.usd(change, True), assumed=c.usd(assumed, True),
                        date=c.date(d1))
         return c.t("chart.takeaway.rmp_ahead", last=c.usd(v1), date=c.date(d1), monthly=c.usd(float(monthly)),
-                   year=c.usd(float(monthly) * 12, True))
+                   year=c.usd(float(monthly) * 12))
     refs = p.get("refs") or []
     if refs:
         r = refs[0]["raw"]
