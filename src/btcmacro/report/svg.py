@@ -20,7 +20,7 @@ from html import escape
 W, H = 720, 360
 MAX_POINTS = 320
 FONT = 12
-LABEL_GAP = 15  # px between level-label baselines (one line of 11 px text)
+LABEL_GAP = 18  # px between level-label baselines: one line of 11 px text (CJK fonts are ~1.45 em tall)
 LABEL_AREA = 200  # px right of the plot for the level labels
 
 
@@ -218,7 +218,7 @@ def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors) -> str:
             row = len(rows_end) - 1
         anchor_right = x + width > ml + pw
         rows_end[row] = x + 4 if anchor_right else x + width
-        y = mt + 12 + 14 * row
+        y = mt + 12 + 17 * row
         out.append(f'<line class="event" x1="{_f(x)}" x2="{_f(x)}" y1="{mt}" y2="{mt + ph}" stroke="#8064a2" '
                    f'stroke-dasharray="3 3"/>')
         out.append(f'<text class="event-label" x="{_f(x - 3 if anchor_right else x + 3)}" y="{_f(y)}" '
