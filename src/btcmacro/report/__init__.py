@@ -124,6 +124,7 @@ def _render_html(briefing, lang: str) -> str:
     for cid in charts.chart_ids():
         p = charts.plan(ctx, cid)
         chart_out[cid] = _chart_entry(ctx, p, drawn=Markup(charts.svg(ctx, p)) if not p["fallback"] else "")
+        chart_out[cid]["svg_narrow"] = Markup(charts.svg(ctx, p, narrow=True)) if not p["fallback"] else ""
     tpl = _env().get_template("briefing.html.j2")
     return tpl.render(doc=doc, charts=chart_out, client_charts=_client_charts(chart_out), lbl=_labels(lang),
                       sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"))

@@ -359,7 +359,7 @@ def _rmp_projection(ctx: Ctx, actual: Scaled, raw: pd.Series | None) -> Scaled |
     t0 = starts[-1] if starts and starts[-1] >= raw.index[0] else raw.index[-1]
     base = raw[raw.index <= t0]
     v0 = float(base.iloc[-1]) if len(base) else float(raw.iloc[0])
-    days = list(range(0, 366, 7))
+    days = list(range(0, 365, 7)) + [365]  # weekly points, ending one year after the start
     xs = pd.DatetimeIndex([t0 + pd.Timedelta(days=k) for k in days])
     vals = pd.Series([v0 + monthly * 12 * k / 365.0 for k in days], index=xs)
     scaled, label = _scale(ctx, actual.trace.metric, pd.concat([raw, vals]))
@@ -543,8 +543,9 @@ def spread_labels(ys: list[float], gap: float) -> list[float]:
     return out
 
 
-def svg(ctx: Ctx, p: dict) -> str:
-    """The chart as a static inline ``<svg>`` (HTML and PDF; see :mod:`btcmacro.report.svg`)."""
+def svg(ctx: Ctx, p: dict, *, narrow: bool = False) -> str:
+    """The chart as a static inline ``<svg>`` (HTML and PDF; see :mod:`btcmacro.report.svg`);
+    ``narrow``: the phone rendering (a smaller view box, so the same text reads larger)."""
     from . import svg as svgmod
 
     c = ctx.cat
@@ -552,7 +553,8 @@ def svg(ctx: Ctx, p: dict) -> str:
         fmt_month = lambda t: c.t("chart.tick_month", mon=_MONTHS_EN[t.month - 1], y=t.year, yy=f"{t.year % 100:02d}", m=t.month)  # noqa: E731
     else:
         fmt_month = lambda t: c.t("chart.tick_month", mon="", y=t.year, yy=f"{t.year % 100:02d}", m=t.month)  # noqa: E731
-    return svgmod.render(p, fmt_month, colors=COLORS, band_colors=BAND_COLORS, hodl_colors=HODL_COLORS)
+    return svgmod.render(p, fmt_month, colors=COLORS, band_colors=BAND_COLORS, hodl_colors=HODL_COLORS,
+                         **(svgmod.NARROW if narrow else {}))
 
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -18,6 +18,8 @@ import math
 from html import escape
 
 W, H = 720, 360
+#: the phone rendering (shown below 640 px by the page's CSS): fewer pixels, so its text is larger
+NARROW = {"width": 440, "height": 340, "label_area": 150, "max_labels": 4}
 MAX_POINTS = 320
 FONT = 12
 LABEL_GAP = 18  # px between level-label baselines: one line of 11 px text (CJK fonts are ~1.45 em tall)
@@ -114,7 +116,8 @@ def _f(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors) -> str:
+def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors, width: int = W, height: int = H,
+           label_area: int = LABEL_AREA, max_labels: int | None = None) -> str:
     """The chart plan ``p`` as an inline ``<svg>`` string.
 
     ``p`` is a plan from :func:`btcmacro.report.charts.plan` (traces in display units, bands,
@@ -127,13 +130,18 @@ def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors) -> str:
     left = [t for t in traces if t.trace.axis == "y"]
     right = [t for t in traces if t.trace.axis == "y2"]
     labels = p.get("labels") or []
+    if max_labels is not None and len(labels) > max_labels and traces and traces[0].y:
+        last = traces[0].y[-1]
+        labels = sorted(sorted(labels, key=lambda b: abs((b["low"] + b["high"]) / 2 - last))[:max_labels],
+                        key=lambda b: b["low"])
+    W, H = width, height
     x0 = min(t.x[0] for t in traces)
     x1 = max(t.x[-1] for t in traces)
     if p.get("x_range"):
         x0, x1 = (pd.Timestamp(v) for v in p["x_range"])
     if x1 <= x0:
         x1 = x0 + pd.Timedelta(days=1)
-    ml, mr, mt, mb = 58, (60 if right else 14) + (LABEL_AREA if labels else 0), 28, 30
+    ml, mr, mt, mb = 58, (60 if right else 14) + (label_area if labels else 0), 28, 30
     pw, ph = W - ml - mr, H - mt - mb
 
     def sx(d) -> float:
@@ -270,6 +278,6 @@ def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors) -> str:
             color = "#a33" if b["kind"] == "resistance" else "#3a7a2a" if b["kind"] == "support" else "#5b6575"
             out.append(f'<line x1="{ml + pw}" x2="{ml + pw + 8}" y1="{_f(ymid)}" y2="{_f(y - 4)}" stroke="{color}"/>')
             out.append(f'<text class="level-label" x="{ml + pw + 10}" y="{_f(y)}" fill="{color}" font-size="11">'
-                       f'<title>{escape(b["label"])}</title>{escape(fit(b["label"], LABEL_AREA - 14))}</text>')
+                       f'<title>{escape(b["label"])}</title>{escape(fit(b["label"], label_area - 14))}</text>')
     out.append("</svg>")
     return "".join(out)
