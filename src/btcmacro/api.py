@@ -249,6 +249,8 @@ class Briefing:
     hodl_waves_reason: str | None = None
     #: band shares in percent (date index, one column per band key) for the chart; not in the JSON
     hodl_history: pd.DataFrame | None = None
+    #: raw store series drawn in the report (``CHART_INPUTS``, e.g. Treasury holdings); not in the JSON
+    chart_inputs: dict[str, pd.Series] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         from .registry import _jsonable
@@ -284,7 +286,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         levels = rules.compute_levels(ev, values, cfg)
         fomc = rules.next_meeting(d)
         scenarios = rules.build_scenarios(ev, values, regimes, levels, fomc, cfg)
-        charts = {}
+        charts, chart_inputs = {}, {}
         if with_charts:
             for mid, days in CHART_METRICS.items():
                 if mid in REGISTRY:
@@ -292,7 +294,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
                     charts[mid] = s[s.index > d - pd.Timedelta(days=days)]
             for key, (sid, scale, days) in CHART_INPUTS.items():
                 s = ev.input(sid) * scale
-                charts[key] = s[s.index > d - pd.Timedelta(days=days)]
+                chart_inputs[key] = s[s.index > d - pd.Timedelta(days=days)]
         hw = _published_hodl(st, d, HODL_CHART_DAYS if with_charts else 0)
         version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
@@ -303,7 +305,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         ]
         return Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
                         hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
-                        hodl_history=hw.history if with_charts else None)
+                        hodl_history=hw.history if with_charts else None, chart_inputs=chart_inputs)
 
 
 def metric_definition(id: str) -> dict:

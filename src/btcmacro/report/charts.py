@@ -165,7 +165,8 @@ def _raw_series(ctx: Ctx, spec: ChartSpec, tr: Trace) -> pd.Series | None:
     carried forward: a policy rate holds until it changes), in basis points for percent rates.
     """
     start, end = _window(ctx, spec)
-    s = (ctx.b.charts or {}).get(tr.metric)
+    s = (getattr(ctx.b, "chart_inputs", None) or {}).get(tr.metric) if tr.metric in CHART_INPUTS \
+        else (ctx.b.charts or {}).get(tr.metric)
     if s is None:
         return None
     s = pd.to_numeric(s, errors="coerce").dropna()
