@@ -54,3 +54,24 @@ def test_pdf_pages_fonts_and_text(rendered, lang):
         assert "$6.54T" in text
     # static charts: vector drawings, no script in the file
     assert b"/JavaScript" not in data and b"/JS " not in data
+
+
+def test_cli_writes_a_pdf_and_refuses_stdout(snapshot_store_path, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from btcmacro.cli import app
+
+    store = tmp_path / "store.duckdb"
+    shutil.copy(snapshot_store_path, store)
+    runner = CliRunner()
+    res = runner.invoke(app, ["brief", "--as-of", "2025-12-09", "--format", "pdf", "--out", "-", "--store", str(store)])
+    err = res.stderr.strip().splitlines()
+    assert res.exit_code == 2 and len(err) == 1 and "PDF cannot be written to standard output" in err[0]
+    out = tmp_path / "note.pdf"
+    res = runner.invoke(app, ["brief", "--as-of", "2025-12-09", "--format", "pdf", "--lang", "zh-TW", "--out", str(out),
+                              "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind
