@@ -69,6 +69,9 @@ def test_client_charts_share_one_window_and_say_so(real_briefing):
         first = min(t.x[0] for t in p["traces"])
         if cid == "fed_balance_sheet":  # four years, so that the start of QT is in view
             assert cap["window"] == "window: 4 years to 2025-12-09" and first < pd.Timestamp("2022-06-01")
+        elif cid == "rmp_bills":  # the assumed path runs a year past the data, and says so
+            assert cap["window"] == "window: 2 years to 2025-12-09, then the assumed path for a year"
+            assert first > start and p["x_range"][1] == pd.Timestamp("2026-12-03")
         else:
             assert cap["window"] == "window: 2 years to 2025-12-09" and first > start, cid
 

@@ -405,7 +405,8 @@ def _caption(ctx: Ctx, spec: ChartSpec, p: dict, raws: dict) -> dict:
             last_dates.append(raws[m].index[-1])
     start, end = p["x_range"]
     years = round(spec.window_days / 365)
-    window = c.t("chart.window", years=years, end=c.date(ctx.as_of_iso))
+    ahead = p["x_range"][1] > pd.Timestamp(ctx.as_of_iso)
+    window = c.t("chart.window_ahead" if ahead else "chart.window", years=years, end=c.date(ctx.as_of_iso))
     return {"takeaway": _takeaway(ctx, spec, p, raws), "source": c.t("fmt.alt_sep").join(srcs), "date": c.date(max(last_dates)) if last_dates else "", "window": window}
 
 
