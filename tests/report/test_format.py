@@ -103,10 +103,10 @@ def test_alternative_with_difference():
     ("zh-TW", "needs own-node chain data (btcmacro chain sync)", "需要自有節點的鏈上資料（請執行 btcmacro chain sync）"),
     ("zh-TW", "needs own-node chain data", "需要自有節點的鏈上資料"),
     ("zh-TW", "latest value is for 2025-09-01, 99 days before 2025-12-09",
-     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99 天"),
+     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99天"),
     ("zh-TW", "latest value is for 2025-09-01, 99 days before 2025-12-09; delayed: 2025-11: BLS: November "
               "report delayed by the shutdown (scheduled Dec 5)",
-     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99 天；延後發布：2025年11月：美國勞工統計局：11 月就業報告因政府關門延後（原訂 12 月 5 日）"),
+     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99天；延後發布：2025年11月：美國勞工統計局：11月就業報告因政府關門延後（原訂12月5日）"),
     ("zh-TW", "stale: no data published by 2025-12-09", "資料過時：截至 2025年12月9日 尚無已發布的資料"),
 ])
 def test_reason_translation(lang, text, expected):
