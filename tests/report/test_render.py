@@ -83,6 +83,19 @@ def test_markdown_pngs_exist(rendered):
     assert "6.54兆美元（2025年12月3日，FRED:WALCL）" in rendered[("md", "zh-TW")].read_text("utf-8")
 
 
+def test_markdown_names_its_chart_folder(rendered):
+    """The line under the title says where the PNGs are (issue 11), and every PNG is in it."""
+    for lang, line in (("en", "_Charts are PNG files in the folder {}/ next to this file._"),
+                       ("zh-TW", "_圖表為PNG檔，存放於本檔案旁的資料夾 {}/。_")):
+        md_path = rendered[("md", lang)]
+        folder = f"{md_path.stem}_files"
+        lines = md_path.read_text("utf-8").splitlines()
+        assert lines[4] == line.format(folder), lines[:6]
+        refs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md_path.read_text("utf-8"))
+        assert refs and all(r.startswith(folder + "/") for r in refs)
+        assert sorted(p.name for p in (md_path.parent / folder).iterdir()) == sorted(r.split("/")[1] for r in refs)
+
+
 def test_json_round_trips(rendered, real_briefing):
     for lang in report.LANGS:
         doc = json.loads(rendered[("json", lang)].read_text("utf-8"))
