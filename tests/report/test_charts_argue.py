@@ -137,3 +137,15 @@ def test_providers_name_no_field_keys():
     assert charts.providers("BGeometrics:supply_in_loss, Coin Metrics:SplyCur") == ["BGeometrics", "Coin Metrics"]
     assert charts.providers("FRED:WALCL, WDTGAL, RRPONTSYD (net liquidity)") == ["FRED"]
     assert charts.providers(None) == []
+
+
+def test_cost_basis_takeaway_compares_one_day(real_briefing):
+    """Price, realized price and STH cost basis on the same day (the last day all three have:
+    2025-12-08, as the on-chain providers lag the close by a day): 90,640 / 56,332 - 1 = +60.9%,
+    90,640 / 102,767 - 1 = -11.8% (the same -11.8% as the briefing's price_vs_sth metric)."""
+    p = charts.plan(builder.Ctx(real_briefing, "en"), "mvrv_realized")
+    assert p["caption"]["takeaway"] == ("On 2025-12-08 bitcoin, at $90,640, was 60.9% above the realized price "
+                                        "($56,332) and 11.8% below the short-term holders' cost basis ($102,767); "
+                                        "MVRV 1.61.")
+    mv = real_briefing.metrics["price_vs_sth_cost_basis"]
+    assert mv.date == "2025-12-08" and round(100 * mv.value, 1) == -11.8

@@ -50,6 +50,7 @@ class ChartSpec:
     events: bool = False  # FOMC decisions, QT start/end and RMP start as vertical markers
     refs: tuple[str, ...] = ()  # horizontal reference lines (see _refs)
     rmp: bool = False  # the reserve-management projection against actual Treasury holdings
+    costs: bool = False  # takeaway: the price against the realized price and the STH cost basis
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -65,7 +66,7 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("btc_levels", (Trace("btc_price"), Trace("btc_ma_50d", dash="dot"), Trace("btc_ma_200d", dash="dash"),
                              Trace("btc_ma_200w", dash="dashdot")), levels=True, events=True),
     ChartSpec("mvrv_realized", (Trace("btc_price"), Trace("realized_price"), Trace("sth_cost_basis", dash="dot"),
-                                Trace("mvrv", axis="y2"))),
+                                Trace("mvrv", axis="y2")), costs=True),
     ChartSpec("supply_in_loss", (Trace("supply_in_loss_pct", style="area"),)),
     ChartSpec("sth_sopr", (Trace("sth_sopr"),), refs=("one",)),
     ChartSpec("realized_pl", (Trace("net_realized_pl_usd", style="bar"),)),
@@ -457,6 +458,17 @@ def _takeaway(ctx: Ctx, spec: ChartSpec, p: dict, raws: dict) -> str:
                        date=c.date(d1))
         return c.t("chart.takeaway.rmp_ahead", last=c.usd(v1), date=c.date(d1), monthly=c.usd(float(monthly)),
                    year=c.usd(float(monthly) * 12))
+    if spec.costs and all(raws.get(k) is not None for k in ("btc_price", "realized_price", "sth_cost_basis")):
+        # one date for the three: the last day all of them have (a comparison never mixes days)
+        day = min(raws[k].index[-1] for k in ("btc_price", "realized_price", "sth_cost_basis"))
+        at = {k: float(raws[k][raws[k].index <= day].iloc[-1]) for k in ("btc_price", "realized_price", "sth_cost_basis")}
+        price, realized, sth = at["btc_price"], at["realized_price"], at["sth_cost_basis"]
+        mv = raws.get("mvrv")
+        mv = mv[mv.index <= day] if mv is not None else None
+        return c.t("chart.takeaway.costs", price=c.usd(price), date=c.date(day), realized=c.usd(realized),
+                   r_above=price >= realized, r_pct=c.percent(abs(100 * (price / realized - 1))),
+                   sth=c.usd(sth), s_above=price >= sth, s_pct=c.percent(abs(100 * (price / sth - 1))),
+                   mvrv=c.num(float(mv.iloc[-1]), 2) if mv is not None and len(mv) else "")
     refs = p.get("refs") or []
     if refs:
         r = refs[0]["raw"]
