@@ -57,6 +57,15 @@ def test_events_come_from_the_calendar_point_in_time():
     assert ("rmp_start", "2025-12-12") in later and ("decision", "2025-12-10") in later
 
 
+def test_level_charts_say_how_much_they_moved(real_briefing):
+    """WALCL 2021-12-15 = 8,756,666 millions, 2025-12-03 = 6,535,781: down 2,220,885 millions = $2.22T,
+    25.36% of the start."""
+    p = charts.plan(builder.Ctx(real_briefing, "en"), "fed_balance_sheet")
+    assert p["caption"]["takeaway"] == "Fed total assets fell $2.22T (25.4%) between 2021-12-15 and 2025-12-03."
+    zh = charts.plan(builder.Ctx(real_briefing, "zh-TW"), "fed_balance_sheet")
+    assert zh["caption"]["takeaway"] == "聯準會總資產自2021年12月15日至2025年12月3日減少2.22兆美元（25.4%）。"
+
+
 def test_client_charts_share_one_window_and_say_so(real_briefing):
     ctx = builder.Ctx(real_briefing, "en")
     start = pd.Timestamp("2025-12-09") - pd.Timedelta(days=730)
@@ -125,7 +134,11 @@ def test_price_chart_labels_the_nearest_levels_apart(real_briefing):
     assert len(p["labels"]) == charts.MAX_LEVEL_LABELS < len(p["bands"])
     mid = lambda b: abs((b["low"] + b["high"]) / 2 - price)  # noqa: E731
     assert max(map(mid, p["labels"])) <= min(mid(b) for b in p["bands"] if b not in p["labels"])
-    assert p["caption"]["takeaway"].startswith("Bitcoin closed at $92,692 on 2025-12-09; nearest support: ")
+    # the nearest levels on each side, with their distance from the close (the price itself is
+    # quoted once, in the text): 90,000 / 92,691.71 - 1 = -2.90%, 93,528 / 92,691.71 - 1 = +0.90%
+    assert p["caption"]["takeaway"] == ("From the close of 2025-12-09, the nearest support is Round number at "
+                                        "$90,000 (-2.90%) and the nearest resistance Resistance zone (swing highs) "
+                                        "at $93,528 – $94,061 (+0.90%).")
     for narrow, n in ((False, 6), (True, 4)):
         drawn = charts.svg(ctx, p, narrow=narrow)
         ys = sorted(float(y) for y in re.findall(r'<text class="level-label" x="[\d.]+" y="([\d.]+)"', drawn))

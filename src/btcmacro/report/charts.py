@@ -441,7 +441,7 @@ def _takeaway(ctx: Ctx, spec: ChartSpec, p: dict, raws: dict) -> str:
         res = [b for b in p["bands"] if b["low"] > v1]
         ns = max(sup, key=lambda b: b["high"]) if sup else None
         nr = min(res, key=lambda b: b["low"]) if res else None
-        return c.t("chart.takeaway.levels", price=c.usd(v1), date=c.date(d1),
+        return c.t("chart.takeaway.levels", date=c.date(d1),
                    support=ns["name"] if ns else "", support_zone=_zone(c, ns) if ns else "",
                    support_pct=c.percent(100 * (ns["high"] / v1 - 1), signed=True) if ns else "",
                    resistance=nr["name"] if nr else "", resistance_zone=_zone(c, nr) if nr else "",
@@ -481,8 +481,14 @@ def _takeaway(ctx: Ctx, spec: ChartSpec, p: dict, raws: dict) -> str:
                    ref=refs[0]["label"], since=c.date(after.index[0]) if since is not None else "",
                    start=c.date(d0))
     unit = _unit(ctx, m)
-    pct = c.percent(100 * (v1 / v0 - 1), signed=True) if unit in ("USD", "USD/oz") and v0 else ""
-    return c.t("chart.takeaway.change", name=first.name, first=fmt(v0), d0=c.date(d0), last=fmt(v1), d1=c.date(d1), pct=pct)
+    if unit in ("USD", "USD/oz", "BTC", "TH/s", "EH/s", "difficulty") and v0 > 0 and v1 > 0:
+        # a level: say how much it moved (the level itself is quoted once, in the text)
+        return c.t("chart.takeaway.moved", name=first.name, up=v1 >= v0, change=fmt(abs(v1 - v0)),
+                   pct=c.percent(abs(100 * (v1 / v0 - 1))), d0=c.date(d0), d1=c.date(d1))
+    if unit == "fraction":
+        return c.t("chart.takeaway.moved", name=first.name, up=v1 >= v0, change=c.value(abs(100 * (v1 - v0)), "pp"),
+                   pct="", d0=c.date(d0), d1=c.date(d1))
+    return c.t("chart.takeaway.change", name=first.name, first=fmt(v0), d0=c.date(d0), last=fmt(v1), d1=c.date(d1), pct="")
 
 
 def _plan_hodl(ctx: Ctx, chart_id: str) -> dict:
