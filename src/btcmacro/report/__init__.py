@@ -1,11 +1,12 @@
-"""The briefing as HTML, Markdown and JSON, in English and Traditional Chinese.
+"""The briefing as HTML, Markdown, JSON and PDF, in English and Traditional Chinese.
 
 >>> from btcmacro import api, report
 >>> b = api.briefing("2025-12-09")
 >>> report.write(b, fmt="html", lang="zh-TW", out=None)   # ./btcmacro-brief-2025-12-09-zh-TW.html
 
-* :func:`render` returns the text of one format (HTML with charts and plotly.js embedded inline;
-  Markdown without charts; JSON = ``briefing.to_json()``).
+* :func:`render` returns the text of one format (HTML: the client note then the analyst
+  appendix, with static inline SVG charts and no script; Markdown without charts; JSON =
+  ``briefing.to_json()``); :func:`render_pdf` the A4 PDF (that HTML printed by WeasyPrint).
 * :func:`write` writes a file atomically (temp file in the same directory + ``os.replace``);
   Markdown gets its PNG charts in ``<stem>_files/`` next to it.
 * :func:`render_sections` gives the translated, structured sections (for the dashboard).

@@ -1,9 +1,14 @@
-"""Briefing charts: one declaration per chart, drawn as Plotly (HTML) or matplotlib PNG (Markdown).
+"""Briefing charts: one declaration per chart, drawn as static SVG (HTML, PDF) or matplotlib PNG
+(Markdown).
 
 A chart is a list of traces, each a registry metric whose series the briefing carries in
-``briefing.charts`` (computed by :func:`btcmacro.api.briefing`; nothing is computed here beyond
-scaling to display units). A trace on ``y2`` uses a second axis on the right. The BTC price chart
-also draws the briefing's level zones as horizontal bands.
+``briefing.charts`` (computed by :func:`btcmacro.api.briefing`), or a raw input series of
+``briefing.chart_inputs`` (Treasury holdings). Beyond scaling to display units, the plan only
+derives what a chart shows by construction: a difference of two published series on the same
+dates (SOFR minus the top of the range), the assumed RMP path (the briefing's own projection
+drawn as a line) and a caption whose takeaway is read off the drawn data. A trace on ``y2`` uses
+a second axis on the right. The BTC price chart draws the briefing's level zones as bands and
+labels the nearest few; liquidity charts carry FOMC event markers from the embedded calendar.
 
 A chart none of whose series has data is not drawn; :func:`plan` returns a sentence saying why
 instead (the metric's own reason, translated). A chart with some series missing is drawn with a
@@ -533,7 +538,7 @@ def _plan_hodl(ctx: Ctx, chart_id: str) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------
-# Plotly (HTML)
+# static SVG (HTML and PDF)
 # ----------------------------------------------------------------------------------------------
 
 
