@@ -304,6 +304,20 @@ def _atomic_write_text(target: Path, text: str) -> None:
     _atomic_write_via(target, produce)
 
 
+def _write_pdf(briefing, lang: str, target: Path) -> Path:
+    """Render the PDF, then write it atomically to ``target``."""
+    data = _render_pdf(briefing, lang)
+
+    def produce(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    _atomic_write_via(target, produce)
+    return target
+
+
 def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> Path | None:
     """Write the briefing; return the path written (None when written to stdout).
 
@@ -338,16 +352,7 @@ def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> P
         files = target.parent / f"{target.stem}_files"
         text = _render_md(briefing, lang, chart_dir=files, rel=f"{target.stem}_files")
     elif fmt == "pdf":
-        data = _render_pdf(briefing, lang)
-
-        def produce(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-
-        _atomic_write_via(target, produce)
-        return target
+        return _write_pdf(briefing, lang, target)
     else:
         text = render(briefing, fmt, lang)
     _atomic_write_text(target, text)
