@@ -116,6 +116,41 @@ def test_layout_at_phone_and_desktop_width(browser, rendered, lang, width):
         ctx.close()
 
 
+@pytest.fixture(scope="module")
+def later_pages(snapshot_store_path, tmp_path_factory):
+    """As of 2026-03-18: QT's end and the RMP start sit eleven days apart on every liquidity chart."""
+    import datetime as dt
+
+    from btcmacro import api, report
+    from btcmacro.store import Store
+
+    with Store(snapshot_store_path, read_only=True) as st:
+        b = api.briefing("2026-03-18", store=st, now=dt.datetime(2026, 3, 18, 23, tzinfo=dt.UTC))
+    out = tmp_path_factory.mktemp("later")
+    return {lang: report.write(b, fmt="html", lang=lang, out=out / f"later-{lang}.html") for lang in ("en", "zh-TW")}
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+def test_close_events_keep_their_labels_apart(browser, later_pages, lang, width):
+    ctx, page, seen = _open(browser, later_pages[lang], width)
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        events = page.evaluate(_BOXES, "svg text.event-label")
+        texts = " ".join(e["text"] for e in events)
+        assert ("RMP starts" in texts) if lang == "en" else ("準備金管理購債開始" in texts)
+        assert _overlaps(events) == []
+        # every label stays inside its chart
+        inside = page.evaluate("""() => Array.from(document.querySelectorAll('svg text.event-label'))
+            .filter(e => e.getClientRects().length).every(e => { const r = e.getBoundingClientRect(),
+                     s = e.closest('svg').getBoundingClientRect(); return r.left >= s.left - 0.5 && r.right <= s.right + 0.5; })""")
+        assert inside
+        assert _overlaps(page.evaluate(_BOXES, "#figure-btc_levels text.level-label")) == []
+        assert seen == {"blocked": [], "errors": []}
+    finally:
+        ctx.close()
+
+
 @pytest.mark.parametrize("lang", ["en", "zh-TW"])
 def test_first_screen_png_for_the_docs(browser, rendered, lang):
     """docs/img/first-screen-<lang>.png: the first screen at phone size, as a reader sees it."""

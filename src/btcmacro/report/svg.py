@@ -209,7 +209,7 @@ def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors, width: int =
                    f'stroke-dasharray="6 4" stroke-width="1.4"/>')
         out.append(f'<text class="ref-label" x="{ml + 4}" y="{_f(y - 4)}" fill="#a33">{escape(r["label"])}</text>')
     # event markers: labels stacked in rows so they never overlap
-    rows_end: list[float] = []
+    rows: list[list[tuple[float, float]]] = []  # the [left, right] spans taken in each row
     for ev in p.get("events") or []:
         d = pd.Timestamp(ev["date"])
         if d < x0 or d > x1:
@@ -219,18 +219,24 @@ def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors, width: int =
             out.append(f'<line class="event minor" x1="{_f(x)}" x2="{_f(x)}" y1="{mt + ph - 6}" y2="{mt + ph}" '
                        f'stroke="#8064a2" stroke-width="1.2"><title>{escape(ev["label"])}</title></line>')
             continue
-        width = text_width(ev["label"], 11) + 6
-        row = next((i for i, end in enumerate(rows_end) if x > end), None)
+        width = text_width(ev["label"], 11)
+        if x + 3 + width <= W - 2:  # to the right of its line
+            left = x + 3
+        elif x - 3 - width >= 2:  # to the left of its line
+            left = x - 3 - width
+        else:  # wider than either side: as far right as the chart allows
+            left = max(2.0, W - 2 - width)
+        span = (left - 4, left + width + 4)
+        row = next((i for i, taken in enumerate(rows)
+                    if all(span[1] <= a or span[0] >= b for a, b in taken)), None)
         if row is None:
-            rows_end.append(0.0)
-            row = len(rows_end) - 1
-        anchor_right = x + width > ml + pw
-        rows_end[row] = x + 4 if anchor_right else x + width
+            rows.append([])
+            row = len(rows) - 1
+        rows[row].append(span)
         y = mt + 12 + 17 * row
         out.append(f'<line class="event" x1="{_f(x)}" x2="{_f(x)}" y1="{mt}" y2="{mt + ph}" stroke="#8064a2" '
                    f'stroke-dasharray="3 3"/>')
-        out.append(f'<text class="event-label" x="{_f(x - 3 if anchor_right else x + 3)}" y="{_f(y)}" '
-                   f'text-anchor="{"end" if anchor_right else "start"}" fill="#5a3f85" font-size="11">'
+        out.append(f'<text class="event-label" x="{_f(left)}" y="{_f(y)}" fill="#5a3f85" font-size="11">'
                    f'{escape(ev["label"])}</text>')
     # traces
     if stack:
