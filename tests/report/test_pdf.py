@@ -47,6 +47,8 @@ def test_pdf_pages_fonts_and_text(rendered, lang):
     text = "\n".join(p.extract_text() for p in reader.pages[:4])
     if lang == "zh-TW":
         assert any(re.search(r"CJK|TC|Han|Hei|Ming", name) for name in fonts), fonts
+        # Traditional Chinese glyph shapes: no Japanese or Simplified Chinese face (charts included)
+        assert not [n for n in fonts if re.search(r"CJK-(JP|SC|KR)", n)], fonts
         assert "比特幣總經簡報（2025年12月9日）" in first
         assert "6.54兆美元" in text
     else:

@@ -579,6 +579,7 @@ def svg(ctx: Ctx, p: dict, *, narrow: bool = False) -> str:
     else:
         fmt_month = lambda t: c.t("chart.tick_month", mon="", y=t.year, yy=f"{t.year % 100:02d}", m=t.month)  # noqa: E731
     return svgmod.render(p, fmt_month, colors=COLORS, band_colors=BAND_COLORS, hodl_colors=HODL_COLORS,
+                         font_family=svgmod.FONT_FAMILY if ctx.lang == "en" else svgmod.FONT_FAMILY_TC,
                          **(svgmod.NARROW if narrow else {}))
 
 

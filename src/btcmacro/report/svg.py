@@ -22,6 +22,13 @@ W, H = 720, 360
 NARROW = {"width": 440, "height": 340, "label_area": 150, "max_labels": 4}
 MAX_POINTS = 320
 FONT = 12
+#: the page's font stack, spelled out (a PDF renderer does not inherit it into SVG): Traditional
+#: Chinese glyphs come from a TC font, not a Japanese or Simplified one
+FONT_FAMILY = ("system-ui, -apple-system, 'Segoe UI', 'Noto Sans TC', 'Noto Sans CJK TC', 'PingFang TC', "
+               "'Microsoft JhengHei', sans-serif")
+#: Traditional Chinese charts name a TC font first (a renderer's own fallback may pick a JP or SC one)
+FONT_FAMILY_TC = ("'Noto Sans CJK TC', 'Noto Sans TC', 'PingFang TC', 'Microsoft JhengHei', system-ui, "
+                  "'Segoe UI', sans-serif")
 LABEL_GAP = 18  # px between level-label baselines: one line of 11 px text (CJK fonts are ~1.45 em tall)
 LABEL_AREA = 200  # px right of the plot for the level labels
 
@@ -117,7 +124,7 @@ def _f(v: float) -> str:
 
 
 def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors, width: int = W, height: int = H,
-           label_area: int = LABEL_AREA, max_labels: int | None = None) -> str:
+           label_area: int = LABEL_AREA, max_labels: int | None = None, font_family: str = FONT_FAMILY) -> str:
     """The chart plan ``p`` as an inline ``<svg>`` string.
 
     ``p`` is a plan from :func:`btcmacro.report.charts.plan` (traces in display units, bands,
@@ -169,7 +176,7 @@ def render(p: dict, fmt_month, *, colors, band_colors, hodl_colors, width: int =
         return mt + ph * (1 - (v - a) / ((b - a) or 1))
 
     out = [f'<svg class="chart-svg" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(p["title"])}" '
-           f'xmlns="http://www.w3.org/2000/svg" font-family="inherit" font-size="{FONT}">']
+           f'xmlns="http://www.w3.org/2000/svg" font-family="{font_family}" font-size="{FONT}">']
     # grid and y ticks
     step = (lt[1] - lt[0]) if len(lt) > 1 else 1
     for v in lt:
