@@ -33,11 +33,16 @@ PRICE_SERIES = ("cmc/btc_close", "yahoo/btc_close", "cm/PriceUSD")
 #: metrics drawn as charts in the briefing (id -> lookback days)
 CHART_METRICS = {
     "fed_total_assets": 365 * 5, "qt_runoff_since_peak": 365 * 5, "reserves": 365 * 3,
-    "sofr_iorb_spread_bp": 365, "net_liquidity": 365 * 3, "m2": 365 * 5, "m2_yoy": 365 * 5,
+    "sofr_iorb_spread_bp": 365 * 2, "net_liquidity": 365 * 3, "m2": 365 * 5, "m2_yoy": 365 * 5,
     "payrolls_change": 365 * 3, "btc_price": 365 * 2, "btc_ma_50d": 365 * 2, "btc_ma_200d": 365 * 2,
     "btc_ma_200w": 365 * 2, "mvrv": 365 * 4, "realized_price": 365 * 2, "hashrate": 365 * 2,
-    "difficulty": 365 * 2, "gold_price": 365, "sth_cost_basis": 365 * 2,
+    "difficulty": 365 * 2, "gold_price": 365 * 2, "sth_cost_basis": 365 * 2,
+    "reserves_to_gdp": 365 * 2, "sofr": 365 * 2, "policy_rate_upper": 365 * 3, "supply_in_loss_pct": 365 * 2,
+    "sth_sopr": 365 * 2, "net_realized_pl_usd": 365 * 2, "etf_netflow_5d": 365 * 2, "funding_rate": 365 * 2,
+    "open_interest": 365 * 2,
 }
+#: raw store series drawn in the briefing (chart key -> (series id, scale to the unit, days))
+CHART_INPUTS = {"treasury_holdings": ("fred/TREAST", 1e6, 365 * 2)}
 #: days of own-node HODL waves drawn in the briefing (up to the as-of date)
 HODL_CHART_DAYS = 365 * 3
 
@@ -368,6 +373,8 @@ class Briefing:
     #: the research the note quotes, point in time: the liquidity-vs-rate headline with its power
     #: (research/headline.py) and the scenario scorecard for this setup (research/scenarios.py)
     research: dict | None = None
+    #: raw store series drawn in the report (``CHART_INPUTS``, e.g. Treasury holdings); not in the JSON
+    chart_inputs: dict[str, pd.Series] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         from .registry import _jsonable
@@ -448,12 +455,15 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         levels = rules.compute_levels(ev, values, cfg)
         fomc = rules.next_meeting(d)
         scenarios = rules.build_scenarios(ev, values, regimes, levels, fomc, cfg)
-        charts = {}
+        charts, chart_inputs = {}, {}
         if with_charts:
             for mid, days in CHART_METRICS.items():
                 if mid in REGISTRY:
                     s = ev.series(mid)
                     charts[mid] = s[s.index > d - pd.Timedelta(days=days)]
+            for key, (sid, scale, days) in CHART_INPUTS.items():
+                s = ev.input(sid) * scale
+                chart_inputs[key] = s[s.index > d - pd.Timedelta(days=days)]
         hw = _published_hodl(st, d, HODL_CHART_DAYS if with_charts else 0)
         version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
@@ -468,7 +478,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         freshness = _freshness(d, last, version, regimes, values)
         b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
                      hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
-                     hodl_history=hw.history if with_charts else None,
+                     hodl_history=hw.history if with_charts else None, chart_inputs=chart_inputs,
                      thesis=thesis, scorecard=scorecard, changes=changes, freshness=freshness,
                      research=_research(st, d, scenarios) if with_research else None)
         from .report.builder import add_evidence_text

@@ -49,14 +49,14 @@ def handled(fn):
 def brief(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest date in the data)"),
     lang: str = typer.Option("en", "--lang", help="en | zh-TW"),
-    fmt: str = typer.Option("html", "--format", help="html | md | json"),
+    fmt: str = typer.Option("html", "--format", help="html | md | json | pdf"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: ./btcmacro-brief-<date>[-lang].<ext>; '-' = stdout for md/json); "
                                                                       "a regular file in an existing directory, symbolic links followed"),
     rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
     store: Optional[Path] = StoreOpt,
     compare: Optional[str] = typer.Option(None, "--compare", help="YYYY-MM-DD: show what changed since this earlier date (instead of last week, the last FOMC meeting and 30 days)"),
 ):
-    """Write the briefing for an as-of date (HTML, Markdown or JSON; English or Traditional Chinese)."""
+    """Write the briefing for an as-of date (HTML, Markdown, JSON or A4 PDF; English or Traditional Chinese)."""
     from . import api, report
     from .errors import UsageError
 

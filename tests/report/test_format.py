@@ -48,25 +48,25 @@ def hand_briefing() -> Briefing:
 
 @pytest.mark.parametrize("lang,value,unit,expected", [
     ("en", 6_535_781e6, "USD", "$6.54T"),
-    ("zh-TW", 6_535_781e6, "USD", "6.54 兆美元"),
+    ("zh-TW", 6_535_781e6, "USD", "6.54兆美元"),
     ("en", 908_523e6, "USD", "$908.5B"),
-    ("zh-TW", 908_523e6, "USD", "9,085 億美元"),
+    ("zh-TW", 908_523e6, "USD", "9,085億美元"),
     ("en", 92_691.707470239, "USD", "$92,692"),
-    ("zh-TW", 92_691.707470239, "USD", "92,692 美元"),
+    ("zh-TW", 92_691.707470239, "USD", "92,692美元"),
     ("en", -40_238e6, "USD", "-$40.2B"),
-    ("zh-TW", 38.2e6, "USD", "3,820 萬美元"),
+    ("zh-TW", 38.2e6, "USD", "3,820萬美元"),
     ("en", 0.0933159570037049, "fraction", "9.33%"),
     ("en", -0.2569953490422664, "fraction", "-25.7%"),
     ("en", 5.000000000000027, "bp", "+5.0 bp"),
-    ("zh-TW", 5.0, "bp", "+5.0 個基點"),
+    ("zh-TW", 5.0, "bp", "+5.0個基點"),
     ("en", 3.95, "percent", "3.95%"),
     ("en", 16.0, "days", "16 days"),
-    ("zh-TW", 16.0, "days", "16 天"),
+    ("zh-TW", 16.0, "days", "16天"),
     ("en", 6_550_000.0, "BTC", "6.55M BTC"),
-    ("zh-TW", 6_550_000.0, "BTC", "655 萬 枚比特幣"),
+    ("zh-TW", 6_550_000.0, "BTC", "655萬枚比特幣"),
     ("en", 1097.6, "EH/s", "1,098 EH/s"),
     ("en", 4206.7, "USD/oz", "$4,206.70/oz"),
-    ("zh-TW", 4206.7, "USD/oz", "每盎司 4,206.70 美元"),
+    ("zh-TW", 4206.7, "USD/oz", "每盎司4,206.70美元"),
     ("en", True, "bool", "yes"),
     ("zh-TW", "running", "state", "進行中"),
     ("en", None, "USD", "n/a"),
@@ -85,7 +85,7 @@ def test_figure_carries_date_and_source():
     f = builder.Ctx(b, "en").fig("fed_total_assets")
     assert str(f) == "$6.54T (2025-12-03, FRED:WALCL)"
     z = builder.Ctx(b, "zh-TW").fig("fed_total_assets")
-    assert str(z) == "6.54 兆美元（2025年12月3日，FRED:WALCL）"
+    assert str(z) == "6.54兆美元（2025年12月3日，FRED:WALCL）"
 
 
 def test_alternative_with_difference():
@@ -100,10 +100,10 @@ def test_alternative_with_difference():
     ("zh-TW", "needs own-node chain data (btcmacro chain sync)", "需要自有節點的鏈上資料（請執行 btcmacro chain sync）"),
     ("zh-TW", "needs own-node chain data", "需要自有節點的鏈上資料"),
     ("zh-TW", "latest value is for 2025-09-01, 99 days before 2025-12-09",
-     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99 天"),
+     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99天"),
     ("zh-TW", "latest value is for 2025-09-01, 99 days before 2025-12-09; delayed: 2025-11: BLS: November "
               "report delayed by the shutdown (scheduled Dec 5)",
-     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99 天；延後發布：2025年11月：美國勞工統計局：11 月就業報告因政府關門延後（原訂 12 月 5 日）"),
+     "最新數值為 2025年9月1日 的資料，比資料日 2025年12月9日 早 99天；延後發布：2025年11月：美國勞工統計局：11月就業報告因政府關門延後（原訂12月5日）"),
     ("zh-TW", "stale: no data published by 2025-12-09", "資料過時：截至 2025年12月9日 尚無已發布的資料"),
 ])
 def test_reason_translation(lang, text, expected):

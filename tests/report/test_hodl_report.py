@@ -155,7 +155,8 @@ def test_chart_plan_is_the_published_history(node, node_briefing):
     tops = [sum(t.y[i] for t in p["traces"]) for i in range(len(x))]
     assert min(tops) == pytest.approx(100, abs=1e-9) and max(tops) == pytest.approx(100, abs=1e-9)
     assert f"own node, tip {_short(node['hashes'][5])}, height 5" in p["note"]
-    assert len(re.findall(r'"stackgroup":\s*"bands"', charts.plotly_div(p))) == 12
+    # drawn as twelve stacked polygons of the static SVG chart
+    assert len(re.findall(r"<polygon ", charts.svg(builder.Ctx(node_briefing, "en"), p))) == 12
 
 
 def test_sentence_and_chart_in_every_format(node, node_briefing, tmp_path):
@@ -168,7 +169,7 @@ def test_sentence_and_chart_in_every_format(node, node_briefing, tmp_path):
     zh = (f"HODL 波段：{old} 的供給已一年以上未移動，{hot} 則在最近一個月內移動過，即「熱供給」"
           f"（2025年12月9日，自有節點，鏈頂區塊 {tip}，高度 5）。")
     sec = next(s for s in builder.build(node_briefing, "en")["sections"] if s["id"] == "onchain")
-    assert sec["charts"] == ["mvrv_realized", "hodl_waves"]
+    assert sec["charts"] == ["mvrv_realized", "supply_in_loss", "sth_sopr", "realized_pl", "hodl_waves"]
     hodl = [it for it in sec["sentences"] if "HODL" in it["text"]]
     assert [(it["text"], it["kind"]) for it in hodl] == [(en, "sentence")]
     # the two band-sum metrics are quoted by the sentence, not repeated as generic lines
@@ -182,9 +183,9 @@ def test_sentence_and_chart_in_every_format(node, node_briefing, tmp_path):
     md_zh = report.render(node_briefing, "md", "zh-TW")
     assert md_zh.count(zh) == 1
     html_en = report.render(node_briefing, "html", "en")
-    assert 'id="chart-hodl_waves"' in html_en and _html_text(html_en).count(en) == 1
+    assert 'id="figure-hodl_waves"' in html_en and _html_text(html_en).count(en) == 1
     html_zh = report.render(node_briefing, "html", "zh-TW")
-    assert 'id="chart-hodl_waves"' in html_zh and _html_text(html_zh).count(zh) == 1
+    assert 'id="figure-hodl_waves"' in html_zh and _html_text(html_zh).count(zh) == 1
     assert "HODL waves" not in _html_text(html_zh)  # the Chinese page names the chart in Chinese
 
 

@@ -122,7 +122,7 @@ def test_inflation_gap_in_percentage_points():
 
 
 @pytest.mark.parametrize("lang,x,expected", [
-    ("en", 0.05816341, "$0.0582"), ("zh-TW", 0.05816341, "0.0582 美元"),
+    ("en", 0.05816341, "$0.0582"), ("zh-TW", 0.05816341, "0.0582美元"),
     ("en", 0.000012345, "$0.000012"), ("en", 5.4321, "$5.43"), ("en", 0.0, "$0.00"),
 ])
 def test_small_prices_keep_their_digits(lang, x, expected):
@@ -171,7 +171,7 @@ def test_markdown_targets_and_invalidation_on_separate_lines():
     # was: "- Targets: Round number 95,000 $95,000;...$100,000- Invalidation: ..."
     assert "- Targets: Round number $95,000; Round number $100,000\n- Invalidation: Daily close below" in text
     zh = render(b, "md", "zh-TW")
-    assert "- 目標價位：整數關卡 95,000 美元；整數關卡 100,000 美元\n- 失效條件：" in zh
+    assert "- 目標價位：整數關卡 95,000美元；整數關卡 100,000美元\n- 失效條件：" in zh
 
 
 def test_zero_lower_bound_scenario_in_both_languages():

@@ -28,9 +28,10 @@ def test_html_is_offline_and_self_contained(rendered):
         html = rendered[("html", lang)].read_text("utf-8")
         assert not TAG_SRC.search(html), "a script/link/img loads from the network"
         assert "<link" not in html.lower()
-        assert "Plotly.newPlot" in html and "chart-fed_balance_sheet" in html
-        # plotly.js itself is inline (its bundle starts with the licence banner)
-        assert re.search(r"plotly\.js v\d+\.\d+\.\d+", html)
+        # static inline SVG charts: no script at all, light enough to e-mail (issue 11: <= 1.5 MB)
+        assert "<script" not in html.lower()
+        assert 'id="figure-fed_balance_sheet"' in html and '<svg class="chart-svg"' in html
+        assert len(html.encode("utf-8")) <= 1_500_000
 
 
 def test_html_en_figures_with_date_and_source(rendered):
@@ -51,8 +52,8 @@ def test_html_zh_translated(rendered):
     html = rendered[("html", "zh-TW")].read_text("utf-8")
     assert 'lang="zh-Hant-TW"' in html
     text = _text_of(html)
-    assert "6.54 兆美元（2025年12月3日，FRED:WALCL）" in text
-    assert "92,692 美元（2025年12月9日，CoinMarketCap；" in text
+    assert "6.54兆美元（2025年12月3日，FRED:WALCL）" in text
+    assert "92,692美元（2025年12月9日，CoinMarketCap；" in text
     assert "需要自有節點的鏈上資料" in text
     # no English sentence from the catalogue survives in the Chinese page
     en, zh = load_catalog_dict("en"), load_catalog_dict("zh-TW")
@@ -79,7 +80,20 @@ def test_markdown_pngs_exist(rendered):
             p = md_path.parent / r
             assert p.is_file() and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", r
     assert "$6.54T (2025-12-03, FRED:WALCL)" in rendered[("md", "en")].read_text("utf-8")
-    assert "6.54 兆美元（2025年12月3日，FRED:WALCL）" in rendered[("md", "zh-TW")].read_text("utf-8")
+    assert "6.54兆美元（2025年12月3日，FRED:WALCL）" in rendered[("md", "zh-TW")].read_text("utf-8")
+
+
+def test_markdown_names_its_chart_folder(rendered):
+    """The line under the title says where the PNGs are (issue 11), and every PNG is in it."""
+    for lang, line in (("en", "_Charts are PNG files in the folder {}/ next to this file._"),
+                       ("zh-TW", "_圖表為PNG檔，存放於本檔案旁的資料夾 {}/。_")):
+        md_path = rendered[("md", lang)]
+        folder = f"{md_path.stem}_files"
+        lines = md_path.read_text("utf-8").splitlines()
+        assert lines[4] == line.format(folder), lines[:6]
+        refs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md_path.read_text("utf-8"))
+        assert refs and all(r.startswith(folder + "/") for r in refs)
+        assert sorted(p.name for p in (md_path.parent / folder).iterdir()) == sorted(r.split("/")[1] for r in refs)
 
 
 def test_json_round_trips(rendered, real_briefing):

@@ -109,7 +109,7 @@ def test_pages_render(client):
     assert r.status_code == 200 and "Briefing as of 2025-12-09" in r.text
     assert "$5.62T" in r.text  # net liquidity, formatted
     zh = client.get("/", params={"as_of": "2025-12-09", "lang": "zh-TW"})
-    assert "截至 2025-12-09 的簡報" in zh.text and "淨流動性" in zh.text and "5.62 兆美元" in zh.text
+    assert "截至 2025-12-09 的簡報" in zh.text and "淨流動性" in zh.text and "5.62兆美元" in zh.text
     ex = client.get("/explore", params=[("metric", "net_liquidity"), ("metric", "cmc/btc_close"),
                                         ("twin", "1"), ("scale", "log")])
     assert ex.status_code == 200

@@ -149,7 +149,7 @@ def test_language_switch_changes_labels(wpage):
     assert p.inner_text("#nav-briefing") == "簡報"
     assert p.inner_text("#page-title") == "截至 2025-12-09 的簡報"
     assert p.inner_text("#m-net_liquidity td a") == "淨流動性"
-    assert _cell(p, "net_liquidity") == "5.62 兆美元"
+    assert _cell(p, "net_liquidity") == "5.62兆美元"
     wpage.wait_drawn("#btc-chart")
     with p.expect_navigation():
         p.click("#lang-en")

@@ -1,11 +1,12 @@
-"""The briefing as HTML, Markdown and JSON, in English and Traditional Chinese.
+"""The briefing as HTML, Markdown, JSON and PDF, in English and Traditional Chinese.
 
 >>> from btcmacro import api, report
 >>> b = api.briefing("2025-12-09")
 >>> report.write(b, fmt="html", lang="zh-TW", out=None)   # ./btcmacro-brief-2025-12-09-zh-TW.html
 
-* :func:`render` returns the text of one format (HTML with charts and plotly.js embedded inline;
-  Markdown without charts; JSON = ``briefing.to_json()``).
+* :func:`render` returns the text of one format (HTML: the client note then the analyst
+  appendix, with static inline SVG charts and no script; Markdown without charts; JSON =
+  ``briefing.to_json()``); :func:`render_pdf` the A4 PDF (that HTML printed by WeasyPrint).
 * :func:`write` writes a file atomically (temp file in the same directory + ``os.replace``);
   Markdown gets its PNG charts in ``<stem>_files/`` next to it.
 * :func:`render_sections` gives the translated, structured sections (for the dashboard).
@@ -22,11 +23,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-FORMATS = ("html", "md", "json")
+FORMATS = ("html", "md", "json", "pdf")
 LANGS = ("en", "zh-TW")
-EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
+EXTENSIONS = {"html": "html", "md": "md", "json": "json", "pdf": "pdf"}
 
-__all__ = ["FORMATS", "LANGS", "render", "render_sections", "write", "default_filename", "to_json_text"]
+__all__ = ["FORMATS", "LANGS", "render", "render_pdf", "render_sections", "write", "default_filename", "to_json_text"]
 
 
 def _check(fmt: str, lang: str) -> None:
@@ -83,24 +84,68 @@ def _labels(lang: str) -> dict:
     from .i18n import catalog
 
     c = catalog(lang)
-    return {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("label.") and "{{" not in v}
+    return {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items()
+            if (k.startswith("label.") or k.startswith("ui.")) and "{{" not in v}
+
+
+def _chart_entry(ctx, p: dict, *, drawn: str = "") -> dict:
+    """A chart plan as the templates use it: title, caption, source line, legend, drawing."""
+    from . import charts
+
+    c = ctx.cat
+    cap = p.get("caption") or {}
+    source_line = c.t("chart.source_line", source=cap.get("source", ""), date=cap.get("date", ""),
+                      window=cap.get("window", "")) if cap else ""
+    legend = [(t.name, charts.HODL_COLORS[i % len(charts.HODL_COLORS)] if t.trace.style == "stack"
+               else charts.COLORS[i % len(charts.COLORS)]) for i, t in enumerate(p["traces"])]
+    return {"title": p["title"], "fallback": p["fallback"], "note": p["note"], "caption": cap,
+            "source_line": source_line, "legend": legend, "svg": drawn, "png": "",
+            "more_levels": len(p.get("bands") or []) > len(p.get("labels") or []),
+            # a chart whose only missing series are unavailable metrics says nothing more: the
+            # appendix lists each unavailable figure once, with its reason
+            "fallback_shown": p["fallback"] if p["fallback"] and not p.get("unavailable_only") else ""}
+
+
+def _client_charts(chart_out: dict) -> list[str]:
+    from . import charts
+
+    return [cid for cid in charts.CLIENT_CHARTS if cid in chart_out and not chart_out[cid]["fallback"]]
 
 
 def _render_html(briefing, lang: str) -> str:
+    """One self-contained page: the client note, then the analyst appendix; static SVG charts."""
     from markupsafe import Markup
 
     from . import builder, charts
 
     doc = builder.build(briefing, lang)
+    doc.setdefault("first_screen", None)  # the thesis screen (issue 11), when the builder provides it
     ctx = builder.Ctx(briefing, lang)
     chart_out = {}
     for cid in charts.chart_ids():
         p = charts.plan(ctx, cid)
-        chart_out[cid] = {"title": p["title"], "fallback": p["fallback"], "note": p["note"],
-                          "html": Markup(charts.plotly_div(p)) if not p["fallback"] else ""}
+        chart_out[cid] = _chart_entry(ctx, p, drawn=Markup(charts.svg(ctx, p)) if not p["fallback"] else "")
+        chart_out[cid]["svg_narrow"] = Markup(charts.svg(ctx, p, narrow=True)) if not p["fallback"] else ""
     tpl = _env().get_template("briefing.html.j2")
-    return tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"),
-                      plotlyjs=Markup(charts.plotly_js()))
+    return tpl.render(doc=doc, charts=chart_out, client_charts=_client_charts(chart_out), lbl=_labels(lang),
+                      sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"))
+
+
+def _render_pdf(briefing, lang: str) -> bytes:
+    """The HTML page printed to A4 by WeasyPrint (static SVG charts, fonts embedded as subsets)."""
+    import logging
+
+    from ..errors import UsageError
+
+    try:
+        import weasyprint
+    except (ImportError, OSError) as e:  # OSError: the Pango library is missing
+        raise UsageError(f"PDF output needs WeasyPrint and Pango ({e}); install them or choose --format html",
+                         where="--format") from None
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    html = _render_html(briefing, lang)
+    return weasyprint.HTML(string=html).write_pdf()
 
 
 def _render_md(briefing, lang: str, chart_dir: Path | None = None, rel: str = "") -> str:
@@ -108,21 +153,24 @@ def _render_md(briefing, lang: str, chart_dir: Path | None = None, rel: str = ""
     from . import builder, charts
 
     doc = builder.build(briefing, lang)
+    doc.setdefault("first_screen", None)
     ctx = builder.Ctx(briefing, lang)
     chart_out = {}
     note = "" if chart_dir is not None else ctx.cat.t("label.charts_skipped_stdout")
     jobs = []
     for cid in charts.chart_ids():
         p = charts.plan(ctx, cid)
-        entry = {"title": p["title"], "fallback": p["fallback"], "note": p["note"], "png": ""}
+        entry = _chart_entry(ctx, p)
         if chart_dir is not None and not p["fallback"]:
             jobs.append((chart_dir / f"{cid}.png", p))
             entry["png"] = f"{rel}/{cid}.png" if rel else f"{cid}.png"
         chart_out[cid] = entry
     _write_pngs(jobs, lang)
+    if chart_dir is not None and jobs:
+        note = ctx.cat.t("ui.chart_folder", folder=rel or chart_dir.name)
     tpl = _env().get_template("briefing.md.j2")
-    text = tpl.render(doc=doc, charts=chart_out, lbl=_labels(lang), sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"),
-                      charts_note=note)
+    text = tpl.render(doc=doc, charts=chart_out, client_charts=_client_charts(chart_out), lbl=_labels(lang),
+                      sep=ctx.cat.t("fmt.list_sep"), colon=ctx.cat.t("fmt.colon_sep"), charts_note=note)
     return _tidy_md(text)
 
 
@@ -146,12 +194,22 @@ def render(briefing, fmt: str, lang: str = "en") -> str:
     HTML is one self-contained page (inline CSS, plotly.js embedded, no network). Markdown
     rendered this way has no charts (it says so in one line); :func:`write` adds PNGs.
     """
+    from ..errors import UsageError
+
     _check(fmt, lang)
     if fmt == "json":
         return to_json_text(briefing)
     if fmt == "html":
         return _render_html(briefing, lang)
+    if fmt == "pdf":
+        raise UsageError("PDF is binary: use report.render_pdf() or report.write()", where="--format")
     return _render_md(briefing, lang)
+
+
+def render_pdf(briefing, lang: str = "en") -> bytes:
+    """The briefing as an A4 PDF (the HTML page printed by WeasyPrint; CJK fonts embedded)."""
+    _check("pdf", lang)
+    return _render_pdf(briefing, lang)
 
 
 def default_filename(briefing, fmt: str, lang: str) -> str:
@@ -231,13 +289,27 @@ def _atomic_write_text(target: Path, text: str) -> None:
     write_text_atomic(target, text)
 
 
+def _write_pdf(briefing, lang: str, target: Path) -> Path:
+    """Render the PDF, then write it atomically to ``target``."""
+    data = _render_pdf(briefing, lang)
+
+    def produce(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    _atomic_write_via(target, produce)
+    return target
+
+
 def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> Path | None:
     """Write the briefing; return the path written (None when written to stdout).
 
     Parameters
     ----------
     briefing : btcmacro.api.Briefing
-    fmt : {"html", "md", "json"}
+    fmt : {"html", "md", "json", "pdf"}
     lang : {"en", "zh-TW"}
     out : Path or None
         ``None``: ``./btcmacro-brief-<as_of>[-zh-TW].<ext>``; ``Path("-")``: standard output
@@ -255,8 +327,8 @@ def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> P
 
     _check(fmt, lang)
     if out is not None and str(out) == "-":
-        if fmt == "html":
-            raise UsageError("HTML cannot be written to standard output; give a file name", where="--out")
+        if fmt in ("html", "pdf"):
+            raise UsageError(f"{fmt.upper()} cannot be written to standard output; give a file name", where="--out")
         sys.stdout.write(render(briefing, fmt, lang))
         sys.stdout.flush()
         return None
@@ -269,6 +341,8 @@ def write(briefing, *, fmt: str, lang: str = "en", out: Path | None = None) -> P
         for cid in _chart_ids():
             output_file(files / f"{cid}.png")
         text = _render_md(briefing, lang, chart_dir=files, rel=f"{target.stem}_files")
+    elif fmt == "pdf":
+        return _write_pdf(briefing, lang, target)
     else:
         text = render(briefing, fmt, lang)
     return write_text_atomic(target, text)

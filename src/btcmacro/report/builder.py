@@ -15,7 +15,7 @@ templates and exposed to the dashboard through :func:`btcmacro.report.render_sec
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .i18n import Catalog, catalog
@@ -490,6 +490,13 @@ def _x_exchange(c: Ctx) -> dict | None:
             "same_sign": all((x < 0) == (r < 0) for x in flows)}
 
 
+def _x_etf(c: Ctx) -> dict | None:
+    """A net flow is written as an outflow or an inflow of a positive amount (淨流出1.6億美元,
+    never 淨流入 −1.6億美元)."""
+    v = float(c.mv("etf_netflow_5d").value)
+    return {"outflow": v < 0, "flow": c.fmt("etf_netflow_5d", abs(v), signed=False)}
+
+
 def _x_fear(c: Ctx) -> dict | None:
     return {"n": c.cat.num(float(c.mv("fear_greed").value))}
 
@@ -528,7 +535,7 @@ SENTENCES: dict[str, tuple[S, ...]] = {
     ),
     "flows": (
         S("funding", ("funding_rate",), opt=("open_interest",)),
-        S("etf", ("etf_netflow_5d",), opt=("etf_cost_basis",)),
+        S("etf", ("etf_netflow_5d",), opt=("etf_cost_basis",), extra=_x_etf),
         S("stablecoins", ("stablecoin_supply", "stablecoin_supply_change_30d")),
         S("fear_greed", ("fear_greed",), extra=_x_fear),
     ),
@@ -564,10 +571,12 @@ REGIME_SECTION = {
 
 #: charts drawn in each section (ids of :data:`btcmacro.report.charts.CHARTS`)
 SECTION_CHARTS = {
-    "liquidity": ("fed_balance_sheet", "reserves_spread", "net_liquidity_btc", "m2"),
+    "liquidity": ("fed_balance_sheet", "reserves_gdp", "sofr_range_top", "rmp_bills", "reserves_spread",
+                  "net_liquidity_btc", "m2"),
     "macro": ("payrolls",),
-    "onchain": ("mvrv_realized", "hodl_waves"),
+    "onchain": ("mvrv_realized", "supply_in_loss", "sth_sopr", "realized_pl", "hodl_waves"),
     "mining": ("hashrate_difficulty",),
+    "flows": ("etf_flows", "funding_oi"),
     "crossasset": ("gold_btc",),
     "levels": ("btc_levels",),
 }
@@ -1068,12 +1077,16 @@ def build(briefing, lang: str) -> dict:
                 "groups": groups}
 
     notes = {"title": c.t("section.notes"), "entries": [c.note(t) for t in briefing.notes or []]}
+    # every unavailable figure once, with its reason (the analyst appendix lists them together)
+    unavailable = [{"text": it["text"], "metrics": it["metrics"]} for sec in sections for it in sec["sentences"]
+                   if it["kind"] == "unavailable" and it["metrics"]]
     meta = [c.t("label.as_of", date=c.date(ctx.as_of_iso)),
-            c.t("label.generated", when=briefing.generated_at),
-            c.t("label.data_version", version=briefing.data_version)]
+            c.t("label.generated", when=_when(c, briefing.generated_at)),
+            _data_version(c, briefing.data_version)]
     return {"lang": lang, "html_lang": c.t("meta.html_lang"), "title": c.t("meta.title", as_of=c.date(ctx.as_of_iso)),
             "as_of": ctx.as_of_iso, "meta": meta, "summary": summary, "sections": sections,
             "appendix": appendix, "notes": notes, "first_screen": _first_screen(briefing, lang),
+            "unavailable": unavailable,
             "labels": {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("ui.") and "{{" not in v}}
 
 
@@ -1081,6 +1094,30 @@ def _first_screen(briefing, lang: str) -> dict:
     from .narrative import first_screen
 
     return first_screen(briefing, lang)
+
+
+def _data_version(c: Catalog, version) -> str:
+    """The data version for the header: an embedded snapshot's ISO date is written as the
+    language writes dates (the full version string stays in the JSON)."""
+    import re
+
+    m = re.fullmatch(r"snapshot-(\d{4}-\d{2}-\d{2})-([0-9a-f]+)", str(version or ""))
+    if m:
+        return c.t("label.data_version_snapshot", date=c.date(m.group(1)), digest=m.group(2))
+    return c.t("label.data_version", version=version)
+
+
+def _when(c: Catalog, stamp) -> str:
+    """A generation time stamp as the language writes it (date plus ``HH:MM UTC``), never ISO."""
+    import datetime as _dt
+
+    try:
+        t = _dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.UTC)
+    return f"{c.date(t.date())} {t:%H:%M} UTC"
 
 
 SENTENCES_SUMMARY = (
