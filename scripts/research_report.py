@@ -43,11 +43,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "research")
     ap.add_argument("--backtest-step", default="W")
     ap.add_argument("--skip-backtest", action="store_true")
+    ap.add_argument("--skip-scenarios", action="store_true")
+    ap.add_argument("--record", type=Path, default=ROOT / "src" / "btcmacro" / "data" / "scenario_scorecard.csv",
+                    help="where the scenario scorecard's per-meeting record is written (the briefing quotes it)")
     a = ap.parse_args(argv)
 
     from btcmacro import api
     from btcmacro.research import backtest as B
     from btcmacro.research import fomc_events as F
+    from btcmacro.research import scenarios as SC
     from btcmacro.research import sensitivity as S
 
     a.out.mkdir(parents=True, exist_ok=True)
@@ -70,6 +74,14 @@ def main(argv=None) -> int:
             pages.append((_page(doc, "backtest", a.out,
                                 f"btcmacro analyze backtest --step {a.backtest_step} --format md", version),
                           doc.summary[-1]))
+        if not a.skip_scenarios:
+            t0 = time.time()
+            sc = SC.scorecard(store=st, progress=lambda i, n: print(f"\rscenarios {i}/{n}", end="", file=sys.stderr))
+            print(f"\nscenarios: {len(sc.rows)} meetings in {time.time() - t0:.0f} s", file=sys.stderr)
+            pages.append((_page(sc.to_doc(), "scenarios", a.out, "btcmacro analyze scenarios --format md", version),
+                          " ".join(sc.verdict[1:])))
+            SC.record_rows(sc).to_csv(a.record, index=False)
+            print(f"wrote the scorecard record to {a.record}", file=sys.stderr)
     index = ["# Research results on the embedded data", "",
              "Each page was produced by the command at its top on the embedded snapshot; rerun "
              "`python scripts/research_report.py` to regenerate all of them.", ""]

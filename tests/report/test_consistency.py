@@ -260,7 +260,7 @@ def test_old_difficulty_drop_is_dated_on_2025_12_09(briefings, docs):
     assert r["state"] == "stress" and r["rests_on_stale"] is True  # without it: one signal, "watch"
     doc = docs[("2025-12-09", "en")]
     assert next(x for x in doc["summary"]["regimes"] if x["id"] == "miner_stress")["line"] == \
-        "Miner stress: Stress (rests on an old event)"
+        "Miners: Under stress (rests on an old event)"
     mining = next(s for s in doc["sections"] if s["id"] == "mining")
     assert any("at the adjustment of 2025-06-29, 163 days before 2025-12-09, older than the 90-day window"
                in s["text"] for s in mining["sentences"])
@@ -390,7 +390,7 @@ def test_evidence_is_prose_on_2025_12_09(docs):
     assert ("Net liquidity, change over 91 days: -$297.5B (2025-12-03, FRED:WALCL, WDTGAL, RRPONTSYD), below "
             "-$100.0B, the line for a tightening signal") in liq["evidence"]
     zh = docs[("2025-12-09", "zh-TW")]["sections"][0]["regimes"][0]
-    assert any(x.startswith("淨流動性（91 天變動）為-2,975") and "低於「緊縮訊號」門檻" in x for x in zh["evidence"])
+    assert any(x.startswith("淨流動性（91天變動）減少2,975") and "低於「緊縮訊號」門檻" in x for x in zh["evidence"])
 
 
 def test_json_keeps_the_rule_and_adds_the_prose(briefings):

@@ -717,7 +717,13 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
     from ..rules.regimes import MEANINGS
 
     meaning = _tr(e.get("meaning") or MEANINGS.get(e.get("condition") or ""), ctx.lang, "")
-    return c.t("regime.evidence_prose", name=metric_name(mid, ctx.lang),
+    key = "regime.evidence_prose"
+    if signed and isinstance(val, (int, float)) and not isinstance(val, bool) and c.has("regime.evidence_change"):
+        # a language that carries the sign in a word (zh-TW: 減少/增加 with a positive number)
+        v = display_value(mid, val, unit)
+        key, val_txt = "regime.evidence_change", c.t("regime.change_fall" if v[0] < 0 else "regime.change_rise",
+                                                      value=c.value(abs(v[0]), v[1], signed=False))
+    return c.t(key, name=metric_name(mid, ctx.lang),
                derived=c.derived(derived) if derived else "", value=val_txt, rel=rel, threshold=thr_txt,
                meaning=meaning, date=c.date(e.get("date")), source=src) + flags
 
