@@ -1,0 +1,105 @@
+"""The aggregation on Apache Spark, over the parquet parts of a sync.
+
+Input: a folder (local path or any Hadoop/fsspec URL Spark can read: ``hdfs://``, ``s3a://``,
+``gs://``, ``abfss://``) holding ``blocks-*.parquet``, ``created-*.parquet``,
+``spends-*.parquet`` and ``flows-*.parquet``: the layout the parallel sync's workers write (one
+part per blk file, script keys as the two uint64 halves ``key_hi``/``key_lo``) and that
+``btcmacro chain export-parts`` writes from an index. The SQL is the DuckDB text of
+:func:`btcmacro.chain.engines.queries` transpiled to Spark SQL; only the ``flows`` view differs
+(the key is the struct of its two halves: Spark has no unsigned 128-bit integer).
+"""
+
+from __future__ import annotations
+
+from btcmacro.chain.engines import Aggregates, assemble, queries, query_text
+from btcmacro.errors import ChainError
+
+__all__ = ["session", "aggregate_spark", "TABLES"]
+
+TABLES = ("blocks", "created", "spends", "flows")
+
+_EMPTY = {  # a table with no part at all (no spend yet, an index without flows)
+    "spends": "spend_height INT, create_height INT, value BIGINT, n BIGINT",
+    "flows": "height INT, script_key STRUCT<key_hi: DECIMAL(20,0), key_lo: DECIMAL(20,0)>, delta BIGINT",
+}
+
+
+def session(master: str = "local[2]", *, shuffle_partitions: int | None = None):
+    """A SparkSession on ``master`` set up for the aggregation (UTC days, Arrow transfers, no UI).
+
+    ``shuffle_partitions`` defaults to 4 on a ``local`` master (small inputs; Spark's 200 would
+    only add scheduling) and to Spark's own default on a cluster."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as e:  # pragma: no cover - pyspark is a pinned dependency
+        raise ChainError(f"the Spark engine needs pyspark ({e})", where="--engine spark") from None
+    b = (SparkSession.builder.master(master).appName("btcmacro chain aggregate")
+         .config("spark.sql.session.timeZone", "UTC")
+         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+         .config("spark.ui.enabled", "false")
+         .config("spark.sql.ansi.enabled", "true"))
+    if shuffle_partitions is None and master.startswith("local"):
+        shuffle_partitions = 4
+    if shuffle_partitions:
+        b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    try:
+        return b.getOrCreate()
+    except Exception as e:  # Java missing, master unreachable: py4j / pyspark raise plain exceptions
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ChainError(f"cannot start Spark on {master}: {msg}", where="--master") from None
+
+
+def _read(spark, parts: str, table: str):
+    from pyspark.errors import AnalysisException
+
+    url = parts.rstrip("/") + f"/{table}-*.parquet"
+    try:
+        df = spark.read.parquet(url)
+    except AnalysisException as e:
+        if table in _EMPTY and ("PATH_NOT_FOUND" in str(e) or "UNABLE_TO_INFER_SCHEMA" in str(e)):
+            return spark.createDataFrame([], _EMPTY[table])
+        raise ChainError(f"no readable {table} parts ({table}-*.parquet): {str(e).splitlines()[0]}",
+                         where=parts) from None
+    if table == "flows" and "key_hi" in df.columns:
+        df = df.selectExpr("height", "named_struct('key_hi', key_hi, 'key_lo', key_lo) AS script_key", "delta")
+    return df
+
+
+def aggregate_spark(parts: str, *, master: str = "local[2]", spark=None,
+                    edges: list[int] | None = None) -> Aggregates:
+    """Run the aggregation on Spark over the parquet parts under ``parts``.
+
+    Parameters
+    ----------
+    parts
+        Folder or URL with the ``blocks``/``created``/``spends``/``flows`` parts.
+    master
+        Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://…``); ignored
+        when ``spark`` is given.
+    spark
+        An existing SparkSession to use (it is not stopped).
+
+    Raises
+    ------
+    ChainError
+        Spark cannot start, or a required table has no readable part.
+    """
+    own = spark is None
+    spark = session(master) if own else spark
+    try:
+        for t in TABLES:
+            _read(spark, parts, t).createOrReplaceTempView(t)
+        q = queries(edges)
+        res = {name: spark.sql(query_text(sql, "spark")).toPandas() for name, sql in q.items()}
+        rows = spark.sql("SELECT (SELECT count(*) FROM spends) + (SELECT count(*) FROM flows) AS n").collect()[0][0]
+        tip = res["tip"]
+        if len(tip) == 0:
+            raise ChainError("the blocks parts hold no block", where=parts)
+        return assemble(res["created"], res["matrix"], res["bands"], res["closers"],
+                        (int(tip["height"].iloc[0]), tip["hash"].iloc[0]), engine="Spark",
+                        dataset=f"parquet parts at {parts}", edges=edges, rows=int(rows))
+    finally:
+        for t in TABLES:
+            spark.catalog.dropTempView(t)
+        if own:
+            spark.stop()
