@@ -37,13 +37,16 @@ def session(master: str = "local[2]", *, shuffle_partitions: int | None = None):
          .config("spark.sql.session.timeZone", "UTC")
          .config("spark.sql.execution.arrow.pyspark.enabled", "true")
          .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.ansi.enabled", "true"))
     if shuffle_partitions is None and master.startswith("local"):
         shuffle_partitions = 4
     if shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     try:
-        return b.getOrCreate()
+        spark = b.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
     except Exception as e:  # Java missing, master unreachable: py4j / pyspark raise plain exceptions
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ChainError(f"cannot start Spark on {master}: {msg}", where="--master") from None
@@ -90,7 +93,7 @@ def aggregate_spark(parts: str, *, master: str = "local[2]", spark=None,
         for t in TABLES:
             _read(spark, parts, t).createOrReplaceTempView(t)
         q = queries(edges)
-        res = {name: spark.sql(query_text(sql, "spark")).toPandas() for name, sql in q.items()}
+        res = {name: spark.sql(query_text(sql, "spark")).toArrow().to_pandas() for name, sql in q.items()}
         rows = spark.sql("SELECT (SELECT count(*) FROM spends) + (SELECT count(*) FROM flows) AS n").collect()[0][0]
         tip = res["tip"]
         if len(tip) == 0:
