@@ -188,3 +188,39 @@ def reference_cells(chain, upto: int | None = None) -> dict[tuple[str, str], lis
 def cells(m) -> dict[tuple[str, str], list[int]]:
     d = np.datetime_as_string(m.days)
     return {(d[c], d[s]): [int(v), int(n)] for c, s, v, n in zip(m.c, m.s, m.value, m.n)}
+
+
+def write_prices(st, days: int = DAYS) -> None:
+    """A BTC close for every day of the chain (rising, then falling: profits and losses)."""
+    from btcmacro import catalog
+
+    idx = pd.date_range(START.date(), periods=days, freq="D")
+    v = np.r_[np.linspace(200, 1200, days // 2), np.linspace(1200, 300, days - days // 2)]
+    st.write_series(catalog.get("cmc/btc_close").meta("synthetic test prices"),
+                    pd.DataFrame({"date": idx, "value": v, "published_at": idx}))
+
+
+def published(st) -> dict[str, pd.Series]:
+    """Every chain/* series in a store (latest vintage)."""
+    ids = [r[0] for r in st.con.execute(
+        "SELECT DISTINCT series_id FROM obs WHERE series_id LIKE 'chain/%' ORDER BY 1").fetchall()]
+    return {i: st.series(i) for i in ids}
+
+
+def provenance(st, sid: str) -> str:
+    return st.con.execute("SELECT provenance FROM series WHERE series_id = ?", [sid]).fetchall()[0][0]
+
+
+def assert_same_aggregates(a, b) -> None:
+    for f in ("days", "c", "s", "value", "n", "created", "created_n"):
+        assert np.array_equal(getattr(a.matrix, f), getattr(b.matrix, f)), f
+    assert a.matrix.tip_height == b.matrix.tip_height and a.matrix.tip_hash == b.matrix.tip_hash
+    assert np.array_equal(a.bands.supply, b.bands.supply)
+    assert np.array_equal(a.bands.addresses, b.bands.addresses)
+    assert a.closers == b.closers
+
+
+def assert_same_series(x: dict, y: dict) -> None:
+    assert sorted(x) == sorted(y) and len(x) > 60
+    for k in x:
+        pd.testing.assert_series_equal(x[k], y[k], check_exact=True, obj=k)

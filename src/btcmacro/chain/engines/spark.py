@@ -40,7 +40,7 @@ def session(master: str = "local[2]", *, shuffle_partitions: int | None = None):
          .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.ansi.enabled", "true"))
     if shuffle_partitions is None and master.startswith("local"):
-        shuffle_partitions = 4
+        shuffle_partitions = 2
     if shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     try:
@@ -69,7 +69,7 @@ def _read(spark, parts: str, table: str):
 
 
 def aggregate_spark(parts: str, *, master: str = "local[2]", spark=None,
-                    edges: list[int] | None = None) -> Aggregates:
+                    edges: list[int] | None = None, count_rows: bool = False) -> Aggregates:
     """Run the aggregation on Spark over the parquet parts under ``parts``.
 
     Parameters
@@ -81,26 +81,34 @@ def aggregate_spark(parts: str, *, master: str = "local[2]", spark=None,
         when ``spark`` is given.
     spark
         An existing SparkSession to use (it is not stopped).
+    count_rows
+        Also count the input rows (spends + flows) into ``Aggregates.rows`` (one more job).
 
     Raises
     ------
     ChainError
         Spark cannot start, or a required table has no readable part.
     """
-    own = spark is None
-    spark = session(master) if own else spark
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        own = SparkSession.getActiveSession() is None  # never stop a session someone else started
+        spark = session(master)
+    else:
+        own = False
     try:
         for t in TABLES:
             _read(spark, parts, t).createOrReplaceTempView(t)
         q = queries(edges)
         res = {name: spark.sql(query_text(sql, "spark")).toArrow().to_pandas() for name, sql in q.items()}
-        rows = spark.sql("SELECT (SELECT count(*) FROM spends) + (SELECT count(*) FROM flows) AS n").collect()[0][0]
+        rows = (spark.sql("SELECT (SELECT count(*) FROM spends) + (SELECT count(*) FROM flows) AS n").collect()[0][0]
+                if count_rows else None)
         tip = res["tip"]
         if len(tip) == 0:
             raise ChainError("the blocks parts hold no block", where=parts)
         return assemble(res["created"], res["matrix"], res["bands"], res["closers"],
                         (int(tip["height"].iloc[0]), tip["hash"].iloc[0]), engine="Spark",
-                        dataset=f"parquet parts at {parts}", edges=edges, rows=int(rows))
+                        dataset=f"parquet parts at {parts}", edges=edges, rows=None if rows is None else int(rows))
     finally:
         for t in TABLES:
             spark.catalog.dropTempView(t)
