@@ -16,7 +16,6 @@ from btcmacro.chain import engines
 from btcmacro.chain.engines.parts import export_parts
 from btcmacro.chain.engines.spark import aggregate_spark, session
 from btcmacro.chain.index import ChainIndex
-from btcmacro.chain.publishing import publish
 from btcmacro.store import Store
 
 
@@ -56,7 +55,10 @@ def test_synthetic_chain_equals_duckdb(spark, synth):
     with Store(d / "a.duckdb") as a, Store(d / "b.duckdb") as b:
         ec.write_prices(a)
         ec.write_prices(b)
-        publish(a, d / "chain.duckdb")
+    r = CliRunner().invoke(app, ["chain", "aggregate", "--index", str(d / "chain.duckdb"),
+                                 "--store", str(d / "a.duckdb")])
+    assert r.exit_code == 0, r.output
+    assert "aggregated on DuckDB" in r.output
     r = CliRunner().invoke(app, ["chain", "aggregate", "--engine", "spark", "--master", "local[2]",
                                  "--parts", str(d / "parts"), "--store", str(d / "b.duckdb")])
     assert r.exit_code == 0, r.output

@@ -207,7 +207,7 @@ class BigQueryClient:
         if r.status_code >= 400:
             err = body.get("error", {}) if isinstance(body, dict) else {}
             msg = err.get("message") or r.reason_phrase or "no reason given"
-            raise ChainError(f"BigQuery answered {r.status_code}: {msg}", where=f"project {self.project}")
+            raise ChainError(f"request refused ({r.status_code}): {msg}", where=f"BigQuery project {self.project}")
         if not isinstance(body, dict):
             raise ChainError("BigQuery sent a reply that is not a JSON object", where=url)
         return body
