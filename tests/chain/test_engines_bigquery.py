@@ -223,6 +223,17 @@ def test_cli_estimate_then_yes_publishes_the_same_series(world, standin, tmp_pat
         ec.assert_same_series(ec.published(a), ec.published(b))
         assert ec.provenance(b, "chain/realized_loss_usd") == \
             f"BigQuery crypto_bitcoin, through block 799 ({ref.tip_hash})"
+        # the briefing's realized-loss figure names where it came from, in both languages
+        from btcmacro.registry import Evaluator
+        from btcmacro.report.i18n import catalog
+
+        own = Evaluator(a, "2016-04-03").value("realized_loss_usd")
+        got = Evaluator(b, "2016-04-03").value("realized_loss_usd")
+        assert got.value == own.value and got.status == "ok"
+        assert own.source.endswith("(own node)")
+        assert got.source.endswith("(BigQuery crypto_bitcoin, through block 799)")
+        assert catalog("en").source(got.source).endswith("(BigQuery crypto_bitcoin, through block 799)")
+        assert "BigQuery 公開資料集 crypto_bitcoin，截至區塊 799" in catalog("zh-TW").source(got.source)
 
 
 def test_cli_usage_errors(tmp_path):
