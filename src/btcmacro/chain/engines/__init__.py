@@ -29,7 +29,7 @@ import pandas as pd
 from btcmacro.chain.aggregate import (BALANCE_BANDS, CREATED_SQL, MATRIX_SQL, BalanceBands, Matrix,
                                       balance_bands_sql, matrix_from_columns)
 
-__all__ = ["ENGINES", "CLOSERS_SQL", "TIP_SQL", "Aggregates", "query_text", "queries", "assemble",
+__all__ = ["ENGINES", "CLOSERS_SQL", "TIP_SQL", "Aggregates", "query_text", "queries", "tip_of", "assemble",
            "aggregate_duckdb", "BAND_EDGES"]
 
 ENGINES = ("duckdb", "spark", "bigquery")
@@ -42,16 +42,26 @@ WHERE height IN (SELECT max(height) FROM blocks GROUP BY day)
 ORDER BY day
 """
 
-#: the tip the aggregation covers
+#: the tip the aggregation covers (also the highest of the day closers: the highest block is the
+#: last of the day it is stamped with; engines that have the closers need no separate query)
 TIP_SQL = "SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1"
 
 
 def queries(edges: list[int] | None = None) -> dict[str, str]:
     """The aggregation, in DuckDB's dialect: ``{name: SQL}`` for ``created``, ``matrix``,
-    ``bands``, ``closers`` and ``tip`` (the single definition every engine runs)."""
+    ``bands`` and ``closers`` (the single definition every engine runs; the tip is the highest
+    closer, see :func:`tip_of`)."""
     e = BAND_EDGES if edges is None else [int(x) for x in edges]
     return {"created": CREATED_SQL, "matrix": MATRIX_SQL, "bands": balance_bands_sql(e),
-            "closers": CLOSERS_SQL, "tip": TIP_SQL}
+            "closers": CLOSERS_SQL}
+
+
+def tip_of(closers: pd.DataFrame) -> tuple[int, object] | None:
+    """``(height, hash)`` of the highest block, from the :data:`CLOSERS_SQL` rows."""
+    if len(closers) == 0:
+        return None
+    i = int(np.argmax(closers["height"].to_numpy()))
+    return int(closers["height"].iloc[i]), closers["hash"].iloc[i]
 
 
 def query_text(sql: str, dialect: str) -> str:

@@ -94,8 +94,6 @@ def bigquery_queries(dataset: str, tip: int, edges: list[int] | None = None) -> 
     src = sqlglot.parse_one(SOURCES_SQL.format(ds=ds, tip=int(tip)), read="bigquery")
     out = {}
     for name, sql in queries(edges).items():
-        if name == "tip":
-            continue
         q = sqlglot.parse_one(sql, read="duckdb")
         ctes = [c.copy() for c in src.args["with_"].expressions]
         own = q.args.get("with_")

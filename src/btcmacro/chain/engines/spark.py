@@ -11,7 +11,7 @@ part per blk file, script keys as the two uint64 halves ``key_hi``/``key_lo``) a
 
 from __future__ import annotations
 
-from btcmacro.chain.engines import Aggregates, assemble, queries, query_text
+from btcmacro.chain.engines import Aggregates, assemble, queries, query_text, tip_of
 from btcmacro.errors import ChainError
 
 __all__ = ["session", "aggregate_spark", "TABLES"]
@@ -29,6 +29,10 @@ def session(master: str = "local[2]", *, shuffle_partitions: int | None = None):
 
     ``shuffle_partitions`` defaults to 4 on a ``local`` master (small inputs; Spark's 200 would
     only add scheduling) and to Spark's own default on a cluster."""
+    import warnings
+
+    # PySpark 4.3 warns about pandas 3 on import; the engine moves results through Arrow only
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:  # pragma: no cover - pyspark is a pinned dependency
@@ -103,11 +107,10 @@ def aggregate_spark(parts: str, *, master: str = "local[2]", spark=None,
         res = {name: spark.sql(query_text(sql, "spark")).toArrow().to_pandas() for name, sql in q.items()}
         rows = (spark.sql("SELECT (SELECT count(*) FROM spends) + (SELECT count(*) FROM flows) AS n").collect()[0][0]
                 if count_rows else None)
-        tip = res["tip"]
-        if len(tip) == 0:
+        tip = tip_of(res["closers"])
+        if tip is None:
             raise ChainError("the blocks parts hold no block", where=parts)
-        return assemble(res["created"], res["matrix"], res["bands"], res["closers"],
-                        (int(tip["height"].iloc[0]), tip["hash"].iloc[0]), engine="Spark",
+        return assemble(res["created"], res["matrix"], res["bands"], res["closers"], tip, engine="Spark",
                         dataset=f"parquet parts at {parts}", edges=edges, rows=None if rows is None else int(rows))
     finally:
         for t in TABLES:
