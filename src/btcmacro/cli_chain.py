@@ -333,7 +333,15 @@ def aggregate_cmd(
         api.store_path(store)  # checked before anything runs
     t0 = time.perf_counter()
     if engine == "duckdb":
-        with publishing._synced_index(_index(index)) as (_, ix, _cp):
+        index = _index(index)
+        if publish:  # the path `chain sync` publishes by (the remembered address list included)
+            with api.open_store(store, read_only=False) as st:
+                pr, notes = publishing.publish_remembering_list(st, index)
+            for n in notes:
+                typer.echo(f"warning: {n}", err=True)
+            _published(pr, f"own node, tip {pr.tip_hash} height {pr.height}")
+            return
+        with publishing._synced_index(index) as (_, ix, _cp):
             agg = engines.aggregate_duckdb(ix)
     elif engine == "spark":
         from .chain.engines.spark import aggregate_spark
@@ -362,10 +370,15 @@ def aggregate_cmd(
     if publish:
         with api.open_store(store, read_only=False) as st:
             pr = publishing.publish(st, aggregates=agg)
-        d = pr.as_dict()
-        typer.echo(f"published chain/* for {d['first_day']}..{d['last_day']} "
-                   f"({d['new']} new, {d['revised']} revised values)"
-                   + (f"; reorg invalidated days from {d['fork_day']}" if d["fork_day"] else ""), err=True)
+        _published(pr)
+
+
+def _published(pr, source: str | None = None) -> None:
+    d = pr.as_dict()
+    typer.echo(f"published chain/* for {d['first_day']}..{d['last_day']} "
+               f"({d['new']} new, {d['revised']} revised values)"
+               + (f"; reorg invalidated days from {d['fork_day']}" if d["fork_day"] else "")
+               + (f"; source: {source}" if source else ""), err=True)
 
 
 @chain_app.command("export-parts")

@@ -58,7 +58,7 @@ def test_synthetic_chain_equals_duckdb(spark, synth):
     r = CliRunner().invoke(app, ["chain", "aggregate", "--index", str(d / "chain.duckdb"),
                                  "--store", str(d / "a.duckdb")])
     assert r.exit_code == 0, r.output
-    assert "aggregated on DuckDB" in r.output
+    assert "source: own node, tip " in r.output
     r = CliRunner().invoke(app, ["chain", "aggregate", "--engine", "spark", "--master", "local[2]",
                                  "--parts", str(d / "parts"), "--store", str(d / "b.duckdb")])
     assert r.exit_code == 0, r.output
