@@ -357,9 +357,11 @@ def aggregate_cmd(
             raise UsageError("give --project, the Google Cloud project to run the queries in", where="chain aggregate")
         bq.check_dataset(dataset)
         client = bq.BigQueryClient(project)
-        plan = bq.plan(client, dataset, through_block)
+        plan = bq.plan(client, dataset, through_block, resolve_tip=yes)  # dry runs only, unless --yes
+        upto = (f"through block {plan.tip}" if plan.tip is not None
+                else f"through the dataset's newest block minus {bq.TIP_LAG}")
         typer.echo(f"BigQuery estimate: {bq.human_bytes(plan.total_bytes)} to scan in project {project} "
-                   f"({len(plan.bytes)} queries over {dataset}, through block {plan.tip})", err=True)
+                   f"({len(plan.bytes)} queries over {dataset}, {upto})", err=True)
         if not yes:
             typer.echo("nothing was run or billed; add --yes to run these queries", err=True)
             return

@@ -198,14 +198,15 @@ def test_cli_estimate_then_yes_publishes_the_same_series(world, standin, tmp_pat
             ec.write_prices(st)
     with Store(tmp_path / "bq.duckdb", read_only=True) as st:
         before = st.checksum()
-    # without --yes: the estimate, and nothing runs but the tip lookup
-    r = _cli("--engine", "bigquery", "--project", PROJECT, "--through-block", "797",
-             "--store", str(tmp_path / "bq.duckdb"))
+    # without --yes: the estimate from dry runs, and nothing runs at all
+    r = _cli("--engine", "bigquery", "--project", PROJECT, "--store", str(tmp_path / "bq.duckdb"))
     assert r.exit_code == 0, r.output
     total = sum(standin.dry_bytes)
     assert f"BigQuery estimate: {bq.human_bytes(total)} to scan in project {PROJECT}" in r.output
-    assert "through block 797" in r.output and "add --yes" in r.output
-    assert len(standin.jobs) == 1 and len(standin.dry_bytes) == 5  # tip query run; 5 dry runs
+    assert "(5 queries over bigquery-public-data.crypto_bitcoin, through the dataset's newest block minus 6)" \
+        in r.output and "nothing was run or billed; add --yes" in r.output
+    assert not standin.jobs and len(standin.dry_bytes) == 5 and all(m == "POST" for m, _ in standin.log)
+    assert all(b["dryRun"] for _, b in standin.log)
     with Store(tmp_path / "bq.duckdb", read_only=True) as st:
         assert st.checksum() == before
     # --yes: day 2016-04-02 is complete at block 797; a second run through 799 adds the last day
@@ -213,6 +214,7 @@ def test_cli_estimate_then_yes_publishes_the_same_series(world, standin, tmp_pat
              "--store", str(tmp_path / "bq.duckdb"))
     assert r.exit_code == 0, r.output
     assert "published chain/* for 2015-03-01..2016-04-02" in r.output
+    assert "queries over bigquery-public-data.crypto_bitcoin, through block 797)" in r.output  # priced again
     r = _cli("--engine", "bigquery", "--project", PROJECT, "--through-block", "799", "--yes",
              "--store", str(tmp_path / "bq.duckdb"))
     assert r.exit_code == 0, r.output

@@ -272,19 +272,26 @@ class Plan:
 
 
 def plan(client: BigQueryClient, dataset: str = DATASET, through: int | None = None,
-         edges: list[int] | None = None) -> Plan:
-    """Find the tip (one small query over ``blocks``) and dry-run the aggregation's queries.
+         edges: list[int] | None = None, *, resolve_tip: bool = True) -> Plan:
+    """Dry-run the tip query and the aggregation's queries (nothing billed); with
+    ``resolve_tip``, also run the tip query (two columns of ``blocks``, a few tens of MB) so the
+    aggregation is pinned to one block.
 
-    The tip query itself is run (it reads two columns of ``blocks``, a few tens of MB); its own
-    dry-run figure is included in the estimate."""
+    Without ``resolve_tip`` (the estimate shown before the user confirms), the aggregation is
+    priced up to ``through`` or, if None, up to the highest possible height: the tables are
+    partitioned by month of block time, not by height, so the height filter does not change
+    the bytes scanned. ``Plan.tip`` is then ``through`` (or None) and ``tip_hash`` empty."""
     ts = tip_sql(dataset, through)
     tip_bytes = client.dry_run(ts)
-    t = client.query(ts)
-    if len(t) == 0:
-        what = f"block {through}" if through is not None else "a tip"
-        raise ChainError(f"the dataset has no {what}", where=dataset)
-    tip, tip_hash = int(t["height"].iloc[0]), str(t["hash"].iloc[0])
-    sql = bigquery_queries(dataset, tip, edges)
+    if resolve_tip:
+        t = client.query(ts)
+        if len(t) == 0:
+            what = f"block {through}" if through is not None else "a tip"
+            raise ChainError(f"the dataset has no {what}", where=dataset)
+        tip, tip_hash = int(t["height"].iloc[0]), str(t["hash"].iloc[0])
+    else:
+        tip, tip_hash = through, ""
+    sql = bigquery_queries(dataset, tip if tip is not None else 2**31 - 1, edges)
     return Plan(dataset, tip, tip_hash, sql, {"tip": tip_bytes, **{k: client.dry_run(q) for k, q in sql.items()}})
 
 
