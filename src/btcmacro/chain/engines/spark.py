@@ -11,6 +11,10 @@ part per blk file, script keys as the two uint64 halves ``key_hi``/``key_lo``) a
 
 from __future__ import annotations
 
+import os
+import re
+from contextlib import contextmanager
+
 from btcmacro.chain.engines import Aggregates, assemble, queries, query_text, tip_of
 from btcmacro.errors import ChainError
 
@@ -47,13 +51,58 @@ def session(master: str = "local[2]", *, shuffle_partitions: int | None = None):
         shuffle_partitions = 2
     if shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    with _jvm_stderr() as jvm:
+        try:
+            spark = b.getOrCreate()
+            spark.sparkContext.setLogLevel("ERROR")
+            return spark
+        except Exception as e:  # Java missing, a bad master URL: py4j / pyspark raise plain exceptions
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            why = _jvm_reason(jvm)
+            raise ChainError(f"cannot start Spark on {master}: {why or msg}", where="--master") from None
+
+
+@contextmanager
+def _jvm_stderr():
+    """Route what the Spark JVM writes to stderr while it starts (start-up notices, or a stack
+    trace) into memory, so the command line shows one line; the JVM keeps that pipe, drained by a
+    daemon thread, for as long as it runs. Yields the last lines written."""
+    import collections
+    import threading
+
+    lines: collections.deque = collections.deque(maxlen=200)
     try:
-        spark = b.getOrCreate()
-        spark.sparkContext.setLogLevel("ERROR")
-        return spark
-    except Exception as e:  # Java missing, master unreachable: py4j / pyspark raise plain exceptions
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ChainError(f"cannot start Spark on {master}: {msg}", where="--master") from None
+        r, w = os.pipe()
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no file descriptors left: leave stderr alone
+        yield lines
+        return
+
+    def drain():
+        with os.fdopen(r, "rb") as f:
+            for ln in f:
+                lines.append(ln.decode("utf-8", "replace").rstrip())
+
+    threading.Thread(target=drain, name="spark-stderr", daemon=True).start()
+    os.dup2(w, 2)
+    os.close(w)
+    try:
+        yield lines
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _jvm_reason(lines) -> str | None:
+    """The JVM's own reason for failing to start (the message of its last exception), if any."""
+    import time
+
+    time.sleep(0.2)  # let the drain thread catch up with the JVM's last lines
+    for ln in reversed(list(lines)):
+        m = re.search(r"(?:Exception|Error)(?: in thread \S+)?[^:]*: (.+)$", ln)
+        if m and not ln.lstrip().startswith("at "):
+            return m.group(1).strip()
+    return None
 
 
 def _read(spark, parts: str, table: str):
