@@ -335,6 +335,8 @@ def aggregate_cmd(
     if engine == "duckdb":
         index = _index(index)
         if publish:  # the path `chain sync` publishes by (the remembered address list included)
+            with publishing._synced_index(index):  # no index: say so before the store is opened
+                pass
             with api.open_store(store, read_only=False) as st:
                 pr, notes = publishing.publish_remembering_list(st, index)
             for n in notes:

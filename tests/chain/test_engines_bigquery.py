@@ -247,4 +247,6 @@ def test_cli_usage_errors(tmp_path):
     assert r.exit_code == 2 and "go with --engine bigquery" in r.output
     r = _cli("--engine", "bigquery", "--project", PROJECT, "--dataset", "x;y", "--store", str(tmp_path / "s.duckdb"))
     assert r.exit_code == 2 and "not a BigQuery dataset name" in r.output
-    assert not (tmp_path / "s.duckdb").exists()
+    r = _cli("--index", str(tmp_path / "none.duckdb"), "--store", str(tmp_path / "s.duckdb"))
+    assert r.exit_code == 8 and "no chain index yet" in r.output and r.output.count("\n") == 1
+    assert not (tmp_path / "s.duckdb").exists() and not (tmp_path / "none.duckdb").exists()

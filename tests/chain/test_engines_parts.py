@@ -46,3 +46,15 @@ def test_one_definition():
     assert engines.query_text(q["bands"], "duckdb") is q["bands"]
     spark = engines.query_text(q["bands"], "spark")
     assert "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW" in spark and "CROSS JOIN VALUES" in spark
+
+
+def test_spark_start_failure_reason():
+    """A Spark JVM that fails to start prints a stack trace; the one-line error keeps its reason."""
+    from btcmacro.chain.engines.spark import _jvm_reason
+
+    lines = ["WARNING: Using incubator modules: jdk.incubator.vector",
+             'Exception in thread "main" org.apache.spark.SparkException: Master must either be yarn or start '
+             "with spark, k8s, or local",
+             "\tat org.apache.spark.util.Utils$.checkHost(Utils.scala:1)"]
+    assert _jvm_reason(lines) == "Master must either be yarn or start with spark, k8s, or local"
+    assert _jvm_reason(["Using Spark's default log4j profile"]) is None
