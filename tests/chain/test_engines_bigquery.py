@@ -235,7 +235,7 @@ def test_cli_estimate_then_yes_publishes_the_same_series(world, standin, tmp_pat
         assert own.source.endswith("(own node)")
         assert got.source.endswith("(BigQuery crypto_bitcoin, through block 799)")
         assert catalog("en").source(got.source).endswith("(BigQuery crypto_bitcoin, through block 799)")
-        assert "BigQuery 公開資料集 crypto_bitcoin，截至區塊 799" in catalog("zh-TW").source(got.source)
+        assert "BigQuery 公開資料集 crypto_bitcoin，截至區塊高度799" in catalog("zh-TW").source(got.source)
 
 
 def test_cli_usage_errors(tmp_path):

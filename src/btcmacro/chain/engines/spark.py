@@ -62,6 +62,11 @@ def session(master: str = "local[2]", *, shuffle_partitions: int | None = None):
             raise ChainError(f"cannot start Spark on {master}: {why or msg}", where="--master") from None
 
 
+def _redact(url: str) -> str:
+    """A parts URL without any ``user:secret@`` it may carry (it goes into the provenance)."""
+    return re.sub(r"^([a-zA-Z][\w+.-]*://)[^/@]*@", r"\1", url)
+
+
 @contextmanager
 def _jvm_stderr():
     """Route what the Spark JVM writes to stderr while it starts (start-up notices, or a stack
@@ -160,7 +165,7 @@ def aggregate_spark(parts: str, *, master: str = "local[2]", spark=None,
         if tip is None:
             raise ChainError("the blocks parts hold no block", where=parts)
         return assemble(res["created"], res["matrix"], res["bands"], res["closers"], tip, engine="Spark",
-                        dataset=f"parquet parts at {parts}", edges=edges, rows=None if rows is None else int(rows))
+                        dataset=f"parquet parts at {_redact(parts)}", edges=edges, rows=None if rows is None else int(rows))
     finally:
         for t in TABLES:
             spark.catalog.dropTempView(t)
