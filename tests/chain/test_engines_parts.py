@@ -58,3 +58,28 @@ def test_spark_start_failure_reason():
              "\tat org.apache.spark.util.Utils$.checkHost(Utils.scala:1)"]
     assert _jvm_reason(lines) == "Master must either be yarn or start with spark, k8s, or local"
     assert _jvm_reason(["Using Spark's default log4j profile"]) is None
+
+
+def test_engine_switch_rewrites_every_day(tmp_path):
+    """A store published by the own node and then by another engine is rewritten whole (no
+    series mixes engines); the same engine again writes only the last day."""
+    import dataclasses
+
+    from btcmacro.chain.index import ChainIndex
+    from btcmacro.chain.publishing import publish, published_tip
+    from btcmacro.store import Store
+
+    ec.write_index(tmp_path / "c.duckdb", ec.build(days=60))
+    with ChainIndex(tmp_path / "c.duckdb", read_only=True) as ix:
+        agg = engines.aggregate_duckdb(ix)
+    other = dataclasses.replace(agg, engine="BigQuery", dataset="crypto_bitcoin")
+    with Store(tmp_path / "s.duckdb") as st:
+        ec.write_prices(st, 60)
+        assert publish(st, tmp_path / "c.duckdb").full
+        again = publish(st, tmp_path / "c.duckdb")
+        assert not again.full and again.first_day.isoformat() == "2015-04-29"  # the last day only
+        r = publish(st, aggregates=other)
+        assert r.full and r.first_day.isoformat() == "2015-03-01"
+        assert published_tip(st)["engine"] == "BigQuery"
+        assert ec.provenance(st, "chain/sopr") == f"BigQuery crypto_bitcoin, through block 119 ({agg.tip_hash})"
+        assert not publish(st, aggregates=other).full
