@@ -250,3 +250,16 @@ def test_cli_usage_errors(tmp_path):
     r = _cli("--index", str(tmp_path / "none.duckdb"), "--store", str(tmp_path / "s.duckdb"))
     assert r.exit_code == 8 and "no chain index yet" in r.output and r.output.count("\n") == 1
     assert not (tmp_path / "s.duckdb").exists() and not (tmp_path / "none.duckdb").exists()
+
+
+def test_rest_values_are_typed_exactly():
+    """REST rows carry every value as a string: NUMERIC satoshis stay exact integers (no float),
+    BYTES are base64, NULL stays None."""
+    fields = [{"name": "v", "type": "NUMERIC"}, {"name": "n", "type": "INTEGER"}, {"name": "b", "type": "BYTES"},
+              {"name": "d", "type": "DATE"}]
+    rows = [{"f": [{"v": "2099999997690001.000000000"}, {"v": "-3"}, {"v": "AAEC"}, {"v": "2009-01-03"}]},
+            {"f": [{"v": None}, {"v": None}, {"v": None}, {"v": None}]}]
+    df = bq._convert(fields, rows)
+    assert df["v"][0] == 2_099_999_997_690_001 and df["n"][0] == -3 and df["b"][0] == b"\x00\x01\x02"
+    assert df["d"][0] == "2009-01-03"
+    assert all(df[c].isna()[1] for c in ("v", "n", "b", "d"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+from decimal import Decimal
 
 import pandas as pd
 
@@ -123,7 +124,7 @@ def _convert(fields: list[dict], rows: list[dict]) -> pd.DataFrame:
                 if t in ("INTEGER", "INT64"):
                     v = int(v)
                 elif t in ("NUMERIC", "BIGNUMERIC"):
-                    v = int(v) if re.fullmatch(r"-?\d+", v) else int(float(v))  # satoshis: whole numbers
+                    v = int(Decimal(v))  # satoshis: whole numbers, exactly (no float on the way)
                 elif t in ("FLOAT", "FLOAT64"):
                     v = float(v)
                 elif t == "BYTES":
