@@ -1,4 +1,4 @@
-"""``btcmacro chain sync|status|inspect|urpd|hodl``: thin wrappers over :mod:`btcmacro.chain`.
+"""``btcmacro chain sync|status|inspect|urpd|hodl|aggregate|export-parts``: thin wrappers over :mod:`btcmacro.chain`.
 
 Errors are one line on stderr and a non-zero exit code (``btcmacro.errors.EXIT_CODES``); the
 messages of ``XorKeyChanged``, ``BlocksDirChanged`` and ``ReorgBeyondDepth`` carry the
@@ -293,6 +293,111 @@ def hodl_cmd(date: Optional[str] = _DateOpt, fmt: str = typer.Option("table", "-
             "day_height": a["day_height"], "supply_btc": a["supply_btc"]}
     _emit(df, fmt, meta, "bands", f"HODL waves {a['date']} (supply {a['supply_btc']:,.8g} BTC)",
           [("band", "last moved"), ("btc", "BTC"), ("pct", "% of supply")])
+
+
+@chain_app.command("aggregate")
+@_handled
+def aggregate_cmd(
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (the chain index) | spark (parquet parts) | "
+                                                          "bigquery (Google's public crypto_bitcoin dataset)"),
+    master: str = typer.Option("local[*]", "--master", help="with --engine spark: the Spark master URL "
+                                                            "(local[4], spark://host:7077, yarn, k8s://...)"),
+    parts: Optional[str] = typer.Option(None, "--parts", help="with --engine spark: folder or URL of the parquet "
+                                                              "parts (hdfs://, s3a://, gs://...; see export-parts)"),
+    project: Optional[str] = typer.Option(None, "--project", help="with --engine bigquery: the Google Cloud project "
+                                                                  "the queries run and are billed in"),
+    dataset: str = typer.Option("bigquery-public-data.crypto_bitcoin", "--dataset",
+                                help="with --engine bigquery: the dataset (project.dataset)"),
+    through_block: Optional[int] = typer.Option(None, "--through-block", min=0,
+                                                help="with --engine bigquery: stop at this height (default: the "
+                                                     "dataset's newest block minus 6)"),
+    yes: bool = typer.Option(False, "--yes", help="with --engine bigquery: run the queries after showing the "
+                                                  "estimate (without it nothing is billed)"),
+    publish: bool = typer.Option(True, "--publish/--no-publish", help="write the daily chain/* series into the "
+                                                                      "main store"),
+    store: Optional[Path] = _StoreOpt,
+    index: Optional[Path] = _IndexOpt,
+):
+    """Aggregate coins into daily chain/* series on DuckDB, a Spark cluster or BigQuery, then publish them."""
+    import time
+
+    from . import api
+    from .chain import engines, publishing
+    from .errors import UsageError
+
+    if engine not in engines.ENGINES:
+        raise UsageError(f"unknown engine {engine!r} (expected duckdb, spark or bigquery)", where="--engine")
+    if engine != "spark" and parts is not None:
+        raise UsageError("--parts goes with --engine spark", where="chain aggregate")
+    if engine != "bigquery" and (project is not None or yes or through_block is not None):
+        raise UsageError("--project, --through-block and --yes go with --engine bigquery", where="chain aggregate")
+    if publish:
+        api.store_path(store)  # checked before anything runs
+    t0 = time.perf_counter()
+    if engine == "duckdb":
+        index = _index(index)
+        if publish:  # the path `chain sync` publishes by (the remembered address list included)
+            with publishing._synced_index(index):  # no index: say so before the store is opened
+                pass
+            with api.open_store(store, read_only=False) as st:
+                pr, notes = publishing.publish_remembering_list(st, index)
+            for n in notes:
+                typer.echo(f"warning: {n}", err=True)
+            _published(pr, f"own node, tip {pr.tip_hash} height {pr.height}")
+            return
+        with publishing._synced_index(index) as (_, ix, _cp):
+            agg = engines.aggregate_duckdb(ix)
+    elif engine == "spark":
+        from .chain.engines.spark import aggregate_spark
+
+        if parts is None:
+            raise UsageError("give --parts, the folder or URL of the parquet parts (`btcmacro chain export-parts "
+                             "--out DIR` writes them from an index)", where="chain aggregate")
+        agg = aggregate_spark(parts, master=master)
+    else:
+        from .chain.engines import bigquery as bq
+
+        if project is None:
+            raise UsageError("give --project, the Google Cloud project to run the queries in", where="chain aggregate")
+        bq.check_dataset(dataset)
+        client = bq.BigQueryClient(project)
+        plan = bq.plan(client, dataset, through_block, resolve_tip=yes)  # dry runs only, unless --yes
+        upto = (f"through block {plan.tip}" if plan.tip is not None
+                else f"through the dataset's newest block minus {bq.TIP_LAG}")
+        typer.echo(f"BigQuery estimate: {bq.human_bytes(plan.total_bytes)} to scan in project {project} "
+                   f"({len(plan.bytes)} queries over {dataset}, {upto})", err=True)
+        if not yes:
+            typer.echo("nothing was run or billed; add --yes to run these queries", err=True)
+            return
+        agg = bq.run_plan(client, plan)
+    typer.echo(f"aggregated on {agg.engine if agg.engine != 'duckdb' else 'DuckDB'} in "
+               f"{time.perf_counter() - t0:.1f} s: {agg.matrix.ndays} days, {agg.matrix.c.size:,} matrix cells; "
+               f"source: {agg.provenance}", err=True)
+    if publish:
+        with api.open_store(store, read_only=False) as st:
+            pr = publishing.publish(st, aggregates=agg)
+        _published(pr)
+
+
+def _published(pr, source: str | None = None) -> None:
+    d = pr.as_dict()
+    typer.echo(f"published chain/* for {d['first_day']}..{d['last_day']} "
+               f"({d['new']} new, {d['revised']} revised values)"
+               + (f"; reorg invalidated days from {d['fork_day']}" if d["fork_day"] else "")
+               + (f"; source: {source}" if source else ""), err=True)
+
+
+@chain_app.command("export-parts")
+@_handled
+def export_parts_cmd(out: Path = typer.Option(..., "--out", help="a new (or empty) folder for the parquet parts"),
+                     index: Optional[Path] = _IndexOpt):
+    """Write the chain index's tables as the parquet parts `chain aggregate --engine spark` reads."""
+    from .chain import publishing
+    from .chain.engines.parts import export_parts
+
+    with publishing._synced_index(_index(index)) as (_, ix, _cp):
+        counts = export_parts(ix, out)
+    typer.echo(f"wrote {out}: " + ", ".join(f"{t} {n:,} rows" for t, n in counts.items()), err=True)
 
 
 def register(app: typer.Typer) -> None:

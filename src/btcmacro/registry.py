@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -246,6 +247,18 @@ def series_label(series_id: str) -> str:
     return d.label if d else series_id
 
 
+def _engine_note(store, inputs) -> str | None:
+    """For ``chain/*`` inputs that another engine computed (``btcmacro chain aggregate --engine
+    bigquery|spark``), the note naming it in place of "own node": "BigQuery crypto_bitcoin,
+    through block N" or "Spark, through block N", from the series' provenance."""
+    for sid in inputs:
+        if sid.startswith("chain/") and store is not None and store.has_series(sid):
+            m = re.match(r"^(BigQuery \w+|Spark)\b.*?, through block (\d+)", store.meta(sid).provenance or "")
+            if m:
+                return f"{m.group(1)}, through block {m.group(2)}"
+    return None
+
+
 def _empty_series() -> pd.Series:
     """An empty metric series that still has a DatetimeIndex (callers slice it by date)."""
     return pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
@@ -384,7 +397,7 @@ class Evaluator:
         alts = [a for a in alts if a is not None]
         src = ", ".join(series_label(i) for i in v.inputs)
         if v.note:
-            src = f"{src} ({v.note})"
+            src = f"{src} ({_engine_note(self.store, v.inputs) or v.note})"
         revised = None
         if alternatives:
             from .releases import revised_by

@@ -26,7 +26,7 @@ import numpy as np
 from btcmacro.chain.index import ChainIndex
 from btcmacro.chain.lifecycle import KEY_SQL
 
-__all__ = ["Matrix", "MATRIX_SQL", "CREATED_SQL", "build_matrix", "BAND_SQL", "band_supply",
+__all__ = ["Matrix", "MATRIX_SQL", "CREATED_SQL", "build_matrix", "matrix_from_columns", "BAND_SQL", "band_supply",
            "BALANCE_BANDS", "BalanceBands", "balance_band_key", "balance_bands_sql", "balance_bands",
            "scripts_balance", "has_flows"]
 
@@ -99,29 +99,44 @@ def build_matrix(index: ChainIndex) -> Matrix:
     cr = con.sql(CREATED_SQL).to_arrow_table()
     mx = con.sql(MATRIX_SQL).to_arrow_table()
     cp = index.checkpoint()
-    if cr.num_rows == 0:
+
+    def days(t, col):
+        return t.column(col).to_numpy().astype("datetime64[D]")
+
+    def ints(t, col):
+        return t.column(col).to_numpy().astype(np.int64)
+
+    return matrix_from_columns(days(cr, "day"), ints(cr, "value"), ints(cr, "n"),
+                               days(mx, "create_day"), days(mx, "spend_day"), ints(mx, "value"), ints(mx, "n"),
+                               cp.hash_hex if cp else None, cp.height if cp else None)
+
+
+def matrix_from_columns(cdays: np.ndarray, cvalue: np.ndarray, cn: np.ndarray, mcreate: np.ndarray,
+                        mspend: np.ndarray, mvalue: np.ndarray, mn: np.ndarray, tip_hash: str | None = None,
+                        tip_height: int | None = None) -> Matrix:
+    """A :class:`Matrix` from the result columns of :data:`CREATED_SQL` (``day``, ``value``,
+    ``n``) and :data:`MATRIX_SQL` (``create_day``, ``spend_day``, ``value``, ``n``), whichever
+    engine ran them (days as ``datetime64[D]``, the rest int64)."""
+    if cdays.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Matrix(np.zeros(0, "datetime64[D]"), empty, empty, empty, empty, empty, empty)
-    cdays = cr.column("day").to_numpy().astype("datetime64[D]")
     first, last = cdays.min(), cdays.max()
-    if mx.num_rows:
-        first = min(first, mx.column("create_day").to_numpy().astype("datetime64[D]").min())
-        last = max(last, mx.column("spend_day").to_numpy().astype("datetime64[D]").max())
+    if mcreate.size:
+        first = min(first, mcreate.min())
+        last = max(last, mspend.max())
     days = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
     created = np.zeros(days.size, dtype=np.int64)
     created_n = np.zeros(days.size, dtype=np.int64)
     ci = (cdays - first).astype(np.int64)
-    created[ci] = cr.column("value").to_numpy().astype(np.int64)
-    created_n[ci] = cr.column("n").to_numpy().astype(np.int64)
-    if mx.num_rows:
-        c = (mx.column("create_day").to_numpy().astype("datetime64[D]") - first).astype(np.int64)
-        s = (mx.column("spend_day").to_numpy().astype("datetime64[D]") - first).astype(np.int64)
-        value = mx.column("value").to_numpy().astype(np.int64)
-        n = mx.column("n").to_numpy().astype(np.int64)
+    created[ci] = cvalue
+    created_n[ci] = cn
+    if mcreate.size:
+        c = (mcreate - first).astype(np.int64)
+        s = (mspend - first).astype(np.int64)
+        value, n = np.asarray(mvalue, dtype=np.int64), np.asarray(mn, dtype=np.int64)
     else:
         c = s = value = n = np.zeros(0, dtype=np.int64)
-    return Matrix(days, c, s, value, n, created, created_n,
-                  cp.hash_hex if cp else None, cp.height if cp else None)
+    return Matrix(days, c, s, value, n, created, created_n, tip_hash, tip_height)
 
 
 # ------------------------------------------------------------------ second aggregation: per-script balances

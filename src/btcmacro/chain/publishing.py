@@ -62,6 +62,7 @@ from btcmacro.errors import ChainError, UsageError
 from btcmacro.store import Store, WriteResult
 
 if TYPE_CHECKING:
+    from btcmacro.chain.engines import Aggregates
     from btcmacro.chain.addresses import AddressList
 
 __all__ = ["publish", "publish_remembering_list", "ADDRESS_LIST_KEY", "PublishResult", "PRICE_SERIES", "TIP_KEY", "DAYS_KEY", "METRICS_VERSION", "METRIC_KEYS", "BAND_EDGES",
@@ -155,6 +156,7 @@ def publish(
     extra: dict[str, pd.DataFrame] | None = None,
     addresses: "AddressList | None" = None,
     whale_btc: float = WHALE_BTC,
+    aggregates: "Aggregates | None" = None,
 ) -> PublishResult:
     """Compute the daily chain metrics and write them into ``store`` as ``chain/<key>``.
 
@@ -178,6 +180,11 @@ def publish(
         Balance threshold of ``chain/supply_whales_1k`` (supply held by scripts with at least
         this many BTC; 1,000 by default). At a band edge it is the sum of the balance bands
         from that edge up; another threshold takes its own pass (``band_supply``).
+    aggregates
+        What another engine computed (:mod:`btcmacro.chain.engines`: Spark over parquet
+        parts, BigQuery over ``crypto_bitcoin``): published through this same path, with its
+        provenance (e.g. "BigQuery crypto_bitcoin, through block N (hash)"); no index is read.
+        ``whale_btc`` must then be a band edge, and ``addresses`` is not available.
 
     Returns
     -------
@@ -190,6 +197,35 @@ def publish(
     StoreError
         A write failed (that series is unchanged; see the module notes on crashes).
     """
+    if aggregates is not None:
+        m, closers = aggregates.matrix, aggregates.closers
+        whale_sat = int(round(whale_btc * SAT))
+        if whale_sat not in BAND_EDGES or addresses is not None:
+            raise UsageError("with another engine's aggregates the whale threshold must be a band edge and no "
+                             "address list can be used", where="chain publish")
+        if m.ndays == 0 or aggregates.tip_height is None:
+            raise ChainError(f"{aggregates.provenance}: nothing to publish (no spendable output)", where="chain publish")
+        per_script, counts = _band_series(aggregates.bands, whale_sat)
+        tip_hex, height, prov, engine = aggregates.tip_hash, aggregates.tip_height, aggregates.provenance, \
+            aggregates.engine
+    else:
+        m, closers, per_script, counts, cp = _index_aggregates(index_path, matrix, addresses, whale_btc)
+        tip_hex, height, engine = cp.hash_hex, cp.height, "duckdb"
+        prov = f"own node, tip {tip_hex} height {height}"
+    return _publish(store, m, closers, per_script, counts, tip_hex, height, prov, engine, prices=prices,
+                    extra=extra, addresses=addresses, whale_btc=whale_btc)
+
+
+def _band_series(bands, whale_sat: int) -> tuple[dict, dict]:
+    per_script = {f"supply_band_{balance_band_key(lab)}": bands.supply[i] for i, (lab, _) in enumerate(BALANCE_BANDS)}
+    counts = {f"addresses_band_{balance_band_key(lab)}": bands.addresses[i]
+              for i, (lab, _) in enumerate(BALANCE_BANDS)}
+    per_script["supply_whales_1k"] = bands.supply[BAND_EDGES.index(whale_sat):].sum(axis=0)
+    return per_script, counts
+
+
+def _index_aggregates(index_path, matrix, addresses, whale_btc):
+    """The own-node engine: matrix, day closers and per-script series from the chain index."""
     with _synced_index(index_path) as (p, index, cp):
         m = matrix if matrix is not None else build_matrix(index)
         closers = day_closers(index)
@@ -206,6 +242,12 @@ def publish(
         if addresses is not None:
             keys = [script_key(x) for x in addresses.scripts]
             per_script["exchange_balance"] = scripts_balance(index, m.days, keys)
+    return m, closers, per_script, counts, cp
+
+
+def _publish(store, m, closers, per_script, counts, tip_hex, height, prov, engine, *, prices, extra, addresses,
+             whale_btc) -> PublishResult:
+    """The one publishing path: metrics from the matrix, every ``chain/*`` series written."""
     if prices is None:
         prices = store_prices(store)
     frames = daily_metrics_from_matrix(m, prices)
@@ -217,7 +259,6 @@ def publish(
         frames[k] = pd.DataFrame({"date": dates, "value": n.astype(np.float64)})
     for k, f in (extra or {}).items():
         frames[k] = f
-    tip_hex, height = cp.hash_hex, cp.height
     first_day = pd.Timestamp(m.days[0]).date()
     last_day = pd.Timestamp(m.days[-1]).date()
     digest = _price_digest(prices, last_day)
@@ -230,7 +271,7 @@ def publish(
         prices, dt.date.fromisoformat(prev["last_day"]))
     list_id = addresses.sha256 if addresses is not None else None
     if not same_prices or prev.get("version") != METRICS_VERSION or prev.get("address_list") != list_id \
-            or prev.get("first_day") != first_day.isoformat():
+            or prev.get("first_day") != first_day.isoformat() or prev.get("engine", "duckdb") != engine:
         start = first_day
         res.full = True
     else:
@@ -243,7 +284,6 @@ def publish(
         res.removed_days = [last_day + dt.timedelta(days=i) for i in range(1, (prev_last - last_day).days + 1)]
     res.first_day = start
 
-    prov = f"own node, tip {tip_hex} height {height}"
     band_prov = {}  # each band's balance range, in the provenance
     for i, (lab, lo) in enumerate(BALANCE_BANDS):
         rng = (f"a balance in [{lo / SAT:g}, {BAND_EDGES[i + 1] / SAT:g}) BTC" if i + 1 < len(BAND_EDGES)
@@ -275,7 +315,7 @@ def publish(
     store.set_meta(TIP_KEY, json.dumps({
         "hash": tip_hex, "height": height, "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(), "prices": digest, "version": METRICS_VERSION,
-        "address_list": list_id,
+        "address_list": list_id, "engine": engine, "provenance": prov,
         "published_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat(),
     }, sort_keys=True))
     return res
