@@ -916,13 +916,64 @@ def _fomc(ctx: Ctx) -> list[str]:
     return out
 
 
+#: which edge of a zone "far"/"near" is, by the side of the price the zone is on
+_EDGE_WORD = {("daily close above", "far"): "upper", ("daily close above", "near"): "lower",
+              ("daily close below", "far"): "lower", ("daily close below", "near"): "upper"}
+
+
 def _cond_level(ctx: Ctx, t: Mapping[str, Any]) -> str:
-    """A trigger or invalidation: "daily close above <level> (<price>)"."""
+    """A trigger or invalidation with the edge that fires it: "daily close above the lower edge
+    of <zone>, <price>" (or "daily close above <level> (<zone>)" for a level without an edge)."""
     c = ctx.cat
     row = _level_row(ctx, t)
     cond = t.get("condition") or ""
+    word = _EDGE_WORD.get((cond, t.get("edge")))
+    if word and t.get("price") is not None and c.has("scenario.trigger_edge"):
+        return c.t("scenario.trigger_edge", condition=c.get("scenario.condition." + _slug(cond), cond),
+                   edge=c.t("scenario.edge." + word), level=row["name"], price=c.value(float(t["price"]), "USD"))
     return c.t("scenario.trigger", condition=c.get("scenario.condition." + _slug(cond), cond),
                level=row["name"], zone=row["zone"])
+
+
+def _probability_line(ctx: Ctx, sc: Mapping[str, Any]) -> str:
+    c = ctx.cat
+    p, det = sc.get("probability"), sc.get("probability_detail") or {}
+    if p is not None and not _is_missing(p):
+        return c.t("scenario.probability_market", p=c.percent(100 * float(p)), date=c.date(det.get("date")),
+                   cut=det.get("outcome") == "cut")
+    note = sc.get("probability_note") or ""
+    m = __import__("re").search(r"latest Kalshi price \((\d{4}-\d{2}-\d{2})\)", note)
+    if m:
+        return c.t("scenario.probability_earlier", date=c.date(m.group(1)))
+    return c.t("scenario.probability_none")
+
+
+def research_lines(ctx: Ctx) -> list[str]:
+    """The research the note quotes (``briefing.research``): the liquidity-vs-rate result with its
+    power, and the record of past scenario maps, one sentence each."""
+    c = ctx.cat
+    r = getattr(ctx.b, "research", None) or {}
+    out = []
+    s = r.get("sensitivity")
+    if isinstance(s, Mapping) and s.get("reason"):
+        out.append(c.t("scenario.research_sensitivity_none", reason=c.reason(s["reason"])))
+    elif isinstance(s, Mapping) and s.get("n"):
+        out.append(c.t("scenario.research_sensitivity", n=s["n"], end=c.date(s["end"]),
+                       b_liq=c.percent(100 * s["beta_liquidity"], signed=True, decimals=2),
+                       b_rate=c.percent(100 * s["beta_rate"], signed=True, decimals=2),
+                       p=f"{s['p_diff']:.2f}", mdd=f"{100 * s['mdd']:.1f}"))
+    sc = r.get("scorecard")
+    ov = (sc or {}).get("overall") or {}
+    if ov.get("n"):
+        calls = {v for v in ((sc.get("current_calls") or {}).values()) if v}
+        call = next(iter(calls)) if len(calls) == 1 else None
+        by = (sc.get("by_call") or {}).get(call) or {} if call else {}
+        out.append(c.t("scenario.research_scorecard", n=ov["n"], date=c.date(ctx.as_of_iso), k=ov["hits"],
+                       rate=c.percent(100 * ov["rate"]), lo=c.percent(100 * ov["wilson_low"]),
+                       hi=c.percent(100 * ov["wilson_high"]),
+                       call=c.t("scenario.lean." + call) if call and by.get("n") else "",
+                       k2=by.get("hits"), n2=by.get("n")))
+    return out
 
 
 def _range(c: Catalog, r) -> str:
@@ -960,9 +1011,11 @@ def _scenario(ctx: Ctx, sc: Mapping[str, Any]) -> dict:
     if lr.get("now"):
         after = c.state(lr["after"]) if c.has("state." + _slug(lr.get("after") or "")) else _tr(lr.get("label"), ctx.lang, str(lr.get("after")))
         lines.append(c.t("scenario.liquidity", now=c.state(lr["now"]), after=after))
-    p = sc.get("probability")
-    lines.append(c.t("scenario.probability_none") if p is None or _is_missing(p)
-                 else c.t("scenario.probability", p=c.percent(100 * float(p))))
+    hz = sc.get("horizon") or {}
+    if hz.get("days"):
+        lines.append(c.t("scenario.horizon", end=c.date(hz.get("end")), days=hz["days"],
+                         next=hz.get("basis") == "next meeting"))
+    lines.append(_probability_line(ctx, sc))
     paths = []
     for pth in sc.get("paths") or []:
         if not isinstance(pth, Mapping):
@@ -977,6 +1030,9 @@ def _scenario(ctx: Ctx, sc: Mapping[str, Any]) -> dict:
             "trigger": _cond_level(ctx, pth["trigger"]) if isinstance(pth.get("trigger"), Mapping) else "",
             "targets": [_level_row(ctx, t) for t in pth.get("targets") or [] if isinstance(t, Mapping)],
             "invalidation": _cond_level(ctx, pth["invalidation"]) if isinstance(pth.get("invalidation"), Mapping) else "",
+            "rr": (c.t("scenario.rr", ratio=f"{pth['reward_risk']['ratio']:.2f}",
+                       target=c.value(float(pth['reward_risk']['target']), "USD"), poor=bool(pth.get("reward_risk_poor")))
+                   if isinstance(pth.get("reward_risk"), Mapping) else ""),
             "supporting": c.t("fmt.list_sep").join(sup),
         })
     return {"id": sc.get("id") or "", "name": name,
@@ -1053,6 +1109,7 @@ def build(briefing, lang: str) -> dict:
                                          "metrics": [], "kind": "unavailable"})
         if sid == "fomc":
             sec["scenarios"] = [_scenario(ctx, sc) for sc in briefing.scenarios or [] if isinstance(sc, Mapping)]
+            sec["research"] = research_lines(ctx)
             if not sec["scenarios"]:
                 sec["sentences"].append({"text": c.t("s.scenarios_none"), "metrics": [], "kind": "unavailable"})
         sections.append(sec)
