@@ -15,9 +15,9 @@ import typer
 
 from .errors import BtcmacroError, exit_code
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="btcmacro: Bitcoin in the Fed liquidity cycle and its own on-chain cycle, from data.")
-metrics_app = typer.Typer(no_args_is_help=True, help="The metric registry and its series.")
+metrics_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The metric registry and its series.")
 app.add_typer(metrics_app, name="metrics")
 
 StoreOpt = typer.Option(None, "--store", help="store file (default: $BTCMACRO_HOME/store.duckdb)")
@@ -56,7 +56,7 @@ def brief(
     store: Optional[Path] = StoreOpt,
 ):
     """Write the briefing for an as-of date (HTML, Markdown or JSON; English or Traditional Chinese)."""
-    from . import api, report
+    from . import report  # light: formats and languages; api (pandas, DuckDB) loads after the checks
     from .errors import UsageError
 
     if lang not in LANGS:
@@ -72,6 +72,8 @@ def brief(
 
     parse_date(as_of, "--as-of")  # bad input is refused before the store is opened (or created)
     load_rules(rules)
+    from . import api
+
     with api.open_store(store) as st:
         b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
     path = report.write(b, fmt=fmt, lang=lang, out=out)
@@ -85,11 +87,12 @@ def metrics_list(fmt: str = typer.Option("table", "--format", help="table | json
     """List every metric: id, names, unit, source, definition."""
     import json
 
-    from . import api
     from .errors import UsageError
 
     if fmt not in ("table", "json", "csv"):
         raise UsageError(f"unknown format {fmt!r} (expected table, json or csv)", where="--format")
+    from . import api
+
     rows = api.metrics_list()
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -124,7 +127,6 @@ def metrics_show(
     """Print a metric's series (CSV or JSON) with its unit and source."""
     import json
 
-    from . import api
     from .errors import UsageError
 
     if fmt not in ("csv", "json"):
@@ -133,6 +135,8 @@ def metrics_show(
 
     start, end = parse_range(start, end)  # refused before the store is opened (or created)
     parse_date(as_of, "--as-of")
+    from . import api
+
     with api.open_store(store) as st:
         s = api.series(metric_id, start=start, end=end, as_of=as_of, store=st)
     if fmt == "json":
