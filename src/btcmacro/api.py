@@ -55,12 +55,13 @@ def store_path(path: str | Path | None = None) -> Path:
     return store_file(config.default_store_path(), "--store", create_parent=True)
 
 
-def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Store:
+def open_store(path: str | Path | None = None, *, read_only: bool = True,
+               on_install=None) -> Store:
     """Open the store, loading the embedded snapshot first if it is missing or outdated.
 
     With ``read_only`` (the default for readers) an up-to-date store is opened read-only, so a
     briefing never takes the write lock; a missing or outdated store is (re)loaded read-write
-    once.
+    once, after calling ``on_install(path)`` if given (the CLI prints a progress line).
     """
     from . import data
 
@@ -73,6 +74,8 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Sto
         s.close()
     s = Store(p, read_only=False)
     if s.get_meta("snapshot_version") != version:
+        if on_install is not None:
+            on_install(p)
         data.install_into(s)
     if read_only:
         s.close()
@@ -273,14 +276,24 @@ class Briefing:
 
 
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,
-             with_charts: bool = True, now: dt.datetime | None = None) -> Briefing:
-    """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``."""
+             with_charts: bool = True, now: dt.datetime | None = None,
+             materialized: bool = True) -> Briefing:
+    """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``.
+
+    The metrics are read from the materialised table beside the store when it holds them for this
+    store content, rules and as-of date, and saved there otherwise (see :mod:`btcmacro.materialize`);
+    ``materialized=False`` recomputes everything and writes nothing.
+    """
     from . import data, rules
+    from .materialize import Table
 
     cfg = rules.load_rules(rules_path)
     with _using(store) as st:
         d = resolve_as_of(st, as_of)
         ev = Evaluator(st, d, cfg.params)
+        table = Table(st, cfg) if materialized else None
+        if table is not None:
+            table.load_into(ev)
         ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
         values = {mid: ev.value(mid) for mid in REGISTRY}
         regimes = rules.evaluate_regimes(ev, values, cfg)
@@ -293,6 +306,8 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
                 if mid in REGISTRY:
                     s = ev.series(mid)
                     charts[mid] = s[s.index > d - pd.Timedelta(days=days)]
+        if table is not None:
+            table.save(ev)
         hw = _published_hodl(st, d, HODL_CHART_DAYS if with_charts else 0)
         version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()

@@ -74,7 +74,7 @@ def brief(
     load_rules(rules)
     from . import api
 
-    with api.open_store(store) as st:
+    with api.open_store(store, on_install=_loading_snapshot) as st:
         b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
     path = report.write(b, fmt=fmt, lang=lang, out=out)
     if path is not None:
@@ -173,6 +173,11 @@ def rebuild(store: Optional[Path] = StoreOpt,
     if kept:
         typer.echo(f"kept the old file as {kept}", err=True)
     typer.echo(f"rebuilt {path}", err=True)
+
+
+def _loading_snapshot(path) -> None:
+    typer.echo(f"Loading the embedded data snapshot into {path} (first use; a few seconds, once)...",
+               err=True)
 
 
 def _plain(v):
