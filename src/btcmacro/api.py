@@ -296,6 +296,8 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
             table.load_into(ev)
         ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
         values = {mid: ev.value(mid) for mid in REGISTRY}
+        if table is not None:
+            table.save(ev)  # the metrics as evaluated, before anything downstream reads them
         regimes = rules.evaluate_regimes(ev, values, cfg)
         levels = rules.compute_levels(ev, values, cfg)
         fomc = rules.next_meeting(d)
@@ -306,8 +308,6 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
                 if mid in REGISTRY:
                     s = ev.series(mid)
                     charts[mid] = s[s.index > d - pd.Timedelta(days=days)]
-        if table is not None:
-            table.save(ev)
         hw = _published_hodl(st, d, HODL_CHART_DAYS if with_charts else 0)
         version = data_version(st)
         generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()

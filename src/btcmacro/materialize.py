@@ -5,15 +5,15 @@ published by the as-of date. For one store, one as-of date, one rules file and o
 metric definitions the result never changes, so the first briefing saves it and every later one
 reads it back:
 
-* **what is kept**: the evaluator's state after a briefing -- every input series as published by
-  the as-of date (values and publication dates) and every metric variant's series computed from
-  them. Regimes, levels, scenarios and the text are still built on each call from these series,
+* **what is kept**: the evaluator's state once the metrics are evaluated -- every input series as
+  published by the as-of date (values and publication dates) and every metric variant's series
+  computed from them. Regimes, levels, scenarios and the text are still built on each call from these series,
   so a change in the report or the rules code needs no invalidation.
 * **the key**: a fingerprint of the store's *content* (every observation with its value,
   publication date, fetch time and vintage; the series metadata; the metadata rows, which hold
   the snapshot version and each source's last update), the digest of the effective rules (the
   defaults merged with the user's file), every metric's ``(id, version)``, a digest of the code
-  that computes them, the package version and the as-of date. ``btcmacro update``, ``btcmacro
+  that computes them, the package, Python, pandas and numpy versions and the as-of date. ``btcmacro update``, ``btcmacro
   chain sync`` (which publishes into the store), a rebuilt store and an edited rules file all
   change the key; so does any other write to the store.
   Nothing can be read back for the wrong data.
@@ -131,10 +131,17 @@ def _fn_fingerprint(fn) -> str:
 
 def key(store, cfg) -> str:
     """The key of the store's current content under these rules and metric definitions."""
+    import sys
+
+    import numpy
+    import pandas
+
     from . import __version__
 
+    # the libraries whose objects an entry holds: an upgrade never unpickles old objects
+    libs = f"{sys.version_info[:3]} pandas {pandas.__version__} numpy {numpy.__version__}"
     h = hashlib.sha256()
-    for part in (str(FORMAT), __version__, store_fingerprint(store), rules_digest(cfg),
+    for part in (str(FORMAT), __version__, libs, store_fingerprint(store), rules_digest(cfg),
                  repr(metric_versions()), code_digest()):
         h.update(part.encode())
         h.update(b"\0")
