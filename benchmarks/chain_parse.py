@@ -65,12 +65,10 @@ def rate(fn, raws, reps):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--blocks", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "blocks"))
+    ap.add_argument("--blocks", default=str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "data" / "blocks"))
     ap.add_argument("--reps", type=int, default=7)
     a = ap.parse_args()
     d = Path(a.blocks)
-    if not d.exists():
-        d = Path("/work/shared/data/blocks")
     raws = [(d / n).read_bytes() for n in NAMES]
     mb = sum(map(len, raws)) / 1e6
     ntx = sum(len(parse_block(r).txids) for r in raws)

@@ -160,7 +160,7 @@ def undo_rate(n_coins=2000):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--blocks", default="/work/shared/data/blocks")
+    ap.add_argument("--blocks", default=str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "data" / "blocks"))
     ap.add_argument("--cores", type=int, default=16)
     ap.add_argument("--chain-gb", type=float, default=800.0, help="size of all blk files (GB)")
     ap.add_argument("--inputs", type=float, default=3.1e9, help="spent coins in the whole chain (assumption)")

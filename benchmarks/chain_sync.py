@@ -4,7 +4,7 @@ full-chain projection derived from the measured rates.
 What is synced (state it when quoting figures): a **genuine regtest datadir written by
 py-bitcoinkernel** (Core's own validation, XOR-obfuscated ``blk``/``rev`` files, real undo
 records) holding a synthetic chain of realistic *shape*, because undo data for the real mainnet
-blocks in ``/work/shared/data/blocks`` does not exist without the blocks they spend:
+blocks in ``tests/fixtures/data/blocks`` does not exist without the blocks they spend:
 
 * 200 coinbase blocks of 2,000 outputs each (the initial coins), then ``--mb`` MB of full blocks
   (≈ 1 MB each, the legacy-transaction limit), every one made of transactions with 1–4 inputs
@@ -32,6 +32,7 @@ import os
 import random
 import struct
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -293,7 +294,8 @@ def _header_bytes_per_block(blocks: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--workdir", default="/tmp/btcmacro-chain-sync-bench")
+    ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "btcmacro-chain-sync-bench"),
+                    help="where the generated datadir is cached (default: btcmacro-chain-sync-bench in the temp dir)")
     ap.add_argument("--mb", type=float, default=200.0, help="MB of full blocks after the coinbase phase")
     ap.add_argument("--files", type=int, default=8, help="blk/rev files the blocks dir is rewritten as")
     ap.add_argument("--jobs", type=int, default=2)

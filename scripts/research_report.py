@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=src BTCMACRO_HOME=/tmp/btcmacro-research python scripts/research_report.py [--out docs/research]
+    PYTHONPATH=src BTCMACRO_HOME="$(mktemp -d)" python scripts/research_report.py [--out docs/research]
         [--backtest-step W] [--skip-backtest]
 
 Each page starts with the ``btcmacro analyze ...`` command that reproduces it and the data version

@@ -36,11 +36,8 @@ EXPECT_BTC_LAST = {"gt_10y": 50, "3m_6m": 9, "1w_1m": 5, "1d_1w": 2, "lt_1d": 9}
 
 
 def genesis() -> bytes:
-    """The real mainnet genesis block (skips the test when the block fixtures are absent)."""
-    p = Path(BLOCKS) / "0.bin"
-    if not p.is_file():
-        pytest.skip("real block fixtures (mainnet genesis) not found")
-    return p.read_bytes()
+    """The real mainnet genesis block (tests/fixtures/data/blocks/0.bin)."""
+    return (Path(BLOCKS) / "0.bin").read_bytes()
 
 
 def synced_index(tmp: Path, plan) -> tuple[Path, dict[int, str]]:

@@ -60,18 +60,24 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True,
     """Open the store, loading the embedded snapshot first if it is missing or outdated.
 
     With ``read_only`` (the default for readers) an up-to-date store is opened read-only, so a
-    briefing never takes the write lock; a missing or outdated store is (re)loaded read-write
-    once, after calling ``on_install(path)`` if given (the CLI prints a progress line).
+    briefing never takes the write lock; a missing, outdated or unfinished store is (re)loaded
+    read-write once, after calling ``on_install(path)`` if given (the CLI prints a progress line).
+    Only a new path or a btcmacro store is ever written (:func:`btcmacro.store.identify`).
     """
     from . import data
+    from .store import _Incomplete
 
     p = store_path(path)
     version = data.data_version()
     if p.exists() and read_only:
-        s = Store(p, read_only=True)
-        if s.get_meta("snapshot_version") == version:
-            return s
-        s.close()
+        try:
+            s = Store(p, read_only=True)
+        except _Incomplete:
+            s = None
+        if s is not None:
+            if s.get_meta("snapshot_version") == version:
+                return s
+            s.close()
     s = Store(p, read_only=False)
     if s.get_meta("snapshot_version") != version:
         if on_install is not None:
@@ -83,21 +89,110 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True,
     return s
 
 
-def rebuild_store(path: str | Path | None = None) -> Path | None:
-    """Rename the store file aside (never delete it) and load a fresh one from the snapshot."""
-    from . import data
+def check_store_target(path: str | Path | None = None) -> Path:
+    """Raise the one-line error if ``path`` (default: the user's store) could not be written as
+    the store -- a file that is not a btcmacro store, a chain index, a store of a newer btcmacro,
+    a locked store -- without writing anything; returns the path. Commands that write the store
+    only at their end (``chain sync``) call it first."""
+    from .store import identify, store_refusal
 
     p = store_path(path)
-    kept = None
-    if p.exists():
-        kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}")
-        p.rename(kept)
-        wal = p.with_name(p.name + ".wal")
-        if wal.exists():
-            wal.rename(kept.with_name(kept.name + ".wal"))
+    err = store_refusal(identify(p), writing=True)
+    if err is not None:
+        raise err
+    return p
+
+
+def rebuild_store(path: str | Path | None = None) -> Path | None:
+    """Move a damaged store aside (renamed, never deleted) and load a fresh one from the snapshot.
+
+    Rebuild is a writer like any other: it takes the store's write lock (DuckDB's), so it
+    refuses while another process holds it, and it verifies the file under that lock before
+    moving anything. Only a btcmacro store found damaged (changed columns, unreadable rows, an
+    interrupted creation) or a DuckDB file too damaged to open is moved aside; a sound store,
+    a store of a newer btcmacro, or a file that is not a store is left as it is, with one line
+    saying why. A missing store is simply created.
+
+    Returns
+    -------
+    Path or None
+        Where the old file was kept (``<name>.corrupt-<time>``), or None if there was none.
+
+    Raises
+    ------
+    StoreLocked
+        Another process holds the store (named, with its command).
+    UsageError
+        The store is sound: there is nothing to rebuild.
+    StoreError
+        The path is not a btcmacro store, or was written by a newer btcmacro.
+    """
+    import duckdb
+
+    from .errors import StoreLocked
+    from .store import (FileKind, _kind_of_tables, _store_problem, _tables, identify, lock_holder_text,
+                        posix_lock, store_refusal)
+
+    p = store_path(path)
+    info = identify(p)
+    if info.kind in ("new", "empty"):
+        _fresh_store(p)
+        return None
+    if info.kind == "locked":
+        raise StoreLocked(f"the store is in use by {info.holder}: rebuild moves nothing while another process "
+                          "has it open; try again when it ends", where=str(p))
+    damaged_kinds = info.kind == "unreadable" or (info.kind == "partial" and info.family != "chain index") or (
+        info.kind == "store")
+    if not damaged_kinds:
+        raise store_refusal(info, writing=True) or StoreError("this file cannot be rebuilt", where=str(p))
+    if info.kind == "unreadable":
+        with posix_lock(p):  # DuckDB cannot open it: take the same POSIX lock its writers take
+            kept = _move_aside(p)
+            _fresh_store(p)
+        return kept
+    try:
+        con = duckdb.connect(str(p))  # the writer's lock, held until the new store is in place
+    except duckdb.Error as e:
+        msg = str(e)
+        if "lock" in msg.lower():
+            raise StoreLocked(f"the store is in use by {lock_holder_text(msg)}; try again when it ends",
+                              where=str(p)) from None
+        raise StoreError(f"cannot open the store to verify it ({msg.splitlines()[0][:160]})", where=str(p)) from None
+    try:
+        now = _kind_of_tables(p, _tables(con), con)  # again, under the lock
+        if now.kind not in ("store", "partial") or now.family == "chain index":
+            raise store_refusal(now, writing=True) or StoreError("this file cannot be rebuilt", where=str(p))
+        problem = _store_problem(con, full=True)[0] if now.kind == "store" else "incomplete"
+        if problem.startswith("newer:"):
+            raise store_refusal(FileKind("store", p, problem=problem), writing=True)
+        if not problem:
+            raise UsageError("the store is sound (every table and row reads back): rebuild replaces only a "
+                             "damaged store; `btcmacro update` refreshes its data", where=str(p))
+        kept = _move_aside(p)  # the lock moves with the file: no writer can have opened it
+    finally:
+        con.close()
+    _fresh_store(p)  # after the close: DuckDB would hand this path's old connection back
+    return kept
+
+
+def _move_aside(p: Path) -> Path:
+    kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}")
+    n = 1
+    while kept.exists():
+        kept = p.with_name(f"{p.name}.corrupt-{dt.datetime.now().strftime('%Y%m%d%H%M%S')}-{n}")
+        n += 1
+    p.rename(kept)
+    wal = p.with_name(p.name + ".wal")
+    if wal.exists():
+        wal.rename(kept.with_name(kept.name + ".wal"))
+    return kept
+
+
+def _fresh_store(p: Path) -> None:
+    from . import data
+
     with Store(p) as s:
         data.install_into(s)
-    return kept
 
 
 @contextmanager
@@ -255,6 +350,14 @@ class Briefing:
     hodl_waves_reason: str | None = None
     #: band shares in percent (date index, one column per band key) for the chart; not in the JSON
     hodl_history: pd.DataFrame | None = None
+    #: the scored argument (rules/thesis.py): view, driver, ranked signals, counter-signal, flips
+    thesis: dict | None = None
+    #: one row per regime: state, direction since last week, conviction, supporting figure
+    scorecard: list[dict] = field(default_factory=list)
+    #: regimes and key figures that moved since earlier dates (rules/changes.py)
+    changes: dict | None = None
+    #: how recent the data are: last date in the store, snapshot only or live, each input's age
+    freshness: dict | None = None
 
     def to_json(self) -> dict:
         from .registry import _jsonable
@@ -272,13 +375,30 @@ class Briefing:
             "hodl_waves": _jsonable(self.hodl_waves),
             "hodl_waves_reason": None if self.hodl_waves is not None else (
                 self.hodl_waves_reason or _hodl_needs_node()),
+            "thesis": _jsonable(self.thesis),
+            "scorecard": _jsonable(self.scorecard),
+            "changes": _jsonable(self.changes),
+            "freshness": _jsonable(self.freshness),
+            "first_screen": self._first_screen(),
         }
+
+    def _first_screen(self) -> dict:
+        """The first screen's texts in every language (headline, thesis, scorecard, changes)."""
+        from .report.i18n import LANGS
+        from .report.narrative import first_screen
+
+        return {lang: first_screen(self, lang) for lang in LANGS} if self.thesis else {}
 
 
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,
-             with_charts: bool = True, now: dt.datetime | None = None,
-             materialized: bool = True) -> Briefing:
+             with_charts: bool = True, now: dt.datetime | None = None, compare=None,
+             with_changes: bool = True, materialized: bool = True) -> Briefing:
     """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``.
+
+    Also the thesis and scorecard (:mod:`btcmacro.rules.thesis`) and, with ``with_changes``, what
+    changed since the previous week, the previous FOMC decision and 30 days earlier, or since
+    ``compare`` alone (an earlier date), each earlier date evaluated point in time
+    (:mod:`btcmacro.rules.changes`).
 
     The metrics are read from the materialised table beside the store when it holds them for this
     store content, rules and as-of date, and saved there otherwise (see :mod:`btcmacro.materialize`);
@@ -286,10 +406,21 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
     """
     from . import data, rules
     from .materialize import Table
+    from .rules import changes as _changes
+    from .rules import thesis as _thesis
 
     cfg = rules.load_rules(rules_path)
     with _using(store) as st:
         d = resolve_as_of(st, as_of)
+        cmp = None
+        if compare is not None:
+            try:
+                cmp = resolve_as_of(st, compare)
+            except UsageError as e:
+                raise UsageError(str(e).replace("--as-of", "--compare"), where="--compare") from None
+            if cmp >= d:
+                raise UsageError(f"{cmp.date()} is not before the as-of date {d.date()} "
+                                 "(expected an earlier date)", where="--compare")
         ev = Evaluator(st, d, cfg.params)
         table = Table(st, cfg) if materialized else None
         if table is not None:
@@ -316,9 +447,48 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
             "periods published by the as-of date may include later revisions; publication dates "
             "follow the real release calendar.",
         ]
-        return Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
-                        hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
-                        hodl_history=hw.history if with_charts else None)
+        thesis = _thesis.score(regimes, values, d, cfg)
+        first, last = data_range(st)
+        changes, week = (None, None)
+        if with_changes or cmp is not None:
+            changes, week = _changes.compute(st, d, cfg, {"regimes": regimes, "values": values, "thesis": thesis},
+                                             compare_to=cmp, first=first)
+        scorecard = _thesis.scorecard(cfg, thesis, week, d - pd.Timedelta(days=7))
+        freshness = _freshness(d, last, version, regimes, values)
+        b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
+                     hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
+                     hodl_history=hw.history if with_charts else None,
+                     thesis=thesis, scorecard=scorecard, changes=changes, freshness=freshness)
+        from .report.builder import add_evidence_text
+
+        add_evidence_text(b)  # each evidence item also as prose (English), beside its rule fields
+        return b
+
+
+def _freshness(as_of: pd.Timestamp, last: pd.Timestamp, version: str, regimes: dict, values: dict) -> dict:
+    """How recent the data behind a briefing are.
+
+    ``data_through`` is the last publication day of the store's BTC prices; ``snapshot_only``
+    says no live update has run (the data are the embedded snapshot); ``refresh_command`` is the
+    command that refreshes them (for the analyst appendix, never for client text); ``inputs`` lists each
+    metric a regime reads once, with its observation date, publication date and the days from
+    publication to the as-of date (None when unknown).
+    """
+    inputs, seen = [], set()
+    for r in regimes.values():
+        for e in r.get("evidence") or []:
+            mid = e.get("metric")
+            if not mid or mid in seen or mid not in values:
+                continue
+            seen.add(mid)
+            mv = values[mid]
+            pub = mv.published_at or mv.date
+            age = None if not pub else max(int((as_of - pd.Timestamp(pub[:10])).days), 0)
+            inputs.append({"metric": mid, "unit": mv.unit, "date": mv.date, "published_at": mv.published_at,
+                           "age_days": age, "status": mv.status})
+    return {"as_of": as_of.date().isoformat(), "data_through": last.date().isoformat(),
+            "snapshot_only": "+live-" not in version, "refresh_command": "btcmacro update",
+            "inputs": inputs}
 
 
 def metric_definition(id: str) -> dict:

@@ -54,6 +54,7 @@ def brief(
                                                                       "a regular file in an existing directory, symbolic links followed"),
     rules: Optional[Path] = typer.Option(None, "--rules", help="rules TOML overriding the defaults"),
     store: Optional[Path] = StoreOpt,
+    compare: Optional[str] = typer.Option(None, "--compare", help="YYYY-MM-DD: show what changed since this earlier date (instead of last week, the last FOMC meeting and 30 days)"),
 ):
     """Write the briefing for an as-of date (HTML, Markdown or JSON; English or Traditional Chinese)."""
     from . import report  # light: formats and languages; api (pandas, DuckDB) loads after the checks
@@ -75,7 +76,7 @@ def brief(
     from . import api
 
     with api.open_store(store, on_install=_loading_snapshot) as st:
-        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json")
+        b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json", compare=compare)
     path = report.write(b, fmt=fmt, lang=lang, out=out)
     if path is not None:
         typer.echo(f"wrote {path}", err=True)
@@ -156,6 +157,9 @@ def metrics_show(
 def rebuild(store: Optional[Path] = StoreOpt,
             yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation")):
     """Move a damaged store aside (kept as <name>.corrupt-<time>) and rebuild it from the snapshot.
+
+    It refuses while another process holds the store (and names it), and verifies the file
+    first: a sound store, or a file that is not a btcmacro store, is left as it is.
 
     Live updates made since are not in the snapshot: run `btcmacro update` afterwards.
     """

@@ -87,7 +87,7 @@ def _cores() -> int:
 @chain_app.command("sync")
 @_handled
 def sync_cmd(
-    datadir: Optional[Path] = typer.Option(None, "--datadir", help="a STOPPED Bitcoin Core datadir (read via py-bitcoinkernel)"),
+    datadir: Optional[Path] = typer.Option(None, "--datadir", help="a Bitcoin Core datadir: its blocks/ (blk, rev and xor files) is read in place, never written"),
     blocks_dir: Optional[Path] = typer.Option(None, "--blocks-dir", help="a directory of blk*.dat files (no undo data needed)"),
     undo_files: bool = typer.Option(False, "--undo-files", help="with --blocks-dir: read spent coins from the rev*.dat "
                                                                 "undo files (a node's full blocks/ dir) instead of a coin map"),
@@ -97,9 +97,9 @@ def sync_cmd(
     rpc_password: Optional[str] = typer.Option(None, "--rpc-password", envvar="BTCMACRO_RPC_PASSWORD",
                                                help="or set BTCMACRO_RPC_PASSWORD"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1,
-                             help="with --blocks-dir: worker processes, one blk/rev file per task, merged by "
-                                  "height in one transaction (1 = serial, commits every 2,000 blocks); at most "
-                                  "the number of CPU cores (more is lowered to it, with a warning)"),
+                             help="with --blocks-dir or --datadir: worker processes, one blk/rev file per task, "
+                                  "merged by height in one transaction (1 = serial, commits every 2,000 blocks); at "
+                                  "most the number of CPU cores (more is lowered to it, with a warning)"),
     network: str = typer.Option("mainnet", "--network", help="mainnet | testnet3 | testnet4 | signet | regtest"),
     rebuild: bool = typer.Option(False, "--rebuild", help="drop the chain index and start from genesis"),
     publish: bool = typer.Option(True, "--publish/--no-publish", help="write the daily metrics into the main store"),
@@ -118,8 +118,8 @@ def sync_cmd(
         raise UsageError("give exactly one of --datadir, --blocks-dir or --rpc", where="chain sync")
     if undo_files and blocks_dir is None:
         raise UsageError("--undo-files goes with --blocks-dir", where="chain sync")
-    if jobs > 1 and blocks_dir is None:
-        raise UsageError("--jobs > 1 goes with --blocks-dir", where="chain sync")
+    if jobs > 1 and blocks_dir is None and datadir is None:
+        raise UsageError("--jobs > 1 goes with --blocks-dir or --datadir", where="chain sync")
     cores = _cores()
     if jobs > cores:
         typer.echo(f"warning: --jobs {jobs} is more than the {cores} CPU cores available here; using {cores}",
@@ -135,6 +135,8 @@ def sync_cmd(
         rpc_opts = chain.rpc.RpcConfig.from_options(rpc, cookie=rpc_cookie, user=rpc_user, password=rpc_password,
                                                     network=network)
     lst = chain.addresses.load_address_list(exchange_addresses) if exchange_addresses else None  # fail fast
+    if publish:  # the store is written last: what it is is checked first, before the index changes
+        api.check_store_target(store)
     prog, cb = _progress()
     with prog:
         r = chain.sync(datadir=datadir, blocks_dir=blocks_dir, rpc=rpc_opts, store_path=index, network=network,

@@ -29,6 +29,13 @@ MAX_AGE_DAYS = {"daily": 10, "weekly": 16, "monthly": 80, "quarterly": 200, "irr
 #: a preferred variant is used unless it lags the freshest variant by more than this
 FRESHNESS_TOLERANCE_DAYS = {"daily": 1, "weekly": 8, "monthly": 35, "quarterly": 100, "irregular": 45,
                             "event": 10**6}
+#: another provider's figure is compared with the primary one on their latest common date, if that
+#: date lies within this many days of the primary figure's date; otherwise the briefing says that
+#: no same-day comparison exists
+COMPARE_TOLERANCE_DAYS = {"daily": 7, "weekly": 14, "monthly": 62, "quarterly": 190, "irregular": 31, "event": 0}
+#: days a scheduled release may slip (holidays, weekends, a late fetch) before the figure counts as
+#: stale: staleness is measured against the release calendar, not the reference period
+RELEASE_GRACE_DAYS = {"daily": 4, "weekly": 3, "monthly": 3, "quarterly": 7}
 
 Fn = Callable[[Mapping[str, pd.Series], Mapping[str, Any]], pd.Series]
 
@@ -96,6 +103,12 @@ class MetricValue:
     published_at: str | None = None
     alternatives: list[dict] = field(default_factory=list)
     detail: dict | None = None
+    #: days from the release (``published_at``) to the as-of date
+    age_days: int | None = None
+    #: when the next observation was due to be published (release calendar), and whether it is
+    #: overdue at the as-of date (the reason a figure is stale)
+    next_release_due: str | None = None
+    frequency: str | None = None
 
     def to_json(self) -> dict:
         v = self.value
@@ -109,6 +122,10 @@ class MetricValue:
              "status": self.status, "reason": self.reason}
         if self.published_at:
             d["published_at"] = self.published_at
+        if self.age_days is not None:
+            d["age_days"] = self.age_days
+        if self.next_release_due:
+            d["next_release_due"] = self.next_release_due
         if self.alternatives:
             d["alternatives"] = self.alternatives
         if self.detail:
@@ -326,33 +343,130 @@ class Evaluator:
         if m.kind == "bool":
             val = bool(val)
         status, reason = "ok", None
-        if self.as_of is not None:
-            age = (self.as_of - date).days
-            limit = MAX_AGE_DAYS.get(m.frequency, 10)
-            if limit is not None and age > limit:
-                status = "stale"
-                reason = f"latest value is for {date.date().isoformat()}, {age} days before {as_of_txt}"
-                delays = _delays(v.inputs, date, self.as_of)
-                if delays:
-                    reason += "; delayed: " + " | ".join(delays)
         pub = None
         lastpub = [self._pub[i].loc[:date].iloc[-1] for i in v.inputs if len(self._pub.get(i, [])) and len(self._pub[i].loc[:date])]
         if lastpub:
             pub = max(lastpub).date().isoformat()
-        alts = []
-        for other in (m.variants if alternatives else ()):
-            if other is v:
-                continue
-            o = self._variant_series(other)
-            if len(o):
-                ov = o.iloc[-1]
-                alt = {"source": ", ".join(series_label(i) for i in other.inputs),
-                       "value": None if pd.isna(ov) else float(ov), "date": o.index[-1].date().isoformat()}
-                if isinstance(val, (int, float, np.floating)) and not pd.isna(ov) and val:
-                    alt["diff_pct"] = round(100.0 * (float(ov) - float(val)) / abs(float(val)), 2)
-                alts.append(alt)
+        age_days, due_txt = None, None
+        if self.as_of is not None:
+            if pub is not None:
+                age_days = (self.as_of - pd.Timestamp(pub)).days
+            overdue, due = self._overdue(v, date)
+            due_txt = None if due is None else due.date().isoformat()
+            if m.frequency == "event":
+                pass  # a decision stays in force until the next one
+            elif due is not None:
+                if overdue:
+                    status = "stale"
+                    reason = (f"published {pub}, {age_days} days before {as_of_txt}; the next release, due "
+                              f"{due_txt}, is not in the data" if pub is not None else
+                              f"latest value is for {date.date().isoformat()}; the next release, due {due_txt}, "
+                              "is not in the data")
+            else:
+                # no release calendar for the inputs (irregular filings): the age of the release
+                limit = MAX_AGE_DAYS.get(m.frequency, 10)
+                age = age_days if age_days is not None else (self.as_of - date).days
+                if limit is not None and age > limit:
+                    status = "stale"
+                    reason = (f"published {pub}, {age} days before {as_of_txt}" if pub is not None else
+                              f"latest value is for {date.date().isoformat()}, {age} days before {as_of_txt}")
+            if status == "stale":
+                delays = _delays(v.inputs, date, self.as_of)
+                if delays:
+                    reason += "; delayed: " + " | ".join(delays)
+        alts = [self._compare(m, s, o_v) for o_v in (m.variants if alternatives else ()) if o_v is not v]
+        alts = [a for a in alts if a is not None]
         src = ", ".join(series_label(i) for i in v.inputs)
         if v.note:
             src = f"{src} ({v.note})"
         return MetricValue(m.id, val, m.unit, date.date().isoformat(), src, status, reason, pub, alts,
-                           s.attrs.get("detail"))
+                           s.attrs.get("detail"), age_days, due_txt, m.frequency)
+
+    def _compare(self, m: Metric, s: pd.Series, other: Variant) -> dict | None:
+        """Another provider's figure compared on the same date as the primary one.
+
+        The comparison uses the latest date both series have, if it lies within
+        :data:`COMPARE_TOLERANCE_DAYS` of the primary figure's date: ``value`` and ``date`` are
+        the other provider's value on that day, ``compared_with`` the primary's value on the same
+        day and ``diff_pct`` their difference. With no common date in that tolerance the other
+        provider's latest value is given with ``no_common_date: True`` and no difference.
+        """
+        o = self._variant_series(other)
+        if not len(o):
+            return None
+        label = ", ".join(series_label(i) for i in other.inputs)
+        latest = o.iloc[-1]
+        alt = {"source": label, "value": None if pd.isna(latest) else _num(latest),
+               "date": o.index[-1].date().isoformat()}
+        common = s.index.intersection(o.index)
+        tol = pd.Timedelta(days=COMPARE_TOLERANCE_DAYS.get(m.frequency, 7))
+        if len(common) and common[-1] >= s.index[-1] - tol:
+            day = common[-1]
+            ov, pv = o.loc[day], s.loc[day]
+            alt.update(value=None if pd.isna(ov) else _num(ov), date=day.date().isoformat())
+            if isinstance(pv, (int, float, np.floating, np.integer, bool, np.bool_)) and not pd.isna(pv):
+                alt["compared_with"] = _num(pv)
+                if not pd.isna(ov) and float(pv) and not isinstance(pv, (bool, np.bool_)):
+                    alt["diff_pct"] = round(100.0 * (float(ov) - float(pv)) / abs(float(pv)), 2)
+                elif not pd.isna(ov):
+                    alt["diff_pct"] = 0.0 if float(ov) == float(pv) else None
+            if day != s.index[-1] or day != o.index[-1]:
+                alt.update(latest_value=None if pd.isna(latest) else _num(latest),
+                           latest_date=o.index[-1].date().isoformat())
+        else:
+            alt["no_common_date"] = True
+            alt["tolerance_days"] = tol.days
+        return alt
+
+    def _overdue(self, v: Variant, date: pd.Timestamp) -> tuple[bool, pd.Timestamp | None]:
+        """Whether an input's next scheduled release is overdue at the as-of date (beyond the
+        frequency's grace), and the earliest due date of the inputs' next releases (``None``
+        when no input follows a release calendar).
+
+        Only the inputs that reach the figure's date count: an input carried forward to it (a
+        quarterly GDP under a weekly ratio, a facility with no operations for weeks) is used as
+        published and does not make the figure stale."""
+        overdue, dues = False, []
+        for i in v.inputs:
+            s = self._inputs.get(i)
+            if s is None or not len(s.dropna()) or s.dropna().index[-1] < date:
+                continue
+            nd = next_release_due(i, s.dropna().index[-1])
+            if nd is None:
+                continue
+            freq, due = nd
+            dues.append(due)
+            if self.as_of > due + pd.Timedelta(days=RELEASE_GRACE_DAYS.get(freq, 3)):
+                overdue = True
+        if not dues:
+            return False, None
+        return overdue, min(dues)
+
+
+def _num(x):
+    return bool(x) if isinstance(x, (bool, np.bool_)) else float(x)
+
+
+_STEPS = {"daily": pd.DateOffset(days=1), "weekly": pd.DateOffset(days=7), "monthly": pd.DateOffset(months=1),
+          "quarterly": pd.DateOffset(months=3)}
+
+
+def next_release_due(series_id: str, last_date) -> tuple[str, pd.Timestamp] | None:
+    """``(frequency, due date)`` of the release of the observation after ``last_date`` under the
+    series' release rule and the embedded release calendar; a period whose release was cancelled
+    (e.g. the October 2025 CPI) is skipped. ``None`` for a series with no regular schedule."""
+    from . import catalog
+    from .releases import calendar, published_dates
+
+    d = catalog.SERIES.get(series_id)
+    if d is None or d.frequency not in _STEPS:
+        return None
+    period = pd.Timestamp(last_date)
+    cal = calendar()
+    for _ in range(12):
+        period = period + _STEPS[d.frequency]
+        hit = cal.get((d.release, period))
+        if hit is not None and hit[0] is None:
+            continue
+        return d.frequency, pd.Timestamp(published_dates(d.release, [period]).iloc[0])
+    return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -75,20 +76,369 @@ class WriteResult:
     extra: dict = field(default_factory=dict)
 
 
+# ----------------------------------------------------------------------------------------------
+# what a file is, before anything writes to it
+# ----------------------------------------------------------------------------------------------
+
+#: tables that make a DuckDB file a btcmacro store / a btcmacro chain index (more may exist: a
+#: later version can add tables; :mod:`btcmacro.chain.index` checks its list against this one)
+STORE_TABLES = frozenset({"series", "obs", "meta"})
+CHAIN_INDEX_TABLES = frozenset({"blocks", "created", "spends", "outputs", "inputs", "checkpoint",
+                                "flow_rows", "flow_parts"})
+#: tables a btcmacro file of either kind may hold (``flows``: the chain index of btcmacro 0.1)
+_CHAIN_KNOWN = CHAIN_INDEX_TABLES | {"flows"}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """What a path holds, found without writing to it (:func:`identify`).
+
+    ``kind`` is one of
+
+    ``new``          nothing there (a writer may create the file);
+    ``empty``        a regular file of 0 bytes (nothing to lose: a writer may create the file);
+    ``store``        a btcmacro store (``problem`` says what is wrong with it, if anything);
+    ``chain_index``  a btcmacro chain index;
+    ``partial``      a DuckDB file whose creation by btcmacro was interrupted: no tables, or only
+                     some of one kind's (``family`` says which: "store", "chain index" or "");
+    ``foreign``      a DuckDB database that is not btcmacro's (``tables`` lists what it holds);
+    ``not_duckdb``   a file that is not a DuckDB database;
+    ``unreadable``   a file with the DuckDB signature that DuckDB cannot open (damaged);
+    ``not_a_file``   a directory, device, FIFO or socket (``detail`` says which);
+    ``locked``       another process holds DuckDB's write lock (``holder`` says which);
+    ``in_use``       this process already has it open (DuckDB refuses a second configuration).
+    """
+
+    kind: str
+    path: Path
+    tables: tuple[str, ...] = ()
+    family: str = ""
+    problem: str = ""
+    detail: str = ""
+    holder: str = ""
+    schema: str | None = None
+
+
+def describe_process(pid: int) -> str:
+    """``"process 1234 (btcmacro chain sync)"``: who holds a lock, never with option values.
+
+    Only the btcmacro sub-command words of the process's command line are shown (its options
+    may carry a password), or the program's name for any other process.
+    """
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return f"process {pid}"
+    for i, a in enumerate(argv):
+        name = Path(a).name
+        if name == "btcmacro":
+            words = []
+            for w in argv[i + 1:]:
+                if w.startswith("-") or len(words) == 2:
+                    break
+                words.append(w)
+            return f"process {pid} ({' '.join(['btcmacro', *words])})"
+    return f"process {pid} ({Path(argv[0]).name})" if argv else f"process {pid}"
+
+
+def lock_holder_text(msg: str) -> str:
+    """The lock holder named in a DuckDB lock error (``... (PID 1234)``), described."""
+    m = re.search(r"PID (\d+)", msg)
+    return describe_process(int(m.group(1))) if m else "another process"
+
+
+def _is_lock_error(msg: str) -> bool:
+    return ("lock" in msg.lower() and "conflicting" in msg.lower()) or "Could not set lock" in msg
+
+
+def _tables(con) -> tuple[str, ...]:
+    return tuple(r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database() ORDER BY table_name").fetchall())
+
+
+def _kind_of_tables(path: Path, tables: tuple[str, ...], con) -> FileKind:
+    names = set(tables)
+    if STORE_TABLES <= names:
+        problem, schema = _store_problem(con)
+        return FileKind("store", path, tables, problem=problem, schema=schema)
+    if CHAIN_INDEX_TABLES <= names or {"blocks", "checkpoint", "flows"} <= names:
+        return FileKind("chain_index", path, tables)
+    if not names:
+        return FileKind("partial", path, tables)
+    if names <= STORE_TABLES:
+        return FileKind("partial", path, tables, family="store")
+    if names <= _CHAIN_KNOWN:
+        return FileKind("partial", path, tables, family="chain index")
+    return FileKind("foreign", path, tables)
+
+
+def identify(path: str | Path) -> FileKind:
+    """Tell what ``path`` is before anything writes to it: the one check every writer makes.
+
+    Nothing is written: the file's type and first bytes are read, and a DuckDB file is opened
+    read-only to list its tables (a store's columns and schema version are checked too). Used
+    by :class:`Store`, :func:`btcmacro.api.rebuild_store` and the chain index.
+    """
+    import stat as _stat
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return FileKind("new", p)
+    except OSError as e:
+        return FileKind("not_a_file", p, detail=f"cannot be examined ({e.strerror or e})")
+    if not _stat.S_ISREG(st.st_mode):
+        what = ("a directory" if _stat.S_ISDIR(st.st_mode) else "a FIFO" if _stat.S_ISFIFO(st.st_mode)
+                else "a socket" if _stat.S_ISSOCK(st.st_mode) else "a device")
+        return FileKind("not_a_file", p, detail=what)
+    if st.st_size == 0:
+        return FileKind("empty", p)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError as e:
+        return FileKind("not_a_file", p, detail=f"cannot be read ({e.strerror or e})")
+    if head[8:12] != _DUCKDB_MAGIC:
+        return FileKind("not_duckdb", p)
+    try:
+        con = duckdb.connect(str(p), read_only=True)
+    except duckdb.Error as e:
+        msg = str(e)
+        if _is_lock_error(msg):
+            return FileKind("locked", p, holder=lock_holder_text(msg))
+        if "different configuration" in msg or "already" in msg.lower() and "attached" in msg.lower():
+            return FileKind("in_use", p)
+        return FileKind("unreadable", p, detail=msg.splitlines()[0][:160])
+    try:
+        return _kind_of_tables(p, _tables(con), con)
+    except duckdb.Error as e:
+        return FileKind("unreadable", p, detail=str(e).splitlines()[0][:160])
+    finally:
+        con.close()
+
+
+_EXPECTED_COLUMNS: dict[str, list[tuple[str, str]]] | None = None
+
+
+def _expected_columns() -> dict[str, list[tuple[str, str]]]:
+    """Columns (name, type) of the store's tables, as this version creates them."""
+    global _EXPECTED_COLUMNS
+    if _EXPECTED_COLUMNS is None:
+        con = duckdb.connect(":memory:")
+        for stmt in _DDL:
+            con.execute(stmt)
+        _EXPECTED_COLUMNS = _columns(con)
+        con.close()
+    return _EXPECTED_COLUMNS
+
+
+def _columns(con) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for t, c, ty in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND database_name = current_database() "
+            "AND table_name IN ('series', 'obs', 'meta') ORDER BY table_name, column_index").fetchall():
+        out.setdefault(t, []).append((c, ty))
+    return out
+
+
+def _store_problem(con, *, full: bool = False) -> tuple[str, str | None]:
+    """``(problem, schema_version)`` of a file holding the store's tables; ``problem`` is ``""``
+    for a sound store, else one phrase: changed columns, an unfinished creation
+    (``"incomplete"``), a newer schema (``"newer:<n>"``) or unreadable rows. ``full`` reads
+    every row (DuckDB checks each block's checksum), as ``rebuild`` does."""
+    have = _columns(con)
+    for table, cols in _expected_columns().items():
+        got = have.get(table)
+        if got is None:
+            return "incomplete", None
+        if got != cols:
+            missing = [c for c, _ in cols if c not in dict(got)]
+            extra = [c for c, _ in got if c not in dict(cols)]
+            changed = [c for c, t in cols if c in dict(got) and dict(got)[c] != t]
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unexpected {', '.join(extra)}"] if extra else []) + (
+                [f"retyped {', '.join(changed)}"] if changed else []) or ["reordered columns"]
+            return f"its {table} table has changed columns ({'; '.join(parts)})", None
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        if full:
+            con.execute("SELECT count(*), sum(hash(series_id, date, value, published_at, fetched_at, vintage)) "
+                        "FROM obs").fetchall()
+            con.execute("SELECT count(*), sum(hash(COLUMNS(*))) FROM series").fetchall()
+            con.execute("SELECT count(*), sum(hash(key, value)) FROM meta").fetchall()
+    except duckdb.Error as e:
+        return f"its rows cannot be read ({str(e).splitlines()[0][:120]})", None
+    if not row:
+        return "incomplete", None
+    schema = row[0][0]
+    if not str(schema).isdigit():
+        return f"its schema version {schema!r} is not a number", schema
+    if int(schema) > int(SCHEMA_VERSION):
+        return f"newer:{schema}", schema
+    return "", schema
+
+
+def _rebuild_hint(path) -> str:
+    return (f"`btcmacro rebuild --store {path}` moves it aside (kept as {Path(str(path)).name}.corrupt-<time>) "
+            "and reloads the embedded snapshot")
+
+
+def store_refusal(info: FileKind, *, writing: bool) -> StoreError | None:
+    """The one-line error for a path that cannot serve as the store, or None if it can.
+
+    ``writing``: the caller is about to write (a partial store may then be completed); a
+    reader gets an error for it. Rebuild is advised only for a file verified to be a btcmacro
+    store (or a DuckDB file too damaged to tell).
+    """
+    where = str(info.path)
+    k = info.kind
+    if k in ("new", "empty"):
+        return None if writing else StoreError("no store at this path", where=where)
+    if k == "locked":
+        return StoreLocked(f"the store is in use by {info.holder}; try again when it ends", where=where)
+    if k == "not_a_file":
+        return StoreError(f"{info.detail}, not a store file: give --store the path of a store file "
+                          "or of a new one", where=where)
+    if k == "not_duckdb":
+        return StoreError("not a btcmacro store (the file is not a DuckDB database); btcmacro leaves it "
+                          "as it is: give --store the path of a store or of a new file", where=where)
+    if k == "foreign":
+        shown = ", ".join(info.tables[:5]) + (" …" if len(info.tables) > 5 else "")
+        return StoreError(f"a DuckDB database that is not a btcmacro store (it holds tables {shown}); "
+                          "btcmacro does not write into it: give --store another path", where=where)
+    if k == "chain_index":
+        return StoreError("this is the btcmacro chain index, not the store: pass it as --index, and give "
+                          "--store the store file", where=where)
+    if k == "partial":
+        if info.family == "chain index":
+            return StoreError("this is an unfinished btcmacro chain index, not the store: pass it as "
+                              "--index, and give --store the store file", where=where)
+        return None if writing else _Incomplete(
+            "the store was not completely created (the run that created it was interrupted); "
+            "run the command again", where=where)
+    if k == "unreadable":
+        return StoreCorrupt(f"cannot be read as a DuckDB database ({info.detail}); if this is your "
+                            f"btcmacro store, {_rebuild_hint(info.path)}", where=where)
+    if k == "store":
+        if info.problem.startswith("newer:"):
+            return StoreError(f"the store was written by a newer btcmacro (store schema "
+                              f"{info.problem[6:]}; this version reads schema {SCHEMA_VERSION}): upgrade "
+                              "btcmacro, or give --store another path", where=where)
+        if info.problem == "incomplete":
+            return None if writing else _Incomplete(
+                "the store was not completely created (the run that created it was interrupted); "
+                "run the command again", where=where)
+        if info.problem:
+            return StoreCorrupt(f"the store is damaged: {info.problem}; {_rebuild_hint(info.path)}",
+                                where=where)
+        return None
+    return None  # in_use: this process has it open; the open below checks it again
+
+
+class _Incomplete(StoreCorrupt):
+    """A store whose creation was interrupted: readers stop, writers complete it."""
+
+
 def _classify_open_error(path: Path, exc: Exception) -> StoreError:
+    """The error for a failed DuckDB open of ``path`` (kept for the dashboard's reads)."""
     msg = str(exc)
-    if "lock" in msg.lower():
-        m = re.search(r"PID (\d+)", msg)
-        holder = f"process {m.group(1)}" if m else "another process"
-        return StoreLocked(
-            f"store is locked by {holder} (an update is probably running); try again when it ends",
-            where=str(path),
-        )
-    return StoreCorrupt(
-        f"store file is damaged or not a btcmacro store ({msg.splitlines()[0][:160]}); "
-        f"move it away or run `btcmacro rebuild --store {path}`",
-        where=str(path),
-    )
+    if _is_lock_error(msg) or "lock" in msg.lower():
+        return StoreLocked(f"the store is in use by {lock_holder_text(msg)}; try again when it ends",
+                           where=str(path))
+    return store_refusal(identify(path), writing=False) or StoreCorrupt(
+        f"the store cannot be opened ({msg.splitlines()[0][:160]})", where=str(path))
+
+
+@contextmanager
+def posix_lock(path: Path):
+    """Hold the POSIX write lock DuckDB's writers take on the whole file (for a file DuckDB
+    cannot open); :class:`StoreLocked` naming the holder if another process has it."""
+    import fcntl
+    import os
+    import struct
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = "another process"
+            try:  # struct flock: l_type, l_whence, l_start, l_len, l_pid
+                req = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0) + b"\0" * 8
+                got = fcntl.fcntl(fd, fcntl.F_GETLK, req)
+                pid = struct.unpack("hhqqi", got[:struct.calcsize("hhqqi")])[4]
+                if pid > 0:
+                    holder = describe_process(pid)
+            except OSError:
+                pass
+            raise StoreLocked(f"the store is in use by {holder}; try again when it ends", where=str(path)) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _drop_stale_temporaries(path: Path) -> None:
+    """Remove the temporaries of :func:`create_atomically` left by a killed process (its PID is
+    gone): only files named ``.<name>.creating-<pid>-<hex>`` beside ``path``."""
+    import os
+
+    pat = re.compile(rf"^\.{re.escape(path.name)}\.creating-(\d+)-[0-9a-f]{{8}}(\.wal)?$")
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return
+    for f in entries:
+        m = pat.match(f.name)
+        if m and not Path(f"/proc/{m.group(1)}").exists() and Path("/proc/self").exists():
+            f.unlink(missing_ok=True)
+
+
+def create_atomically(path: Path, statements: Iterable[str], *, replace_empty: bool = False) -> bool:
+    """Create a DuckDB file with its schema in one step: built under a temporary name in the
+    same directory, then linked into place, so a crash never leaves a half-created file at
+    ``path``. Returns False if another process created ``path`` first (nothing is replaced);
+    ``replace_empty`` lets the new file take the place of a 0-byte one."""
+    import os
+    import uuid
+
+    _drop_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for stmt in statements:
+                con.execute(stmt)
+        finally:
+            con.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            if replace_empty and path.is_file() and path.stat().st_size == 0:
+                os.replace(tmp, path)
+                return True
+            os.link(tmp, path)  # fails if anything appeared at path meanwhile: never clobbers
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+            return True
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            try:
+                leftover.unlink()
+            except FileNotFoundError:
+                pass
 
 
 class Store:
@@ -98,25 +448,51 @@ class Store:
                  config: dict | None = None):
         self.path = Path(path) if str(path) != ":memory:" else None
         self.read_only = read_only
-        if self.path is not None and not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path is not None and read_only and not self.path.exists():
-            raise StoreError("no store at this path", where=str(self.path))
+        if self.path is None:
+            self.con = duckdb.connect(":memory:", config=config or {})
+            for stmt in _DDL:
+                self.con.execute(stmt)
+            self.set_meta("schema_version", SCHEMA_VERSION)
+            return
+        p = self.path
+        if not read_only:
+            # what is there decides, before anything is written: a new path gets a complete
+            # empty store in one step; only a btcmacro store (or an unfinished one) is opened
+            info = identify(p)
+            err = store_refusal(info, writing=True)
+            if err is not None:
+                raise err
+            if info.kind in ("new", "empty"):
+                try:
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    create_atomically(p, [*_DDL, f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}')"],
+                                      replace_empty=info.kind == "empty")
+                except (OSError, duckdb.Error) as e:
+                    raise StoreError(f"cannot create the store here ({getattr(e, 'strerror', None) or str(e).splitlines()[0]})",
+                                     where=str(p)) from None
+        elif not p.exists():
+            raise StoreError("no store at this path", where=str(p))
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only, config=config or {})
+            self.con = duckdb.connect(str(p), read_only=read_only, config=config or {})
         except duckdb.Error as e:
-            raise _classify_open_error(Path(str(path)), e) from None
+            raise _classify_open_error(p, e) from None
         try:
+            # checked again on this connection: under the writer's lock, nothing changed since
+            info = _kind_of_tables(p, _tables(self.con), self.con)
+            err = store_refusal(info, writing=not read_only)
+            if err is not None:
+                raise err
             if not read_only:
-                for stmt in _DDL:
+                for stmt in _DDL:  # completes a store whose creation was interrupted
                     self.con.execute(stmt)
                 if self.get_meta("schema_version") is None:
                     self.set_meta("schema_version", SCHEMA_VERSION)
-            else:
-                self.con.execute("SELECT count(*) FROM obs").fetchone()
         except duckdb.Error as e:
             self.con.close()
-            raise _classify_open_error(Path(str(path)), e) from None
+            raise _classify_open_error(p, e) from None
+        except BaseException:
+            self.con.close()
+            raise
 
     # -- context manager -------------------------------------------------------------------
     def close(self) -> None:

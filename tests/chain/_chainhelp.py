@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: the real block fixtures (../shared/data/blocks beside the checkout, or $BTCMACRO_BLOCKS)
-BLOCKS = Path(os.environ.get("BTCMACRO_BLOCKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "blocks"))
-if not BLOCKS.exists():  # the repo may be checked out elsewhere than /work/main
-    BLOCKS = Path("/work/shared/data/blocks")
+#: the real block fixtures, kept in the repository (provenance: tests/fixtures/data/blocks/README.md);
+#: the same folder as ``_realdata.DATA / "blocks"``, located from this file so that the benchmarks,
+#: which put only tests/chain on sys.path, find it too
+BLOCKS = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "blocks"
 
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
 
@@ -213,3 +213,27 @@ def balances_by_day(raw_blocks: list[bytes]) -> dict:
                     bal[s] += o.nValue
         out[day] = dict(bal)
     return out
+
+
+# ------------------------------------------------------------------ worker-pool tasks (importable by spawn workers)
+def pool_task(task: tuple) -> object:
+    """A task for :class:`btcmacro.chain.parallel.WorkerPool` tests: ``(file name, action, n)``;
+    ``ok`` returns ``n * 2`` after ``n`` ms, ``exit`` ends the process with code ``n``, ``kill``
+    sends it SIGKILL, ``chain`` raises a BadBlock, ``bug`` a ValueError."""
+    import signal
+    import time
+
+    name, action, n = task
+    if action == "ok":
+        time.sleep(n / 1000)
+        return n * 2
+    if action == "exit":
+        os._exit(n)
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(60)
+    if action == "chain":
+        from btcmacro.errors import BadBlock
+
+        raise BadBlock("merkle root mismatch", where=f"{name}@0x10")
+    raise ValueError(f"not a number: {n!r}")

@@ -14,8 +14,7 @@ from _chainhelp import BLOCKS  # noqa: E402
 
 @pytest.fixture(scope="session")
 def blocks_path() -> Path:
-    if not BLOCKS.exists():
-        pytest.skip("real block fixtures not found")
+    """The real block fixtures (tests/fixtures/data/blocks), part of the repository: never skipped."""
     return BLOCKS
 
 

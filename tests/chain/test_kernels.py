@@ -262,7 +262,7 @@ def _load_fuzz_blocks():
     from _chainhelp import BLOCKS
 
     names = ["170.bin", "702861.bin", "905646.bin"]  # P2PK era, SegWit era, recent
-    return [(Path(BLOCKS) / n).read_bytes() if (Path(BLOCKS) / n).exists() else b"" for n in names]
+    return [(Path(BLOCKS) / n).read_bytes() for n in names]
 
 
 _FUZZ_BLOCKS = _load_fuzz_blocks()

@@ -8,13 +8,19 @@ several small files (undo records follow their blocks, XOR by file offset kept).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import multiprocessing as mp
+import os
 import shutil
+import signal
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from _chainhelp import split_blocks_dir
+from _chainhelp import pool_task, split_blocks_dir
+from _kernelref import kernel_index
 from test_reorg import T, _process, chains, mine_hash  # noqa: F401 - `chains` is a fixture
 
 from btcmacro.chain import api, parallel
@@ -24,6 +30,26 @@ from btcmacro.errors import BadBlock, ChainError
 pbk = pytest.importorskip("pbk")
 
 TABLES = ("blocks", "created", "spends", "flows", "checkpoint")
+#: no test here may wait for a worker longer than this (minutes on a loaded 2-core machine: the
+#: bound catches a hang, it is not a speed target)
+BOUND_S = 300
+
+
+@contextlib.contextmanager
+def _within(seconds: int):
+    """Fail with TimeoutError (instead of hanging the suite) if the block runs longer than this:
+    SIGALRM interrupts the main thread even in a lock wait."""
+
+    def alarm(signum, frame):
+        raise TimeoutError(f"still waiting after {seconds} s: the parallel sync hangs")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +185,9 @@ def test_jobs2_equals_jobs1_with_blocks_interleaved_between_files(core_blocks, t
     assert api.status(two)["utxo_value_btc"] == 12800.0  # blocks README
 
 
-def test_failing_worker_merges_nothing(core_blocks, tmp_path):
+def _first_file_indexed(core_blocks, tmp_path):
+    """blk00000 (heights 0..59) indexed serially, then blk00001..blk00004 added to the directory:
+    ``(blocks dir, index, tables before, where)``."""
     full = tmp_path / "full"
     where = split_blocks_dir(core_blocks, full, 60)
     blocks = tmp_path / "blocks"
@@ -168,11 +196,16 @@ def test_failing_worker_merges_nothing(core_blocks, tmp_path):
     for k in ("blk", "rev"):
         shutil.copy(full / f"{k}00000.dat", blocks)
     store = tmp_path / "s.duckdb"
-    assert api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2).height == 59
+    assert api.sync(blocks_dir=blocks, store_path=store, undo_files=True).height == 59
     before = _tables(store)
     for i in range(1, 5):
         for k in ("blk", "rev"):
             shutil.copy(full / f"{k}{i:05d}.dat", blocks)
+    return blocks, store, before, where
+
+
+def test_failing_worker_merges_nothing(core_blocks, tmp_path):
+    blocks, store, before, where = _first_file_indexed(core_blocks, tmp_path)
     # corrupt block 70 (the 11th record of blk00001.dat): flip the last byte of its last tx (the
     # lock time), so its txid and merkle root no longer agree; its header, hence the chain, is intact
     name, off, _ = where[70]
@@ -181,9 +214,10 @@ def test_failing_worker_merges_nothing(core_blocks, tmp_path):
     data = bytearray((blocks / name).read_bytes())
     data[nxt - 1] ^= 0x01  # XOR by offset commutes with a flip
     (blocks / name).write_bytes(bytes(data))
-    with pytest.raises(BadBlock, match="merkle") as ei:
+    with _within(BOUND_S), pytest.raises(BadBlock, match="merkle") as ei:
         api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2)
     assert ei.value.where == f"blk00001.dat@{off:#x}"
+    assert not mp.active_children()  # every worker stopped before the sync returned
     assert _tables(store) == before  # no partial merge: blocks 60..69 of the same run are not there
     assert not list(tmp_path.glob(".chain-parts-*"))
     # the serial path keeps every block before the bad one (its documented behaviour)
@@ -191,6 +225,57 @@ def test_failing_worker_merges_nothing(core_blocks, tmp_path):
     with pytest.raises(BadBlock):
         api.sync(blocks_dir=blocks, store_path=ser, undo_files=True)
     assert api.status(ser)["height"] == 69
+
+
+def test_killed_worker_is_an_error_not_a_hang(core_blocks, tmp_path):
+    """A worker killed mid-sync (the out-of-memory killer's SIGKILL) is one ChainError naming the
+    file; the index is unchanged. (multiprocessing.Pool replaced the dead worker and waited for
+    its lost task forever: this test hung until BOUND_S.)"""
+    blocks, store, before, _ = _first_file_indexed(core_blocks, tmp_path)
+    killed = []
+
+    def kill_the_workers(height, tip):  # after the first file's result: the others are at work
+        if not killed:
+            for p in mp.active_children():
+                os.kill(p.pid, signal.SIGKILL)
+                killed.append(p.pid)
+
+    t0 = time.monotonic()
+    with _within(BOUND_S), pytest.raises(ChainError) as ei:
+        api.sync(blocks_dir=blocks, store_path=store, undo_files=True, jobs=2, progress=kill_the_workers)
+    assert len(killed) == 2 and type(ei.value) is ChainError
+    assert ei.value.where in {f"blk{i:05d}.dat" for i in range(1, 5)}
+    assert ei.value.message == ("the worker process reading this file stopped without a result: it was killed "
+                                "by SIGKILL, as the out-of-memory killer does. The index is unchanged; run the "
+                                "sync again, with fewer --jobs if memory ran out")
+    assert time.monotonic() - t0 < BOUND_S
+    assert not mp.active_children()
+    assert _tables(store) == before
+    assert not list(tmp_path.glob(".chain-parts-*"))
+
+
+def test_worker_pool_results_errors_and_deaths():
+    """WorkerPool on its own: results in task order (imap) or as they come, a worker's ChainError
+    rebuilt with its class and place, a bug re-raised, a death named with its file and cause; after
+    an error every worker is stopped and the pool takes no more work."""
+    with _within(BOUND_S):
+        with parallel.make_pool(2) as pool:
+            tasks = [(f"blk{i:05d}.dat", "ok", n) for i, n in enumerate([300, 1, 120, 5, 0])]
+            assert list(pool.imap(pool_task, tasks)) == [600, 2, 240, 10, 0]
+            assert sorted(pool.imap_unordered(pool_task, tasks)) == [0, 2, 10, 240, 600]
+            with pytest.raises(BadBlock) as ei:
+                list(pool.imap_unordered(pool_task, [("blk00001.dat", "ok", 400), ("blk00002.dat", "chain", 0)]))
+            assert (ei.value.where, ei.value.message) == ("blk00002.dat@0x10", "merkle root mismatch")
+            assert not mp.active_children()  # the other worker (still sleeping) was stopped
+            with pytest.raises(ChainError, match="already stopped"):
+                list(pool.imap(pool_task, tasks))
+        for action, n, expected in [("exit", 3, "it exited with code 3"), ("kill", 0, "killed by SIGKILL")]:
+            with parallel.make_pool(1) as pool, pytest.raises(ChainError, match=expected) as ei:
+                list(pool.imap(pool_task, [("blk00000.dat", "ok", 1), ("blk00007.dat", action, n)]))
+            assert ei.value.where == "blk00007.dat"
+        with parallel.make_pool(1) as pool, pytest.raises(ValueError, match="not a number: 'x'"):
+            list(pool.imap(pool_task, [("blk00000.dat", "bug", "x")]))
+    assert not mp.active_children()
 
 
 def test_stale_blocks_and_reorg_with_jobs(tmp_path, chains):  # noqa: F811
@@ -221,7 +306,7 @@ def test_stale_blocks_and_reorg_with_jobs(tmp_path, chains):  # noqa: F811
     r3 = api.sync(blocks_dir=blk, store_path=fresh2, network="regtest", undo_files=True, jobs=2)
     assert r3.height == T + 1
     kernel = tmp_path / "kernel.duckdb"
-    api.sync(datadir=dd, store_path=kernel, network="regtest")  # Core's own undo reading via the kernel
+    kernel_index(dd, kernel, "regtest")  # Core's own undo reading via the kernel
     serial = tmp_path / "serial.duckdb"
     api.sync(blocks_dir=blk, store_path=serial, network="regtest", undo_files=True)
     with ChainIndex(fresh2, read_only=True) as ix:

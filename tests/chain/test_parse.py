@@ -1,4 +1,4 @@
-"""parse.py against the known answers of ../shared/data/blocks/README.md, plus T9 and T10."""
+"""parse.py against the known answers of tests/fixtures/data/blocks/README.md, plus T9 and T10."""
 
 from __future__ import annotations
 

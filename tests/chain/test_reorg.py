@@ -145,6 +145,6 @@ def test_checkpoint_unknown_to_node_T12(tmp_path, chains):
     _process(other, a[:40])
     shutil.rmtree(dd)
     shutil.copytree(other, dd)
-    with pytest.raises(ReorgBeyondDepth, match="unknown to the node"):
+    with pytest.raises(ReorgBeyondDepth, match="is not in the block files"):
         api.sync(datadir=dd, store_path=store, network="regtest")
     assert _tables(store) == before

@@ -224,8 +224,8 @@ def test_core_datadir_blocks_dir_mode_T8(core_datadir, plain_store, tmp_path):
 
 def test_core_datadir_undo_mode_T8(core_datadir, plain_store, tmp_path):
     store = tmp_path / "u.duckdb"
-    r = api.sync(datadir=core_datadir, store_path=store)
-    assert r.mode == "undo" and r.height == 255 and r.blocks_added == 256
+    r = api.sync(datadir=core_datadir, store_path=store)  # blocks/ read in place, rev files included
+    assert r.mode == "revundo" and r.height == 255 and r.blocks_added == 256
     _assert_fixture_totals(store)
     assert _matrix_tuple(store) == _matrix_tuple(plain_store)
     m1, m2 = api.load_matrix(store), api.load_matrix(plain_store)
@@ -233,7 +233,7 @@ def test_core_datadir_undo_mode_T8(core_datadir, plain_store, tmp_path):
     a, b = api.daily_metrics(prices, matrix=m1), api.daily_metrics(prices, matrix=m2)
     for k in api.METRIC_KEYS:
         assert a[k].equals(b[k]), k
-    # per-script flows: scripts from Core's undo data == scripts from the own coin map
+    # per-script flows: scripts from Core's undo files == scripts from the own coin map
     flows = []
     for p in (store, plain_store):
         with ChainIndex(p, read_only=True) as ix:

@@ -1,21 +1,15 @@
 """Shared fixtures for the indicator-family tests.
 
-A copy of the suite-wide snapshot store (tests/conftest.py) is opened read-only once per session, and the raw CSVs of ``../shared/data`` are available for hand checks and independent
+A copy of the suite-wide snapshot store (tests/conftest.py) is opened read-only once per session, and the raw CSVs in ``tests/fixtures/data`` are available for hand checks and independent
 recomputation. Engineers owning other families add fixtures here; do not change existing ones.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import pytest
-
-_HERE = Path(__file__).resolve()
-SHARED = Path(os.environ.get("BTCMACRO_SHARED_DATA", _HERE.parents[3] / "shared" / "data"))
-if not SHARED.exists():  # the repo may be checked out elsewhere than /work/main
-    SHARED = Path("/work/shared/data")
+from _realdata import DATA
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +46,11 @@ def evaluate(snapshot_store):
 
 @pytest.fixture(scope="session")
 def shared_csv():
-    """``shared_csv("fred/PAYEMS.csv")`` -> list of row dicts (strings), read with the csv module."""
+    """``shared_csv("fred/PAYEMS.csv")`` -> list of row dicts (strings), read with the csv module
+    from the copy of the collection's file in tests/fixtures/data."""
 
     def _read(rel: str) -> list[dict]:
-        path = SHARED / rel
-        if not path.exists():
-            pytest.skip(f"shared data not found: {path}")
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(DATA / rel, newline="", encoding="utf-8") as fh:
             return list(csv.DictReader(fh))
 
     return _read

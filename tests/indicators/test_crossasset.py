@@ -1,6 +1,7 @@
-"""Cross-asset family: hand checks against ../shared/data/markets/*.csv, fred/VIXCLS.csv and
+"""Cross-asset family: hand checks against the real-data collection's markets/*.csv, fred/VIXCLS.csv and
 fred/BAMLH0A0HYM2.csv, the gold-BTC statistics recomputed in plain Python, and the metadata
-check over every metric of the macro, market, derivatives and cross-asset families."""
+check over every metric of the macro, market, derivatives and cross-asset families. The files read
+directly are copied in tests/fixtures/data."""
 
 from __future__ import annotations
 

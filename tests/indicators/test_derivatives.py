@@ -1,5 +1,6 @@
-"""Derivatives, flows, sentiment and Strategy: hand checks against ../shared/data/btc/*.csv and
-onchain/stablecoins_supply_defillama.csv, and plain-Python twins of the ETF cost basis."""
+"""Derivatives, flows, sentiment and Strategy: hand checks against the real-data collection's
+btc/*.csv and onchain/stablecoins_supply_defillama.csv, and plain-Python twins of the ETF cost basis.
+The files read directly are copied in tests/fixtures/data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Macro family: values checked by hand against the rows of ../shared/data/fred/*.csv.
+"""Macro family: values checked by hand against the rows of the real-data collection's fred/*.csv.
 
 The files are one mid-2026 vintage (revised values), so the figures below are the revised ones,
 e.g. PAYEMS 2025-11 = 158,449 thousand (README: an end-2025 copy had 159,552).

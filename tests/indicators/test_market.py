@@ -1,5 +1,5 @@
 """Market family: recomputed independently in plain Python from
-../shared/data/btc/btc_usd_daily_coinmarketcap.csv, plus the price-level helpers."""
+tests/fixtures/data/btc/btc_usd_daily_coinmarketcap.csv, plus the price-level helpers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mining indicators against hand-read rows of ../shared/data/onchain and a plain-Python reference.
+"""Mining indicators against hand-read rows of tests/fixtures/data/onchain and a plain-Python reference.
 
 Coin Metrics and Blockchain.com rows are published the day after their date (``next_day``), so
 the 2025-12-09 rows are the latest a briefing as of 2025-12-10 sees.
@@ -9,21 +9,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from _realdata import DATA
 
 from btcmacro import catalog
 from btcmacro.indicators import mining as M
 from btcmacro.registry import Evaluator
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def csv_rows(rel: str, col: str = "value") -> list[tuple[dt.date, float]]:
-    with open(SHARED / rel, encoding="utf-8") as fh:
+    with open(DATA / rel, encoding="utf-8") as fh:
         return [(dt.date.fromisoformat(r["date"]), float(r[col])) for r in csv.DictReader(fh) if r[col] != ""]
 
 

@@ -1,4 +1,4 @@
-"""On-chain indicators against hand-read rows of ../shared/data/onchain (and btc/ for the price).
+"""On-chain indicators against hand-read rows of tests/fixtures/data/onchain (and btc/ for the price).
 
 Provider series are published the day after their date (release rule ``next_day``), so the rows
 dated 2025-12-09 are what a briefing *as of 2025-12-10* shows; as of 2025-12-09 the 12-08 rows
@@ -10,24 +10,23 @@ from __future__ import annotations
 import csv
 import re
 import statistics
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from _realdata import DATA
 
 from btcmacro import catalog, data
 from btcmacro.indicators import onchain as O
 from btcmacro.registry import Evaluator
 from btcmacro.store import Store
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def csv_column(rel: str, col: str, upto: str | None = None) -> dict[str, float]:
-    """date -> float value of one column of a shared CSV (the reference reader, no pandas)."""
+    """date -> float value of one column of a collection CSV (the reference reader, no pandas)."""
     out = {}
-    with open(SHARED / rel, encoding="utf-8") as fh:
+    with open(DATA / rel, encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row[col] in ("", None) or (upto and row["date"] > upto):
                 continue

@@ -1,6 +1,6 @@
 """Formatting and translation on a small briefing built by hand.
 
-The numbers are the real ones for 2025-12-09 from ../shared/data:
+The numbers are the real ones for 2025-12-09 from the real-data collection (the snapshot's sources):
 fred/WALCL.csv row 2025-12-03 = 6,535,781 (millions) -> $6.54T; row 2022-04-13 = 8,965,487
 (the peak); fred/WDTGAL.csv row 2025-12-03 = 908,523 -> $908.5B; fred/WRESBAL.csv row 2025-12-03
 = 2,858,284; btc/btc_usd_daily_coinmarketcap.csv close on 2025-12-09 = 92,691.707470239.
@@ -93,7 +93,7 @@ def test_figure_carries_date_and_source():
 
 def test_alternative_with_difference():
     f = builder.Ctx(hand_briefing(), "en").fig("btc_price")
-    assert str(f) == ("$92,692 (2025-12-09, CoinMarketCap:btc_close; other sources: "
+    assert str(f) == ("$92,692 (2025-12-09, CoinMarketCap; other sources: "
                       "Coin Metrics:PriceUSD $90,673 on 2025-12-08 (-2.18%))")
 
 

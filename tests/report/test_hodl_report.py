@@ -129,7 +129,9 @@ def test_stale_own_node_data_is_flagged(node):
     assert hw["reason"] == "latest value is for 2025-12-15, 47 days before 2026-01-31"
     text = report.render(b, "md", "en")
     line = next(x for x in text.splitlines() if x.startswith("HODL waves:"))
-    assert "stale: latest value is for 2025-12-15, 47 days before 2026-01-31" in line
+    # counted from the release: the next day's publish was due on 2025-12-16 and never came
+    assert ("stale: published 2025-12-15, 47 days before 2026-01-31; the next release, due 2025-12-16, "
+            "is not in the data") in line
     p = charts.plan(builder.Ctx(b, "en"), "hodl_waves")
     assert not p["fallback"] and p["traces"][0].x[-1] == pd.Timestamp("2025-12-15")
     assert "stale: latest value is for 2025-12-15" in p["note"]

@@ -1,6 +1,6 @@
 """Wording and formatting problems found by reading real briefings (QA of issue 3).
 
-Each test failed before its fix. Values are the real 2025-12-09 figures from ../shared/data
+Each test failed before its fix. Values are the real 2025-12-09 figures from the real-data collection
 (crypto_fear_greed_index.csv 2025-12-09 = 22; the SOMA-based QT status "running" from
 fred/TREAST + fred/WSHOMCB rows of 2025-12-03; bgeometrics exchange_reserve 2025-12-08 =
 2,683,9xx BTC) or the first CoinMarketCap close (btc_usd_daily_coinmarketcap.csv 2010-07-13 close
@@ -62,9 +62,10 @@ def test_sentiment_band_line_in_both_languages():
     r = {"state": "extreme fear", "evidence": _fg_bands(22), "missing": []}
     b = _briefing({"sentiment": r})
     en = _regime_lines(b, "en", "sentiment")
-    assert en == ["Crypto Fear & Greed index: 22 ≤ 25 — yes (2025-12-09, alternative.me:fear_greed)"]
+    # issue 11: prose, not the rule expression "22 ≤ 25 — yes", and no internal series key
+    assert en == ["Crypto Fear & Greed index: 22 (2025-12-09, alternative.me), below 25"]
     zh = _regime_lines(b, "zh-TW", "sentiment")
-    assert len(zh) == 1 and "22 ≤ 25" in zh[0] and "成立" in zh[0]
+    assert len(zh) == 1 and "為22" in zh[0] and "低於門檻25" in zh[0] and "≤" not in zh[0]
 
 
 def test_state_equality_reads_naturally():
@@ -86,8 +87,8 @@ def test_flag_condition_reads_naturally():
     b = _briefing({"crossasset_rotation": {"state": "no rotation", "evidence": ev, "missing": []}})
     (line,) = _regime_lines(b, "en", "crossasset_rotation")
     # was: "BTC and gold moving in opposite directions: yes = yes — yes"
-    assert line == ("BTC and gold moving in opposite directions: yes "
-                    "(2025-12-09, CoinMarketCap:btc_close, Yahoo Finance:gold_close)")
+    assert line == ("BTC and gold 30-day returns of opposite sign: yes "
+                    "(2025-12-09, CoinMarketCap, Yahoo Finance)")
 
 
 def test_missing_input_reported_once():
@@ -116,7 +117,7 @@ def test_inflation_gap_in_percentage_points():
                   {"inflation_gap_core_pce": MetricValue("inflation_gap_core_pce", 0.0083, "fraction", "2025-09-01",
                                                          "FRED:PCEPILFE", "ok")})
     (line,) = _regime_lines(b, "en", "macro_trap")
-    assert line.startswith("Core PCE gap to 2% target: +0.83 pp ≥ +0.50 pp — yes")
+    assert line == "Core PCE gap to 2% target: +0.83 pp (2025-09-01, FRED:PCEPILFE), above +0.50 pp"
     assert builder.Ctx(b, "en").fmt("inflation_gap_core_pce", 0.0083) == "+0.83 pp"
 
 

@@ -37,7 +37,7 @@ def test_html_en_figures_with_date_and_source(rendered):
     text = _text_of(rendered[("html", "en")].read_text("utf-8"))
     # fred/WALCL.csv 2025-12-03 = 6,535,781 millions; cmc close 2025-12-09 = 92,691.71
     assert "$6.54T (2025-12-03, FRED:WALCL)" in text
-    assert "$92,692 (2025-12-09, CoinMarketCap:btc_close" in text
+    assert "$92,692 (2025-12-09, CoinMarketCap;" in text  # the provider, not its internal series key
     # fred/WDTGAL.csv 2025-12-03 = 908,523 millions
     assert "$908.5B (2025-12-03, FRED:WDTGAL)" in text
     assert "needs own-node chain data" in text  # unavailable node metrics say why
@@ -52,7 +52,7 @@ def test_html_zh_translated(rendered):
     assert 'lang="zh-Hant-TW"' in html
     text = _text_of(html)
     assert "6.54 兆美元（2025年12月3日，FRED:WALCL）" in text
-    assert "92,692 美元（2025年12月9日，CoinMarketCap:btc_close" in text
+    assert "92,692 美元（2025年12月9日，CoinMarketCap；" in text
     assert "需要自有節點的鏈上資料" in text
     # no English sentence from the catalogue survives in the Chinese page
     en, zh = load_catalog_dict("en"), load_catalog_dict("zh-TW")

@@ -1,5 +1,5 @@
 """Regimes on the real embedded snapshot as of 2025-12-09, inputs checked by hand from
-../shared/data (rows quoted next to each assertion)."""
+the real-data collection's CSVs (rows quoted next to each assertion)."""
 
 from __future__ import annotations
 

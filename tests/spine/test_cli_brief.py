@@ -75,7 +75,9 @@ def test_unknown_language_and_format(store_opt):
 def test_damaged_store(tmp_path):
     p = tmp_path / "bad.duckdb"
     p.write_bytes(b"\x00garbage" * 5000)
-    _one_line_error(runner.invoke(app, ["brief", "--format", "json", "--store", str(p)]), 6, str(p), "rebuild")
+    res = runner.invoke(app, ["brief", "--format", "json", "--store", str(p)])
+    _one_line_error(res, 6, str(p), "not a btcmacro store")
+    assert "btcmacro rebuild" not in res.stderr  # rebuild renames files: advised only for a btcmacro store
     assert p.read_bytes().startswith(b"\x00garbage")
 
 

@@ -1,17 +1,17 @@
-"""Liquidity indicators against hand-read rows of ../shared/data/fred (snapshot values)."""
+"""Liquidity indicators against hand-read rows of tests/fixtures/data/fred (snapshot values)."""
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from _realdata import DATA
 
 from btcmacro.indicators import liquidity as L
 from btcmacro.registry import Evaluator
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "fred"
+FRED = DATA / "fred"
 PARAMS = {}
 
 
@@ -58,8 +58,8 @@ def test_money_market_spreads(ev):
     v = ev.value("sofr_iorb_spread_bp")
     assert v.date == "2025-12-08" and v.value == pytest.approx(5.0)
     # reference count: plain loop over the CSV rows in (2025-10-09, 2025-12-08]
-    sofr = {r["date"]: float(r["value"]) for r in csv.DictReader(open(SHARED / "SOFR.csv"))}
-    top = {r["date"]: float(r["value"]) for r in csv.DictReader(open(SHARED / "DFEDTARU.csv"))}
+    sofr = {r["date"]: float(r["value"]) for r in csv.DictReader(open(FRED / "SOFR.csv"))}
+    top = {r["date"]: float(r["value"]) for r in csv.DictReader(open(FRED / "DFEDTARU.csv"))}
     n = sum(1 for d, x in sofr.items() if "2025-10-09" < d <= "2025-12-08" and x >= top[d])
     assert n == 16
     assert ev.value("sofr_at_or_above_range_top_days_60").value == n

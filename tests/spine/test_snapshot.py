@@ -1,4 +1,5 @@
-"""The embedded snapshot: checksums, provenance, values equal to the shared CSVs."""
+"""The embedded snapshot: checksums, provenance, values equal to the collection's CSVs (copies in
+tests/fixtures/data)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _realdata import DATA
 
 from btcmacro import catalog, data
 from btcmacro.errors import DataError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_every_file_matches_its_manifest_hash():
@@ -37,14 +38,13 @@ def test_damaged_file_is_named(monkeypatch, tmp_path):
     assert "fred__WALCL.parquet" in str(e.value) and "damaged" in str(e.value)
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data not present")
 @pytest.mark.parametrize("sid,fn,col", [
     ("fred/WALCL", "fred/WALCL.csv", "value"),
     ("cmc/btc_close", "btc/btc_usd_daily_coinmarketcap.csv", "close"),
     ("bmp/sth_realized_price", "onchain/btc_sth_realized_price_bmp.csv", "sth_realized_price"),
 ])
 def test_values_equal_the_shared_csv(sid, fn, col):
-    ref = pd.read_csv(SHARED / fn).dropna(subset=[col])
+    ref = pd.read_csv(DATA / fn).dropna(subset=[col])
     got = data.load(sid)
     assert len(got) == len(ref)
     assert (got["value"].to_numpy() == ref[col].to_numpy()).all()

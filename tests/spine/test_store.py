@@ -102,13 +102,27 @@ def test_second_writer_fails_fast_naming_pid(tmp_path):
         holder.wait()
 
 
-def test_damaged_file_is_store_corrupt(tmp_path):
+def test_non_duckdb_file_is_refused_without_rebuild_advice(tmp_path):
     path = tmp_path / "bad.duckdb"
     path.write_bytes(b"this is not a duckdb file" * 1000)
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    # not a store: rebuild (which renames the file) is not advised for someone else's file
+    assert str(path) in str(e.value) and "not a btcmacro store" in str(e.value)
+    assert "btcmacro rebuild" not in str(e.value)
+    assert path.read_bytes().startswith(b"this is not")  # never replaced silently
+
+
+def test_damaged_store_file_is_store_corrupt_with_rebuild_hint(tmp_path):
+    path = tmp_path / "store.duckdb"
+    Store(path).close()
+    raw = bytearray(path.read_bytes())
+    raw[4096:8192] = b"\xff" * 4096  # overwrite DuckDB's database headers, keep its signature
+    path.write_bytes(bytes(raw))
     with pytest.raises(StoreCorrupt) as e:
         Store(path)
-    assert str(path) in str(e.value) and "rebuild" in str(e.value)
-    assert path.read_bytes().startswith(b"this is not")  # never replaced silently
+    assert str(path) in str(e.value) and f"btcmacro rebuild --store {path}" in str(e.value)
+    assert path.read_bytes() == bytes(raw)
 
 
 def test_read_only_open_of_missing_store(tmp_path):

@@ -1,6 +1,6 @@
 """The dashboard's JSON API and pages through FastAPI's TestClient.
 
-Hand-checked values (rows of /work/shared/data):
+Hand-checked values (rows of the real-data collection's CSVs, the embedded snapshot's sources):
 * btc/btc_usd_daily_coinmarketcap.csv, close: 2025-12-01 86321.5699463014, 2025-12-03
   93527.8038002451, 2025-12-05 89387.7544099001.
 * fred/WALCL.csv 2025-12-03 6535781 and 2025-12-10 6539303 (millions USD); fred/WDTGAL.csv

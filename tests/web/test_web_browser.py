@@ -3,7 +3,7 @@
 Every page is loaded with *all* requests to anything but 127.0.0.1 aborted (Playwright route), and
 every test fails on a console error, an uncaught page error or an attempt to reach another host.
 
-Hand-checked values (rows of /work/shared/data):
+Hand-checked values (rows of the real-data collection's CSVs, the embedded snapshot's sources):
 * net liquidity 2025-12-03 = WALCL 6535781e6 - WDTGAL 908523e6 - RRP 2.514e9 = 5.624744e12 USD
   ("$5.62T"); as of 2024-06-03 the latest H.4.1 week is 2024-05-29: 7284319e6 - 716020e6 -
   459.314e9 = 6.108985e12 USD ("$6.11T").

@@ -11,16 +11,16 @@ Four input modes, one index format (see :mod:`btcmacro.chain.index`):
 * ``sync(blocks_dir=DIR, undo_files=True)`` reads the same files plus Core's ``rev*.dat`` undo
   files with :mod:`btcmacro.chain.undo` (each spent coin's creation height, amount and script):
   no coin map, no kernel, so it works on a node's whole ``blocks/`` directory.
-* ``sync(datadir=DIR)`` opens a *stopped* Bitcoin Core datadir through ``py-bitcoinkernel``
-  (Core's own libbitcoinkernel): the active chain, the blocks and the undo data (each spent
-  coin's creation height and amount) come from Core, so no coin map is needed.
+* ``sync(datadir=DIR)`` reads a Bitcoin Core datadir in place, never writing to it: its
+  ``blocks/`` directory exactly as ``sync(blocks_dir=DIR/blocks, undo_files=True)`` (or without
+  rev files, with the coin map). Core's own library (py-bitcoinkernel) is not used to read it:
+  the kernel opens a datadir read-write (see :func:`_sync_datadir`).
 * ``sync(rpc=RpcConfig(...))`` asks a running node (:mod:`btcmacro.chain.rpc`): the canonical
   hashes from ``getblockhash``, blocks and each input's prevout from ``getblock`` verbosity 3.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
@@ -81,14 +81,16 @@ def _dir_id(path: str | os.PathLike) -> str:
 
 
 _MODE_TEXT = {"coinmap": "blk files (--blocks-dir)", "revundo": "blk + rev files (--blocks-dir --undo-files)",
-              "undo": "a Core datadir (--datadir)",
+              "undo": "a Core datadir read by btcmacro 0.1 through py-bitcoinkernel",
               "rpc": "a running node (--rpc)"}
 
 
 def _check_checkpoint(cp: Checkpoint | None, xor_fp: str, dir_id: str, mode: str, where: str) -> None:
     if cp is None:
         return
-    if cp.mode != mode:
+    # "undo": an index built by btcmacro 0.1's kernel reading of --datadir; the same rows as the
+    # rev-file reading of that datadir's blocks/ (same directory id), which continues it
+    if cp.mode != mode and {cp.mode, mode} != {"undo", "revundo"}:
         raise ChainError(
             f"the index was built from {_MODE_TEXT.get(cp.mode, cp.mode)}, this run reads "
             f"{_MODE_TEXT.get(mode, mode)}; run `btcmacro chain sync --rebuild` (or use another --index)",
@@ -223,7 +225,9 @@ def sync(
     Parameters
     ----------
     datadir
-        A *stopped* Bitcoin Core datadir (read through py-bitcoinkernel, undo data used).
+        A Bitcoin Core datadir, read in place and never written: ``DIR/blocks`` as with
+        ``blocks_dir`` and ``undo_files=True`` (rev files), or with the coin map when it has no
+        rev files.
     blocks_dir
         A directory of ``blk*.dat`` files (own parser; spends resolved by a SQL coin map).
     rpc
@@ -245,7 +249,7 @@ def sync(
         Called as ``progress(height, tip_height)`` every ``PROGRESS_EVERY`` blocks and after each
         batch commit.
     jobs
-        With ``blocks_dir``: worker processes. ``1`` (default) is the serial path, committing
+        With ``blocks_dir`` or ``datadir``: worker processes. ``1`` (default) is the serial path, committing
         every ``BATCH_BLOCKS`` blocks; ``N > 1`` scans and indexes the blk/rev files in ``N``
         processes, one file per task, and merges their parts by height in one transaction
         (:mod:`btcmacro.chain.parallel`; a failing worker leaves the index unchanged).
@@ -267,22 +271,65 @@ def sync(
         raise ChainError("give exactly one of datadir=, blocks_dir= or rpc=")
     if undo_files and blocks_dir is None:
         raise ChainError("undo_files=True reads rev*.dat next to the blk files: it needs blocks_dir=")
-    if jobs < 1 or (jobs > 1 and blocks_dir is None):
-        raise ChainError("jobs= is a positive number of processes, and more than 1 needs blocks_dir= "
-                         "(the kernel locks a datadir; an RPC node is one source)")
+    if jobs < 1 or (jobs > 1 and blocks_dir is None and datadir is None):
+        raise ChainError("jobs= is a positive number of processes, and more than 1 needs blocks_dir= or datadir= "
+                         "(an RPC node is one source)")
     store_path = Path(store_path) if store_path is not None else default_store_path()
-    with ChainIndex(store_path) as index:
-        if rpc is not None:
-            from btcmacro.chain.rpc import RpcClient, RpcConfig
+    if blocks_dir is not None:
+        _check_input_dir(Path(blocks_dir), "blocks directory")
+        if not blkfile.blk_files(Path(blocks_dir)):
+            raise ChainError("no blk*.dat files", where=str(blocks_dir))
+    if datadir is not None:
+        _check_input_dir(Path(datadir), "datadir")
+        if not (Path(datadir) / "blocks").is_dir():
+            raise ChainError("not a Bitcoin Core datadir (no blocks/ directory)", where=str(datadir))
+        if not blkfile.blk_files(Path(datadir) / "blocks"):
+            raise ChainError("no blk*.dat block files in this datadir's blocks/ directory",
+                             where=str(Path(datadir) / "blocks"))
+    created = not store_path.exists()
+    try:
+        with ChainIndex(store_path) as index:
+            if rpc is not None:
+                from btcmacro.chain.rpc import RpcClient, RpcConfig
 
-            if isinstance(rpc, RpcConfig):
-                with RpcClient(rpc) as client:
-                    return _sync_rpc(index, client, network, rebuild, max_reorg_depth, progress)
-            return _sync_rpc(index, rpc, network, rebuild, max_reorg_depth, progress)
-        if datadir is not None:
-            return _sync_datadir(index, Path(datadir), network, rebuild, max_reorg_depth, progress)
-        return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress,
-                                use_undo=undo_files, jobs=jobs)
+                if isinstance(rpc, RpcConfig):
+                    with RpcClient(rpc) as client:
+                        return _sync_rpc(index, client, network, rebuild, max_reorg_depth, progress)
+                return _sync_rpc(index, rpc, network, rebuild, max_reorg_depth, progress)
+            if datadir is not None:
+                return _sync_datadir(index, Path(datadir), network, rebuild, max_reorg_depth, progress,
+                                     jobs=jobs)
+            return _sync_blocks_dir(index, Path(blocks_dir), network, rebuild, max_reorg_depth, progress,
+                                    use_undo=undo_files, jobs=jobs)
+    except BaseException:
+        if created:
+            _drop_if_unused(store_path)
+        raise
+
+
+def _check_input_dir(d: Path, what: str) -> None:
+    """One line for an input directory that is missing or not a directory (before the index is
+    opened, so a mistyped path leaves nothing behind)."""
+    if not d.exists():
+        raise ChainError(f"no such {what}", where=str(d))
+    if not d.is_dir():
+        raise ChainError(f"the {what} given is not a directory", where=str(d))
+
+
+def _drop_if_unused(path: Path) -> None:
+    """Remove a chain index this run created if nothing was committed into it (no checkpoint):
+    a failed first sync leaves the directory as it found it."""
+    try:
+        with ChainIndex(path, read_only=True) as ix:
+            if ix.checkpoint() is not None:
+                return
+    except Exception:  # noqa: BLE001 -- locked by another sync or unreadable: leave it alone
+        return
+    for f in (path, path.with_name(path.name + ".wal")):
+        f.unlink(missing_ok=True)
+    parts = Path(str(path) + ".flows")
+    if parts.is_dir() and not any(parts.iterdir()):
+        parts.rmdir()
 
 
 # ------------------------------------------------------------------ plain blk files (coin map)
@@ -450,80 +497,31 @@ def _index_parallel(index: ChainIndex, pool, blocks_dir: Path, key: bytes, netwo
                       timings)
 
 
-# ------------------------------------------------------------------ Core datadir (undo data)
-
-_PBK_NET = {"mainnet": "MAINNET", "testnet3": "TESTNET", "testnet4": "TESTNET_4",
-            "signet": "SIGNET", "regtest": "REGTEST"}
-
-
-def _load_chainman(datadir: Path, network: str):
-    try:
-        import pbk
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ChainError("reading a Core datadir needs py-bitcoinkernel==0.1.0a5 "
-                         "(pip install py-bitcoinkernel)") from e
-    if not (datadir / "blocks").is_dir():
-        raise ChainError("not a Bitcoin Core datadir (no blocks/ directory)", where=str(datadir))
-    try:
-        return pbk.load_chainman(datadir, getattr(pbk.ChainType, _PBK_NET[network]))
-    except RuntimeError as e:
-        raise ChainError(f"py-bitcoinkernel could not open the datadir (is bitcoind still running?): {e}",
-                         where=str(datadir)) from None
+# ------------------------------------------------------------------ Core datadir (read in place)
 
 
 def _sync_datadir(index: ChainIndex, datadir: Path, network: str, rebuild: bool,
-                  max_depth: int, progress: Progress | None) -> SyncResult:
-    import pbk
+                  max_depth: int, progress: Progress | None, jobs: int = 1) -> SyncResult:
+    """A Bitcoin Core datadir, read in place and never written: its ``blocks/`` directory through
+    this package's own readers (blk framing and XOR, rev undo files, the header walk for the
+    best chain, the parallel path with ``jobs > 1``), exactly as ``blocks_dir=DIR/blocks,
+    undo_files=True``. Without rev files (a directory of blk files only) the coin map resolves
+    the spends, as ``blocks_dir=DIR/blocks``.
 
-    where = str(datadir)
-    key = blkfile.read_xor_key(datadir / "blocks")
-    fp, dir_id = blkfile.xor_fingerprint(key), _dir_id(datadir / "blocks")
-    cp = _start_checkpoint(index, rebuild, fp, dir_id, "undo", where)
-    if rebuild and cp is not None:
-        cp = None
-        _wipe(index)
-    cm = _load_chainman(datadir, network)
-    try:
-        active = cm.get_active_chain()
-        entries = active.block_tree_entries
-        tip = active.height
+    Core's own library (py-bitcoinkernel) is not used here: it opens a datadir read-write (it
+    rewrites the LevelDB files of ``blocks/index`` and ``chainstate`` on every load, and on a
+    directory without a block index it creates one, extends ``blk00000.dat`` and writes
+    ``rev``/``xor`` files), and a node's datadir is far too large to copy first.
+    """
+    from btcmacro.chain.undo import rev_files
 
-        def chain_hash_at(h: int) -> bytes | None:
-            return bytes(entries[h].block_hash) if 0 <= h <= tip else None
-
-        fork = None
-        if cp is not None:
-            if pbk.BlockHash(cp.hash) not in cm.block_tree_entries:
-                raise _unknown_checkpoint(cp, "is unknown to the node", where)
-            fork = _fork_point(index, cp, chain_hash_at, max_depth, where)
-
-        def fill(lo: int, hi: int) -> tuple[_Batch, ChainError | None]:
-            batch = _Batch()
-            for height in range(lo, hi + 1):
-                entry = entries[height]
-                raw = bytes(cm.blocks[entry])
-                try:
-                    blk = parse_block(raw, height=height, where=f"height {height}")
-                    blk.check_merkle()
-                except BadBlock as e:
-                    return batch, e
-                ch, vals, spent = [], [], []
-                if height > 0:
-                    for txs in cm.block_spent_outputs[entry].transactions:
-                        for coin in txs.coins:
-                            out = coin.output
-                            ch.append(coin.confirmation_height)
-                            vals.append(out.amount)
-                            spent.append((bytes(out.script_pubkey), out.amount))
-                batch.add(blk, height, ch, vals, spent)
-                if progress and height % PROGRESS_EVERY == 0:
-                    progress(height, tip)  # parsed, committed with the batch
-            return batch, None
-
-        return _index_batches(index, cp, fork, tip, fill, fp, dir_id, "undo", progress, [])
-    finally:
-        del cm
-        gc.collect()  # release the kernel's lock on the datadir now, not at interpreter exit
+    blocks = datadir / "blocks"
+    if not blocks.is_dir():
+        raise ChainError("not a Bitcoin Core datadir (no blocks/ directory)", where=str(datadir))
+    if not blkfile.blk_files(blocks):
+        raise ChainError("no blk*.dat block files in this datadir's blocks/ directory", where=str(blocks))
+    return _sync_blocks_dir(index, blocks, network, rebuild, max_depth, progress,
+                            use_undo=bool(rev_files(blocks)), jobs=jobs)
 
 
 # ------------------------------------------------------------------ running node (JSON-RPC)

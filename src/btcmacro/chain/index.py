@@ -36,7 +36,8 @@ import duckdb
 import pyarrow as pa
 
 from btcmacro.chain.lifecycle import KEY_SQL, storage_form
-from btcmacro.errors import ChainError
+from btcmacro.errors import ChainError, StoreLocked
+from btcmacro.store import _kind_of_tables, _tables, create_atomically, identify, lock_holder_text
 
 __all__ = ["ChainIndex", "Checkpoint", "BlocksDirChanged"]
 
@@ -64,6 +65,46 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     blocks_dir_id VARCHAR NOT NULL, mode VARCHAR NOT NULL);
 """
 
+
+def _schema_statements() -> list[str]:
+    return [x.strip() for x in _SCHEMA.split(";") if x.strip()]
+
+
+_UNFINISHED = ("the chain index was not completely created (the sync that created it was interrupted): "
+               "run `btcmacro chain sync` again")
+
+
+def index_refusal(info, *, writing: bool) -> ChainError | StoreLocked | None:
+    """The one-line error for a path that cannot serve as the chain index, or None if it can
+    (``info`` from :func:`btcmacro.store.identify`). A writer may complete an index whose
+    creation was interrupted; a reader is told to run the sync again."""
+    where = str(info.path)
+    k = info.kind
+    if k in ("new", "empty"):
+        return None if writing else ChainError("no chain index yet: run `btcmacro chain sync` first", where=where)
+    if k == "locked":
+        return StoreLocked(f"the chain index is in use by {info.holder}; try again when it ends", where=where)
+    if k == "not_a_file":
+        return ChainError(f"{info.detail}, not a chain index file: give --index the path of a chain index "
+                          "or of a new file", where=where)
+    if k == "not_duckdb":
+        return ChainError("not a btcmacro chain index (the file is not a DuckDB database); btcmacro leaves it "
+                          "as it is: give --index another path", where=where)
+    if k == "foreign":
+        shown = ", ".join(info.tables[:5]) + (" …" if len(info.tables) > 5 else "")
+        return ChainError(f"a DuckDB database that is not a btcmacro chain index (it holds tables {shown}); "
+                          "btcmacro does not write into it: give --index another path", where=where)
+    if k == "store" or (k == "partial" and info.family == "store"):
+        return ChainError("this is the btcmacro store, not the chain index: pass it as --store, and give "
+                          "--index the chain index file", where=where)
+    if k == "partial":
+        return None if writing else ChainError(_UNFINISHED, where=where)
+    if k == "unreadable":
+        return ChainError(f"cannot be read as a DuckDB database ({info.detail}); if it is your chain index, "
+                          "move it away and run `btcmacro chain sync` to index again", where=where)
+    return None  # chain_index, in_use
+
+
 _TABLES_BY_HEIGHT = {
     "blocks": "height",
     "created": "height",
@@ -83,7 +124,7 @@ class Checkpoint:
     hash: bytes
     xor_fp: str
     blocks_dir_id: str
-    mode: str  # "coinmap" (plain blk files) or "undo" (Core datadir via py-bitcoinkernel)
+    mode: str  # "coinmap" (blk files), "revundo" (blk + rev files), "rpc"; "undo": btcmacro 0.1's kernel
 
     @property
     def hash_hex(self) -> str:
@@ -113,11 +154,36 @@ class ChainIndex:
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            p = Path(self.path)
+            info = identify(p)  # what is there decides, before anything is written
+            err = index_refusal(info, writing=not read_only)
+            if err is not None:
+                raise err
+            if not read_only and info.kind in ("new", "empty"):
+                try:  # the schema appears whole or not at all: no half-created index
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    create_atomically(p, _schema_statements(), replace_empty=info.kind == "empty")
+                except (OSError, duckdb.Error) as e:
+                    raise ChainError(f"cannot create the chain index here "
+                                     f"({getattr(e, 'strerror', None) or str(e).splitlines()[0]})",
+                                     where=self.path) from None
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as e:
-            raise ChainError(f"cannot open chain index: {e}", where=self.path) from None
+            msg = str(e)
+            if "lock" in msg.lower():
+                raise StoreLocked(f"the chain index is in use by {lock_holder_text(msg)}; try again when it ends",
+                                  where=self.path) from None
+            raise ChainError(f"cannot open the chain index ({msg.splitlines()[0][:160]})", where=self.path) from None
+        if self.path != ":memory:":
+            try:  # again on this connection (a writer now holds the lock)
+                err = index_refusal(_kind_of_tables(Path(self.path), _tables(self.con), self.con),
+                                    writing=not read_only)
+            except duckdb.Error as e:
+                err = ChainError(f"cannot read the chain index ({str(e).splitlines()[0][:160]})", where=self.path)
+            if err is not None:
+                self.con.close()
+                raise err
         self.parts_dir = None if self.path == ":memory:" else Path(self.path + ".flows")
         # btcmacro 0.1 kept every flows row in a table named ``flows`` (now ``flow_rows``)
         legacy = bool(self.con.execute(

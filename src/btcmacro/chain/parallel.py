@@ -29,16 +29,26 @@ back to the fork point at the start of the same transaction. If any worker fails
 block, an undo record that does not fit) the transaction is rolled back: the error names the file
 and offset and the index stays as it was. (The serial path, ``jobs=1``, commits every
 2,000-block batch before a bad block instead.)
+
+The pool (:class:`WorkerPool`) never waits for a result that cannot come. ``multiprocessing.Pool``
+silently replaces a worker that dies (killed by the out-of-memory killer or a signal, crashed in
+native code) and then waits forever for the task it lost: a sync would hang with no message. Here
+each worker takes one task at a time over its own pipe and the parent waits on the pipes and the
+processes together, so a death is an immediate :class:`~btcmacro.errors.ChainError` naming the
+file and how the process ended; and on any error every worker is stopped before the parts folder
+is removed and the transaction rolled back.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
+from multiprocessing.connection import wait as _wait
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -50,8 +60,8 @@ from btcmacro.chain.canonical import HeaderRef
 from btcmacro.chain.lifecycle import KEY_SQL, storage_form
 from btcmacro.errors import ChainError
 
-__all__ = ["Item", "scan_headers", "index_files", "make_pool", "merge_chunks", "insert_chunk", "adopt_flows", "file_items",
-           "MERGE_MEMORY_LIMIT"]
+__all__ = ["Item", "scan_headers", "index_files", "make_pool", "WorkerPool", "merge_chunks", "insert_chunk",
+           "adopt_flows", "file_items", "MERGE_MEMORY_LIMIT"]
 
 # column lists of the parts, in the index tables' column order; "seq" is the worker's row number;
 # script keys travel as two uint64 halves (lifecycle.storage_form) and are rebuilt by KEY_SQL
@@ -65,9 +75,163 @@ _COLUMNS = {
 }
 
 
-def make_pool(jobs: int):
+def make_pool(jobs: int) -> "WorkerPool":
     """A ``spawn`` process pool of ``jobs`` workers (no DuckDB connection or thread is forked)."""
-    return mp.get_context("spawn").Pool(jobs)
+    return WorkerPool(jobs)
+
+
+def _worker_main(conn) -> None:
+    """A worker's loop: run ``fn(arg)`` for each ``(fn, arg)`` received, send back the outcome."""
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent handles it
+            return
+        if msg is None:
+            return
+        fn, arg = msg
+        try:
+            out = ("ok", fn(arg))
+        except KeyboardInterrupt:
+            return
+        except errors.BtcmacroError as e:  # rebuilt in the parent with its class and ``where``
+            out = ("err", type(e).__name__, e.message, e.where)
+        except Exception as e:  # noqa: BLE001 - a bug: the parent re-raises it
+            out = ("exc", e)
+        try:
+            conn.send(out)
+        except Exception as e:  # noqa: BLE001 - an outcome that does not pickle
+            conn.send(("exc", RuntimeError(f"{type(e).__name__}: {e}")))
+
+
+def _ended(exitcode: int | None) -> str:
+    """How a worker process ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        why = ", as the out-of-memory killer does" if name == "SIGKILL" else ""
+        return f"it was killed by {name}{why}"
+    return f"it exited with code {exitcode}"
+
+
+class WorkerPool:
+    """``jobs`` ``spawn`` worker processes running one task at a time each, for :func:`scan_headers`
+    and :func:`index_files`; the same ``imap`` / ``imap_unordered`` / ``terminate`` / context
+    manager surface as ``multiprocessing.Pool``, without its silent hang when a worker dies.
+
+    Tasks are tuples whose first item is the blk file's path; a worker that ends without a result
+    raises :class:`~btcmacro.errors.ChainError` whose ``where`` is that file's name and whose
+    message says how the process ended (killed by a signal, or its exit code). Any error, or a caller that stops iterating early, stops every
+    worker first (:meth:`terminate`), so none keeps writing after the caller cleans up. The pool
+    then refuses new work.
+    """
+
+    def __init__(self, jobs: int):
+        ctx = mp.get_context("spawn")
+        self._procs: list = []
+        self._conns: list = []
+        self._closed = False
+        try:
+            for _ in range(jobs):
+                mine, theirs = ctx.Pipe()
+                p = ctx.Process(target=_worker_main, args=(theirs,), daemon=True, name="btcmacro-sync-worker")
+                p.start()
+                theirs.close()
+                self._procs.append(p)
+                self._conns.append(mine)
+        except BaseException:
+            self.terminate()
+            raise
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.terminate()
+
+    def imap(self, fn: Callable, tasks: Iterable) -> Iterator:
+        """``fn(task)`` for every task, results in task order."""
+        return self._run(fn, list(tasks), ordered=True)
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
+        """``fn(task)`` for every task, results as they finish."""
+        return self._run(fn, list(tasks), ordered=False)
+
+    def terminate(self) -> None:
+        """Stop every worker now (idempotent); a busy one loses its task."""
+        self._closed = True
+        for p in self._procs:
+            if p.exitcode is None:
+                p.terminate()
+        for p in self._procs:
+            p.join(5)
+            if p.exitcode is None:  # pragma: no cover - SIGTERM ignored: SIGKILL cannot be
+                p.kill()
+                p.join()
+        for c in self._conns:
+            c.close()
+        self._procs, self._conns = [], []
+
+    def _run(self, fn: Callable, tasks: list, ordered: bool) -> Iterator:
+        if self._closed:
+            raise ChainError("internal error: the sync's worker pool was already stopped")
+        idle = list(range(len(self._procs)))[::-1]
+        busy: dict[int, int] = {}  # worker -> task number
+        results: dict[int, object] = {}
+        sent = emitted = 0
+        try:
+            while emitted < len(tasks):
+                while idle and sent < len(tasks):
+                    w = idle.pop()
+                    busy[w] = sent
+                    sent += 1
+                    try:
+                        self._conns[w].send((fn, tasks[busy[w]]))
+                    except OSError:  # it died while idle: reported below, from its sentinel
+                        pass
+                if busy:
+                    ready = set(_wait([self._conns[w] for w in busy] + [self._procs[w].sentinel for w in busy]))
+                    for w in sorted(busy):
+                        conn, proc = self._conns[w], self._procs[w]
+                        if conn not in ready and proc.sentinel not in ready:
+                            continue
+                        try:  # a result sent just before the process ended is still in the pipe
+                            out = conn.recv() if conn.poll() else None
+                        except (EOFError, OSError):
+                            out = None
+                        if out is None:
+                            proc.join(1)
+                            task = tasks[busy[w]]
+                            named = isinstance(task, tuple) and task and isinstance(task[0], str)
+                            raise ChainError(
+                                f"the worker process reading this file stopped without a result: "
+                                f"{_ended(proc.exitcode)}. The index is unchanged; run the sync again, "
+                                "with fewer --jobs if memory ran out", where=Path(task[0]).name if named else None)
+                        if out[0] == "err":
+                            _raise(*out[1:])
+                        if out[0] == "exc":
+                            raise out[1]
+                        results[busy.pop(w)] = out[1]
+                        idle.append(w)
+                if ordered:
+                    while emitted in results:
+                        yield results.pop(emitted)
+                        emitted += 1
+                else:
+                    for k in sorted(results):
+                        yield results.pop(k)
+                        emitted += 1
+        except GeneratorExit:  # the caller stopped iterating (its own error): stop what still runs
+            if busy:
+                self.terminate()
+            raise
+        except BaseException:  # a dead worker, a worker's error, Ctrl-C: no worker may keep running
+            self.terminate()
+            raise
 
 
 # ------------------------------------------------------------------ pass 1: headers
@@ -372,7 +536,10 @@ def index_files(pool, index, blocks_dir: Path, key: bytes, network: str, use_und
                 index.rollback_to(rollback_to)
             for res in pool.imap_unordered(_index_one, tasks):
                 if res[0] == "err":
-                    _raise(*res[1:])  # the transaction is rolled back: the index is unchanged
+                    # stop the other workers before the rollback and before their parts folder is
+                    # removed (else one could still be writing into it); the index is unchanged
+                    pool.terminate()
+                    _raise(*res[1:])
                 _, name, n, ps = res
                 stem = Path(name).stem
                 if "flows" in ps:  # adopted whole as a parquet part: no INSERT (see adopt_flows)

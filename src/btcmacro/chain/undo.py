@@ -292,6 +292,6 @@ class UndoIndex:
                              "pruned); sync without undo files or from the node (--rpc)", where=where)
         if any(not same(c, found[0][1]) for _, c in found[1:]):
             raise ChainError("two undo records fit this block (a stale sibling with the same shape); "
-                             "sync with --datadir or --rpc, which know which one Core connected", where=where)
+                             "sync with --rpc (the running node knows which one it connected)", where=where)
         self._next[rev] = found[0][0] + 1
         return found[0][1]

@@ -4,7 +4,7 @@
 sha256 against ``manifest.csv``; a damaged or missing file is a :class:`~btcmacro.errors.DataError`
 naming it. ``install_into(store)`` loads every series into a store once (idempotent: the store
 remembers the snapshot's ``data_version``). Built by ``scripts/build_snapshot.py`` from
-``../shared/data``; provenance (repository, path, commit) is in the manifest.
+the real-data collection's CSVs; provenance (repository, path, commit) is in the manifest.
 """
 
 from __future__ import annotations

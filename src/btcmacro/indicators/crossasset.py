@@ -181,7 +181,7 @@ METRICS = [
        _pair_variants(lambda b, g, p: relative_performance(b, g, _days(p))),
        "Bodie, Kane and Marcus, Investments, ch. 24 (return spread over a common period)",
        params=("gold_btc_window_days",)),
-    _m("gold_btc_inverse_move", "BTC and gold moving in opposite directions", "比特幣與黃金反向走勢", "bool",
+    _m("gold_btc_inverse_move", "BTC and gold 30-day returns of opposite sign", "比特幣與黃金30日報酬正負相反", "bool",
        "Whether BTC and gold returns over the same 30-day window had opposite signs (beyond a minimum move).",
        _pair_variants(lambda b, g, p: inverse_move(b, g, _days(p), float(p.get("gold_btc_inverse_min_move", 0.0)))),
        _BL, kind="bool", params=("gold_btc_window_days", "gold_btc_inverse_min_move")),

@@ -173,28 +173,47 @@ def record_high(s: pd.Series) -> pd.Series:
     return (s >= s.cummax()).astype(float)
 
 
+#: public announcements of a reserve-management purchase pace: (announced on, USD per month, source).
+#: The projection cites one only when the assumed pace equals it and it was public by the as-of date.
+RMP_ANNOUNCEMENTS = (
+    ("2025-12-10", 40e9, "FOMC implementation note and New York Fed statement of 2025-12-10: reserve-management "
+                         "purchases of Treasury bills begin 2025-12-12, about $40B in the first month"),
+)
+
+
 def rmp_projection(mbs_musd: pd.Series, *, monthly_bill_purchases_usd: float,
-                   reinvest_mbs: bool = True, runoff_window_days: int = 182) -> pd.Series:
+                   reinvest_mbs: bool = True, runoff_window_days: int = 182, as_of=None) -> pd.Series:
     """Implied annual balance-sheet growth from reserve-management purchases (USD per year).
 
-    Bill purchases add to the balance sheet one for one; reinvesting MBS paydowns into bills
-    keeps the size unchanged but shifts the mix. The measured MBS runoff (average monthly decline
-    of WSHOMCB over ``runoff_window_days``) is reported as detail: with ``reinvest_mbs`` the bill
-    holdings grow by purchases plus that runoff.
+    Only net purchases grow the balance sheet: ``12 x monthly_bill_purchases_usd``. The purchase
+    pace is an **assumption** (a rules parameter), not data; the detail says so and cites a public
+    announcement of the same pace when one was made by ``as_of``. Reinvesting MBS paydowns into
+    bills swaps one asset for another: it is a change of composition, reported separately
+    (``mbs_to_bills_swap_annual_usd``, measured from the MBS runoff of the last
+    ``runoff_window_days``) and never counted as growth.
 
     References
     ----------
     FOMC Implementation Note, 2025-10-29 (MBS principal reinvested into Treasury bills from
-    2025-12-01); Federal Reserve, reserve management purchases (ample-reserves framework).
+    2025-12-01); FOMC Implementation Note, 2025-12-10 (reserve-management purchases of bills).
     """
     m = mbs_musd.dropna() * MILLION
     monthly_runoff = -change_over(m, runoff_window_days) / (runoff_window_days / 30.4375)
     growth = pd.Series(12.0 * monthly_bill_purchases_usd, index=m.index)
     last_runoff = float(monthly_runoff.iloc[-1]) if len(monthly_runoff) else float("nan")
-    bills = 12.0 * (monthly_bill_purchases_usd + (last_runoff if reinvest_mbs else 0.0))
+    swap = 12.0 * last_runoff if reinvest_mbs else 0.0
+    bills = 12.0 * monthly_bill_purchases_usd + swap
+    cut = pd.Timestamp(as_of) if as_of is not None else None
+    public = [(day, src) for day, pace, src in RMP_ANNOUNCEMENTS
+              if (cut is None or pd.Timestamp(day) <= cut) and abs(pace - monthly_bill_purchases_usd) < 0.5e9]
     return with_detail(growth, monthly_bill_purchases_usd=monthly_bill_purchases_usd,
                        mbs_runoff_monthly_usd=last_runoff, bill_holdings_growth_annual_usd=bills,
-                       reinvest_mbs=reinvest_mbs)
+                       reinvest_mbs=reinvest_mbs, assumption=True,
+                       assumption_key="rmp_monthly_bill_purchases_usd",
+                       assumption_source=public[-1][1] if public else None,
+                       assumption_source_date=public[-1][0] if public else None,
+                       net_growth_annual_usd=12.0 * monthly_bill_purchases_usd,
+                       mbs_to_bills_swap_annual_usd=swap, mbs_runoff_window_days=runoff_window_days)
 
 
 def rolling_sum_days(s: pd.Series, days: int = 30) -> pd.Series:
@@ -295,12 +314,13 @@ METRICS = [
        lambda s, p: record_high(s[M2]), "Federal Reserve H.6 via FRED", frequency="monthly", kind="bool"),
     _m("rmp_annual_growth_projection", "Reserve-management purchases: implied growth",
        "準備金管理購債：隱含年增規模", "USD",
-       "Annual balance-sheet growth implied by monthly T-bill purchases (rules parameter); MBS runoff reinvested into bills measured from data.",
+       "Annual balance-sheet growth implied by an assumed monthly pace of T-bill purchases (a rules parameter, not data); MBS paydowns reinvested into bills change the mix, not the size, and are reported apart.",
        [MBS], lambda s, p: rmp_projection(s[MBS],
                                           monthly_bill_purchases_usd=float(p.get("rmp_monthly_bill_purchases_usd", 40e9)),
-                                          reinvest_mbs=bool(p.get("rmp_reinvest_mbs", True))),
+                                          reinvest_mbs=bool(p.get("rmp_reinvest_mbs", True)),
+                                          as_of=p.get("as_of")),
        "FOMC implementation note 2025-10-29; purchase pace is a rules-file assumption",
-       params=("rmp_monthly_bill_purchases_usd", "rmp_reinvest_mbs"), note="projection"),
+       params=("rmp_monthly_bill_purchases_usd", "rmp_reinvest_mbs"), note="assumption"),
     _m("treasury_holdings_growth_annualized", "Fed Treasury holdings growth (annualised, 13 weeks)",
        "聯準會公債持有年化增幅（13週）", "USD",
        "Change in Fed Treasury holdings over 13 weeks, annualised; compare with the RMP projection once purchases run.",

@@ -59,6 +59,51 @@ def _same_inputs(primary: str | None, alt: str | None) -> bool:
     return bool(a) and a <= _inputs_of(primary)
 
 
+#: providers whose series ids are public codes a reader can look up (FRED ``WALCL``, Coin Metrics
+#: ``CapMVRVCur``); other providers' ids are btcmacro's own keys (``btc_close``, ``mstr_inferred``)
+#: and client text names only the provider
+PUBLIC_CODES = frozenset({"FRED", "Coin Metrics"})
+
+
+def client_source(text: str | None, detailed: bool = False) -> str:
+    """A source label as a client reads it: ``"CoinMarketCap:btc_close, Coin Metrics:PriceUSD
+    (provider series)"`` -> ``"CoinMarketCap, Coin Metrics:PriceUSD"`` (internal keys and the
+    computation note left out; the appendix keeps the full label)."""
+    import re
+
+    from .i18n import compact_source
+
+    text = re.sub(r" \([^():]+\)$", "", (text or "").strip())
+    out: list[str] = []
+    for part in text.split(", "):
+        prov, sep, sid = part.rpartition(":")
+        shown = part if (not sep or prov in PUBLIC_CODES) else prov
+        if detailed and sep and prov not in PUBLIC_CODES:
+            shown = f"{prov} {_series_name(prov, sid)}"
+        if shown and shown not in out:
+            out.append(shown)
+    return compact_source(", ".join(out))
+
+
+#: public tickers of market series, the same in every language (used to tell two sources of one
+#: provider apart in client text)
+TICKERS = {"yahoo/btc_close": "BTC-USD", "yahoo/gold_close": "GC=F", "yahoo/gld_close": "GLD",
+           "cmc/btc_close": "BTC", "yahoo/dxy_close": "DX-Y.NYB"}
+
+
+def _series_name(provider: str, sid: str) -> str:
+    """A ticker (``"GLD"``) or the catalogue's name of a provider's series, else its id."""
+    from .. import catalog
+
+    for d in catalog.SERIES.values():
+        if d.source == provider and d.id.split("/", 1)[-1] == sid and d.id in TICKERS:
+            return TICKERS[d.id]
+    for d in catalog.SERIES.values():
+        if d.source == provider and d.id.split("/", 1)[-1] == sid:
+            return d.name
+    return sid
+
+
 def metric_name(metric_id: str, lang: str) -> str:
     """The registry's display name in ``lang`` (the id itself for an unregistered metric)."""
     from ..registry import REGISTRY
@@ -139,18 +184,31 @@ class Ctx:
         extra = []
         if mv.status == "stale":
             extra.append(c.t("fmt.stale", reason=c.reason(_short_reason(mv.reason))))
-        alts = [self.alternative(mv, alt) for alt in mv.alternatives or [] if not _same_inputs(mv.source, alt.get("source"))]
+        shown = [alt for alt in mv.alternatives or [] if not _same_inputs(mv.source, alt.get("source"))]
+        labels = [client_source(mv.source)] + [client_source(a.get("source")) for a in shown]
+        detailed = len(set(labels)) < len(labels)  # two sources that read the same: name the series
+        alts = [self.alternative(mv, alt, detailed) for alt in shown]
         if alts:
             extra.append(c.t("fmt.alternatives", items=c.t("fmt.alt_sep").join(alts)))
-        return c.t("fmt.cite", date=c.date(mv.date), source=source or c.source(mv.source, note=False), extra=extra)
+        return c.t("fmt.cite", date=c.date(mv.date), source=source or client_source(mv.source), extra=extra)
 
-    def alternative(self, mv, alt: Mapping[str, Any]) -> str:
+    def alternative(self, mv, alt: Mapping[str, Any], detailed: bool = False) -> str:
+        """Another provider's figure, compared on the same date as the primary one (the registry
+        aligns them on their latest common date), or said to have no common date."""
         c = self.cat
         val = c.value(*display_value(mv.id, alt.get("value"), mv.unit), signed=signed_metric(mv.id))
+        src = client_source(alt.get("source"), detailed)
+        if alt.get("no_common_date"):
+            return c.t("fmt.alternative_no_common", source=src, value=val, date=c.date(alt.get("date")),
+                       days=alt.get("tolerance_days") or "")
         diff = alt.get("diff_pct")
-        return c.t("fmt.alternative", source=c.source(alt.get("source"), note=False), value=val,
-                   date=c.date(alt.get("date")) if alt.get("date") != mv.date else "",
-                   diff=c.percent(float(diff), signed=True) if diff is not None else "")
+        diff_txt = c.percent(float(diff), signed=True) if diff is not None else ""
+        if alt.get("date") != mv.date and alt.get("compared_with") is not None:
+            primary = c.value(*display_value(mv.id, alt.get("compared_with"), mv.unit), signed=signed_metric(mv.id))
+            return c.t("fmt.alternative_on", source=src, value=val, date=c.date(alt.get("date")),
+                       primary=primary, diff=diff_txt)
+        return c.t("fmt.alternative", source=src, value=val,
+                   date=c.date(alt.get("date")) if alt.get("date") != mv.date else "", diff=diff_txt)
 
     def fig(self, metric_id: str) -> Fig | None:
         if not self.available(metric_id):
@@ -201,20 +259,70 @@ def _x_balance_sheet(c: Ctx) -> dict | None:
             "share": c.cat.percent(100 * share) if not _is_missing(share) else ""}
 
 
-def _x_qt(c: Ctx) -> dict | None:
-    d = c.detail("qt_status")
-    if _is_missing(d.get("change_total_usd")):
-        return {"change_total": "", "change_treasuries": "", "window": ""}
-    return {"change_total": c.usd(d.get("change_total_usd"), True),
-            "change_treasuries": c.usd(d.get("change_treasuries_usd"), True) or "",
-            "window": c.cat.num(float(d.get("window_days", 0)))}
+def qt_facts(briefing) -> dict | None:
+    """QT as policy plus data: the liquidity regime's ``qt`` summary, or the same facts read from
+    the ``qt_policy`` and ``qt_status`` metrics when the regime is disabled."""
+    q = ((getattr(briefing, "regimes", None) or {}).get("liquidity") or {}).get("qt")
+    if q:
+        return dict(q)
+    pol, dat = briefing.metrics.get("qt_policy"), briefing.metrics.get("qt_status")
+    out: dict[str, Any] = {}
+    if pol is not None and pol.status != "unavailable" and pol.value is not None:
+        out.update(policy=str(pol.value), policy_effective=pol.date)
+    if dat is not None and dat.status != "unavailable" and dat.value is not None:
+        d = dat.detail or {}
+        out.update(data_state=str(dat.value), data_date=dat.date, data_source=dat.source,
+                   holdings_change_usd=d.get("change_total_usd"), treasuries_change_usd=d.get("change_treasuries_usd"),
+                   window_days=d.get("window_days"))
+    if not out:
+        return None
+    out["data_lags_policy"] = out.get("policy") in ("size_held", "purchases", "tapering") and \
+        out.get("data_state") == "running"
+    return out
 
 
-def _x_qt_policy(c: Ctx) -> dict | None:
-    d = c.detail("qt_policy")
-    if not d.get("scheduled"):
-        return {"scheduled": "", "scheduled_from": ""}
-    return {"scheduled": c.cat.state(d["scheduled"]), "scheduled_from": c.cat.date(d.get("scheduled_from"))}
+def _x_qt_facts(c: Ctx) -> dict | None:
+    """Template values for the one QT statement (policy in force, then what the holdings show)."""
+    import datetime as _dt
+
+    q = qt_facts(c.b)
+    if not q:
+        return None
+    pol = q.get("policy") or ""
+    ch = q.get("holdings_change_usd")
+    win = q.get("window_days")
+    since = c.cat.date(q.get("policy_effective")) if q.get("policy_effective") else ""
+    vals = {"policy": pol, "policy_text": c.cat.get(f"qt.{pol}", c.cat.state(pol)) if pol else "",
+            "policy_short": (c.cat.t(f"qt_short.{pol}", since=since) if c.cat.has(f"qt_short.{pol}")
+                             else c.cat.state(pol)) if pol else "",
+            "since": since, "tr_abs": "", "tr_fell": False,
+            "decided": c.cat.date(q.get("decided")) if q.get("decided") else "",
+            "scheduled": c.cat.state(q["scheduled"]) if q.get("scheduled") else "",
+            "scheduled_from": c.cat.date(q.get("scheduled_from")) if q.get("scheduled") else "",
+            "change": "", "fell": False, "weeks": "", "data_date": "", "treasuries": "", "source": "",
+            "lag": bool(q.get("data_lags_policy")), "early": False}
+    if not _is_missing(ch) and win:
+        vals.update(change=c.usd(abs(float(ch))), fell=float(ch) < 0,
+                    weeks=c.cat.num(float(win) / 7) if float(win) % 7 == 0 else "",
+                    days=c.cat.num(float(win)), data_date=c.cat.date(q.get("data_date")),
+                    treasuries=c.usd(q.get("treasuries_change_usd"), True) or "",
+                    tr_abs=c.usd(abs(float(q["treasuries_change_usd"]))) if not _is_missing(q.get("treasuries_change_usd")) else "",
+                    tr_fell=not _is_missing(q.get("treasuries_change_usd")) and float(q["treasuries_change_usd"]) < 0,
+                    source=client_source(q.get("data_source")))
+        if vals["lag"] and q.get("policy_effective") and q.get("data_date"):
+            after = (_dt.date.fromisoformat(q["data_date"]) - _dt.date.fromisoformat(q["policy_effective"])).days
+            vals["early"] = after < float(win) / 2
+    else:
+        vals["days"] = ""
+    return vals
+
+
+def _x_qt_section(c: Ctx) -> dict | None:
+    """The QT statement in the running text only when the liquidity regime does not already make
+    it (QT is stated once; :func:`build` counts its metrics as quoted either way)."""
+    if ((c.b.regimes or {}).get("liquidity") or {}).get("qt"):
+        return None
+    return _x_qt_facts(c)
 
 
 def _x_spread(c: Ctx) -> dict | None:
@@ -231,10 +339,19 @@ def _x_m2(c: Ctx) -> dict | None:
 
 
 def _x_rmp(c: Ctx) -> dict | None:
+    """The reserve-management projection as what it is: an assumption (with its public source when
+    the Fed had announced the same pace by the as-of date), net purchases as the only growth, and
+    the MBS-to-bills reinvestment as a change of composition."""
     d = c.detail("rmp_annual_growth_projection")
+    mv = c.mv("rmp_annual_growth_projection")
+    swap = d.get("mbs_to_bills_swap_annual_usd")
+    has_swap = bool(d.get("reinvest_mbs")) and not _is_missing(swap) and float(swap or 0) > 0
     return {"monthly": c.usd(d.get("monthly_bill_purchases_usd")) or "",
-            "mbs": c.usd(d.get("mbs_runoff_monthly_usd")) or "",
-            "bills": c.usd(d.get("bill_holdings_growth_annual_usd")) if d.get("reinvest_mbs") else ""}
+            "growth": c.usd(d.get("net_growth_annual_usd", mv.value)) or "",
+            "mbs": c.usd(d.get("mbs_runoff_monthly_usd")) if has_swap else "",
+            "swap": c.usd(swap) if has_swap else "",
+            "mbs_source": client_source(mv.source),
+            "announced": c.cat.date(d.get("assumption_source_date")) if d.get("assumption_source_date") else ""}
 
 
 def _x_neg(c: Ctx) -> dict | None:
@@ -243,7 +360,12 @@ def _x_neg(c: Ctx) -> dict | None:
 
 
 def _x_sahm(c: Ctx) -> dict | None:
-    return {"trigger": float(c.mv("sahm_rule").value) >= 0.5}
+    """Whether the Sahm indicator is at its recession line: the macro regime's threshold (the
+    rules file may move it), so the sentence and the regime never disagree."""
+    ev = next((e for e in ((c.b.regimes or {}).get("macro_trap") or {}).get("evidence") or []
+               if isinstance(e, Mapping) and e.get("condition") == "sahm"), None)
+    thr = float(ev["threshold"]) if ev and isinstance(ev.get("threshold"), (int, float)) else 0.5
+    return {"trigger": float(c.mv("sahm_rule").value) >= thr, "line": c.cat.num(thr, 2)}
 
 
 def _x_sth(c: Ctx) -> dict | None:
@@ -300,7 +422,72 @@ def _hodl_unavailable(ctx: Ctx) -> tuple[dict | None, list[str]]:
 
 
 def _x_drop(c: Ctx) -> dict | None:
-    return {}
+    """The date of the adjustment behind the year's largest drop, its age at the as-of date, and
+    whether it is older than the miner-stress regime's window for a current signal."""
+    import datetime as _dt
+
+    d = c.detail("difficulty_largest_drop_365d")
+    when = d.get("drop_date")
+    drop = float(c.mv("difficulty_largest_drop_365d").value)
+    drop_abs = c.cat.percent(100 * abs(drop))
+    if when is None or drop >= 0:
+        return {"drop_date": "", "days": "", "old": False, "limit": "", "drop_abs": drop_abs}
+    when = str(when)[:10]
+    days = (_dt.date.fromisoformat(c.as_of_iso) - _dt.date.fromisoformat(when)).days
+    ev = next((e for e in ((c.b.regimes or {}).get("miner_stress") or {}).get("evidence") or []
+               if isinstance(e, Mapping) and e.get("event_date")), None)
+    limit = ev.get("event_max_age_days") if ev else None
+    return {"drop_date": c.cat.date(when), "days": c.cat.num(float(days)), "drop_abs": drop_abs,
+            "old": bool(limit is not None and days > int(limit)), "limit": c.cat.num(float(limit)) if limit else ""}
+
+
+def _x_cost(c: Ctx) -> dict | None:
+    """The production cost's assumptions (rules parameters), named as assumptions."""
+    d = c.detail("production_cost")
+    eff, power, opex = d.get("fleet_efficiency_j_per_th"), d.get("power_price_usd_per_kwh"), d.get("opex_multiplier")
+    if _is_missing(eff) or _is_missing(power):
+        return {"eff": "", "power": "", "opex": ""}
+    power_txt = f"{float(power):.4f}".rstrip("0")
+    power_txt = power_txt + "0" * max(0, 2 - len(power_txt.split(".")[1]))
+    return {"eff": c.cat.num(float(eff), 0 if float(eff).is_integer() else 1), "power": power_txt,
+            "opex": c.cat.num(float(opex), 2) if not _is_missing(opex) and float(opex) != 1.0 else ""}
+
+
+def _x_gold(c: Ctx) -> dict | None:
+    """Gold and BTC over the same window: the two returns the "opposite directions" label is
+    defined by, shown with it, and the daily-return correlation read for what it measures."""
+    d = c.detail("gold_btc_inverse_move")
+    corr = float(c.mv("gold_btc_corr_30d").value)
+    if d.get("btc_return") is None or not c.available("gold_btc_inverse_move"):
+        return {"window": False, "corr_pos": corr > 0}
+    inverse = bool(c.mv("gold_btc_inverse_move").value)
+    return {"window": True, "start": c.cat.date(str(d.get("start"))[:10]), "end": c.cat.date(c.mv("gold_btc_inverse_move").date),
+            "gold_ret": c.cat.percent(100 * float(d["gold_return"]), signed=True),
+            "btc_ret": c.cat.percent(100 * float(d["btc_return"]), signed=True),
+            "inverse": inverse, "corr_pos": corr > 0, "mixed": inverse and corr > 0}
+
+
+def _x_exchange(c: Ctx) -> dict | None:
+    """Exchange balances and exchange flows in one place: the 30-day balance change, the summed
+    daily net flows of each provider over the same 30 days, and the gap between them explained."""
+    res, nf = c.mv("exchange_reserve_change_30d"), c.mv("exchange_netflow_30d")
+    r, f = float(res.value), float(nf.value)
+    others = [a for a in nf.alternatives or [] if a.get("value") is not None and not a.get("no_common_date")
+              and a.get("date") == nf.date]
+    fmt = lambda x: c.cat.value(x, "BTC", signed=True)  # noqa: E731
+    flows = [f] + [float(a["value"]) for a in others]
+    gap = max(abs(x - r) for x in flows)
+    scale = max(abs(r), *(abs(x) for x in flows), 1.0)
+    absv = lambda x: c.cat.value(abs(x), "BTC")  # noqa: E731
+    return {"res": fmt(r), "res_abs": absv(r), "res_down": r < 0, "nf_abs": absv(f), "nf_out": f < 0,
+            "outflow": r < 0, "res_src": client_source(res.source), "res_date": c.cat.date(res.date),
+            "nf": fmt(f), "nf_src": client_source(nf.source), "same_date": res.date == nf.date,
+            "nf_date": c.cat.date(nf.date),
+            "others": c.cat.t("fmt.alt_sep").join(
+                c.cat.t("s.exchange_other", value=fmt(float(a["value"])), value_abs=absv(float(a["value"])),
+                        out=float(a["value"]) < 0, source=client_source(a.get("source"))) for a in others),
+            "gap": c.cat.value(gap, "BTC"), "agree": gap <= 0.1 * scale,
+            "same_sign": all((x < 0) == (r < 0) for x in flows)}
 
 
 def _x_fear(c: Ctx) -> dict | None:
@@ -311,8 +498,7 @@ SENTENCES: dict[str, tuple[S, ...]] = {
     "liquidity": (
         S("balance_sheet", ("fed_total_assets", "fed_total_assets_peak", "qt_runoff_since_peak"),
           extra=_x_balance_sheet),
-        S("qt_policy", ("qt_policy",), extra=_x_qt_policy),
-        S("qt_status", ("qt_status",), extra=_x_qt),
+        S("qt", ("qt_status",), opt=("qt_policy",), extra=_x_qt_section),
         S("reserves", ("reserves", "reserves_to_gdp")),
         S("rrp_tga", ("on_rrp", "tga", "net_liquidity")),
         S("sofr_iorb", ("sofr", "iorb", "sofr_iorb_spread_bp"), extra=_x_spread),
@@ -333,11 +519,12 @@ SENTENCES: dict[str, tuple[S, ...]] = {
         S("realized_cap", ("realized_cap",), opt=("realized_cap_growth_30d",)),
         S("sth", ("sth_cost_basis", "btc_price"), extra=_x_sth),
         S("hodl_waves", HODL_METRICS, extra=_x_hodl),
+        S("exchange_flows", ("exchange_reserve_change_30d", "exchange_netflow_30d"), extra=_x_exchange),
     ),
     "mining": (
         S("hashrate", ("hashrate", "difficulty")),
         S("difficulty_adj", ("difficulty_change_last_adjustment", "difficulty_largest_drop_365d"), extra=_x_drop),
-        S("hashprice", ("hashprice", "production_cost")),
+        S("hashprice", ("hashprice", "production_cost"), extra=_x_cost),
     ),
     "flows": (
         S("funding", ("funding_rate",), opt=("open_interest",)),
@@ -346,7 +533,8 @@ SENTENCES: dict[str, tuple[S, ...]] = {
         S("fear_greed", ("fear_greed",), extra=_x_fear),
     ),
     "crossasset": (
-        S("gold", ("gold_price", "gold_btc_corr_30d")),
+        S("gold", ("gold_price", "gold_btc_corr_30d"), opt=("gold_btc_inverse_move", "gold_btc_relative_30d"),
+          extra=_x_gold),
     ),
     "levels": (
         S("price", ("btc_price", "btc_ath", "btc_drawdown_from_ath")),
@@ -475,6 +663,9 @@ def display_evidence(evidence: list[Mapping[str, Any]]) -> list[Mapping[str, Any
 
 
 def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
+    """One evidence item as prose: the figure with its date and source, where it stands against
+    the line that matters ("below +$100.0B, the line for an expansion signal"), and any staleness
+    or old event it rests on. The rule itself (comparison, threshold key) stays in the JSON."""
     c = ctx.cat
     mid = e.get("metric") or ""
     unit = e.get("unit") or (ctx.mv(mid).unit if ctx.mv(mid) is not None else "")
@@ -483,37 +674,82 @@ def _evidence_item(ctx: Ctx, e: Mapping[str, Any]) -> str:
         signed = True
     else:
         signed = signed_metric(mid)
-    thr = e.get("threshold")
-    thr_unit = unit
-    if isinstance(thr, (int, float)) and not isinstance(thr, bool):
-        thr, thr_unit = display_value(mid, thr, unit)
-    if isinstance(thr, str):
-        thr_txt = c.state(thr)
-    elif isinstance(thr, (list, tuple)):
-        thr_txt = ", ".join(c.state(str(t)) if isinstance(t, str) else c.value(t, unit) for t in thr)
-    elif thr is None:
-        thr_txt = ""
-    else:
-        thr_txt = c.value(thr, thr_unit, signed=signed)
+    src = client_source(e.get("source"))
     if e.get("result") is None:
         return c.t("regime.evidence_missing", name=metric_name(mid, ctx.lang),
                    derived=c.derived(derived) if derived else "",
                    reason=c.reason(e.get("reason")))
     val = e.get("value")
+    flags = _evidence_flags(ctx, e)
+    basis = e.get("basis") or {}
+    if basis.get("btc_return") is not None:
+        return c.t("regime.evidence_returns", btc=c.percent(100 * float(basis["btc_return"]), signed=True),
+                   gold=c.percent(100 * float(basis["gold_return"]), signed=True), start=c.date(basis.get("start")),
+                   date=c.date(e.get("date")), source=src, inverse=bool(val), flags=flags)
     if e.get("comparison") == "==" and (isinstance(val, bool) or unit == "bool"):
         return c.t("regime.evidence_flag", name=metric_name(mid, ctx.lang), value=bool(val),
-                   date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
+                   date=c.date(e.get("date")), source=src) + flags
     if e.get("comparison") in ("==", "in") and isinstance(val, str):
-        # a state test reads as a statement of the state ("QT status is running"); whether it
-        # matched the rule's states is what decided the regime, shown by the regime itself
+        # a state test reads as a statement of the state; whether it matched the rule's states is
+        # what decided the regime, shown by the regime itself
         return c.t("regime.evidence_eq", name=metric_name(mid, ctx.lang), value=c.state(val),
-                   date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
+                   date=c.date(e.get("date")), source=src) + flags
+    thr = e.get("threshold")
+    thr_unit = unit
+    if isinstance(thr, (int, float)) and not isinstance(thr, bool):
+        thr, thr_unit = display_value(mid, thr, unit)
     val_txt = c.state(val) if isinstance(val, str) else c.value(*display_value(mid, val, unit), signed=signed)
-    return c.t("regime.evidence", name=metric_name(mid, ctx.lang),
-               derived=c.derived(derived) if derived else "", value=val_txt,
-               op=c.t("op." + _OP_KEYS.get(e.get("comparison"), "eq")) if e.get("comparison") else "",
-               threshold=thr_txt, result=bool(e.get("result")),
-               date=c.date(e.get("date")), source=c.source(e.get("source"), note=False))
+    rel, thr_txt = "", ""
+    if isinstance(thr, (int, float)) and not isinstance(thr, bool) and isinstance(val, (int, float)) \
+            and not isinstance(val, bool):
+        v = display_value(mid, val, unit)[0]
+        rel = c.t("regime.rel_above") if v > thr else c.t("regime.rel_below") if v < thr else c.t("regime.rel_at")
+        thr_txt = c.value(thr, thr_unit, signed=signed)
+    from ..rules.regimes import MEANINGS
+
+    meaning = _tr(e.get("meaning") or MEANINGS.get(e.get("condition") or ""), ctx.lang, "")
+    return c.t("regime.evidence_prose", name=metric_name(mid, ctx.lang),
+               derived=c.derived(derived) if derived else "", value=val_txt, rel=rel, threshold=thr_txt,
+               meaning=meaning, date=c.date(e.get("date")), source=src) + flags
+
+
+def add_evidence_text(briefing) -> None:
+    """Give every regime evidence item a ``text``: the English prose a reader sees, next to the
+    raw rule fields (``comparison``, ``threshold``, ``threshold_key``) kept for the analyst."""
+    ctx = Ctx(briefing, "en")
+    for r in (briefing.regimes or {}).values():
+        for e in r.get("evidence") or []:
+            if isinstance(e, dict):
+                e["text"] = _evidence_item(ctx, e)
+
+
+def _evidence_flags(ctx: Ctx, e: Mapping[str, Any]) -> str:
+    """What a reader must know about an input's age: stale (its next release is overdue), or a
+    dated event older than the regime's window."""
+    c = ctx.cat
+    out = ""
+    if e.get("event_date"):
+        out += c.t("regime.event", date=c.date(e["event_date"]), days=e.get("event_age_days"),
+                   old=bool(e.get("old_event")), limit=e.get("event_max_age_days") or "")
+    if e.get("stale"):
+        out += c.t("regime.stale", reason=c.reason(_short_reason(e.get("stale_reason"))))
+    return out
+
+
+def _dedupe_evidence(evidence: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One line per figure: when several conditions test the same value of one metric (a rise and
+    a fall of net liquidity, two supply-in-loss bands), keep the one that holds, else the first."""
+    groups: dict[tuple, list[int]] = {}
+    for i, e in enumerate(evidence):
+        if e.get("result") is None or e.get("comparison") not in ("<", "<=", ">", ">="):
+            continue
+        groups.setdefault((e.get("metric"), e.get("derived"), repr(e.get("value"))), []).append(i)
+    drop: set[int] = set()
+    for idx in groups.values():
+        if len(idx) > 1:
+            keep = next((i for i in idx if evidence[i].get("result")), idx[0])
+            drop.update(i for i in idx if i != keep)
+    return [e for i, e in enumerate(evidence) if i not in drop]
 
 
 _OP_KEYS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne", "in": "in", "not in": "not_in"}
@@ -524,15 +760,56 @@ def _regime(ctx: Ctx, rid: str, r: Mapping[str, Any]) -> dict:
     name = c.regime(rid) if c.has("regime." + rid) else _tr(r.get("name"), ctx.lang, c.regime(rid))
     state = r.get("state", "")
     label = c.state(state) if c.has("state." + _slug(state)) else _tr(r.get("label"), ctx.lang, c.state(state))
-    shown = display_evidence([e for e in r.get("evidence") or [] if isinstance(e, Mapping)])
+    shown = _dedupe_evidence(display_evidence([e for e in r.get("evidence") or [] if isinstance(e, Mapping)]))
+    qt = r.get("qt") if rid == "liquidity" else None
+    if qt:
+        # QT is stated once, as policy plus what the data show, instead of the two state tests
+        shown = [e for e in shown if e.get("metric") not in ("qt_status", "qt_policy")]
     evidence = [_evidence_item(ctx, e) for e in shown]
+    if qt:
+        vals = _x_qt_facts(ctx)
+        if vals:
+            evidence.insert(0, c.t("s.qt", **vals))
     in_evidence = {e.get("metric") for e in shown}
     missing = [c.t("s.unavailable", name=metric_name(m.get("metric", ""), ctx.lang), reason=c.reason(m.get("reason")))
                for m in r.get("missing") or [] if isinstance(m, Mapping) and m.get("metric") not in in_evidence]
-    context = [t for t in (_context_item(ctx, x) for x in r.get("context") or []) if t]
+    ctx_items = [x for x in r.get("context") or []
+                 if not (qt and isinstance(x, Mapping) and x.get("fomc_decision"))]
+    if any((e.get("basis") or {}).get("btc_return") is not None for e in shown):
+        # the returns behind "opposite directions" are in the evidence line, on its window
+        ctx_items = [x for x in ctx_items if not (isinstance(x, Mapping)
+                                                  and x.get("metric") in ("gold_return_30d", "btc_return_30d"))]
+    context = [t for t in (_context_item(ctx, x) for x in ctx_items) if t]
+    caveat = _caveat(ctx, r)
+    line = c.t("regime.line", name=name, label=label)
+    if caveat:
+        line = c.t("regime.line_caveat", line=line, old=any(x.get("kind") == "old_event" for x in _decisive(r)),
+                   stale=any(x.get("kind") == "stale" for x in _decisive(r)))
     return {"id": rid, "name": name, "state": state, "label": label,
-            "line": c.t("regime.line", name=name, label=label),
+            "line": line, "caveat": caveat,
             "evidence": evidence, "missing": missing, "context": context}
+
+
+def _decisive(r: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [x for x in r.get("stale_inputs") or [] if isinstance(x, Mapping) and x.get("decisive")]
+
+
+def _caveat(ctx: Ctx, r: Mapping[str, Any]) -> str:
+    """"This reading rests on …": the stale inputs or old events the state depends on."""
+    if not r.get("rests_on_stale"):
+        return ""
+    c = ctx.cat
+    parts = []
+    for x in _decisive(r):
+        name = metric_name(x.get("metric") or "", ctx.lang)
+        if x.get("kind") == "old_event":
+            parts.append(c.t("regime.caveat_event", name=name, date=c.date(x.get("event_date")),
+                             days=x.get("event_age_days"), limit=x.get("event_max_age_days") or ""))
+        else:
+            parts.append(c.t("regime.caveat_stale", name=name, date=c.date(x.get("date")),
+                             published=c.date(x.get("published_at")) if x.get("published_at") else "",
+                             days=x.get("age_days") if x.get("age_days") is not None else ""))
+    return c.t("regime.caveat", items=c.t("fmt.list_sep").join(parts)) if parts else ""
 
 
 def _context_item(ctx: Ctx, x) -> str | None:
@@ -543,6 +820,12 @@ def _context_item(ctx: Ctx, x) -> str | None:
         return c.t("s.fomc_balance_sheet", date=c.date(x["fomc_decision"]),
                    text=c.fomc_note(x.get("text"), x.get("balance_sheet")), source=x.get("source") or "")
     mid = x.get("metric")
+    if mid == "rmp_annual_growth_projection" and ctx.available(mid):
+        vals = _x_rmp(ctx)
+        return c.t("s.rmp_assumption", **vals)
+    if mid == "gold_btc_corr_30d" and ctx.available(mid):
+        f = ctx.fig(mid)
+        return c.t("s.gold_corr_context", fig=f, pos=float(f.raw) > 0)
     if mid and ctx.available(mid):
         f = ctx.fig(mid)
         return c.t("s.generic", name=f.name, fig=f)
@@ -594,7 +877,7 @@ def _level_row(ctx: Ctx, lv: Mapping[str, Any]) -> dict:
         "zone": zone, "low": low, "high": high,
         "distance": c.percent(float(dist), signed=True) if not _is_missing(dist) else "",
         "basis": basis,
-        "cite": c.t("fmt.cite", date=c.date(lv.get("date")), source=c.source(lv.get("source"), note=False), extra=[]),
+        "cite": c.t("fmt.cite", date=c.date(lv.get("date")), source=client_source(lv.get("source")), extra=[]),
     }
 
 
@@ -726,6 +1009,8 @@ def build(briefing, lang: str) -> dict:
                 items.append(line)
                 quoted.update(covered)
         specific[sid] = items
+    if ((briefing.regimes or {}).get("liquidity") or {}).get("qt"):
+        quoted.update(("qt_status", "qt_policy"))  # stated once, in the liquidity regime
 
     # pass 2: every other metric of the section's categories, registry order
     regimes = {rid: _regime(ctx, rid, r) for rid, r in (briefing.regimes or {}).items() if isinstance(r, Mapping)}
@@ -788,13 +1073,19 @@ def build(briefing, lang: str) -> dict:
             c.t("label.data_version", version=briefing.data_version)]
     return {"lang": lang, "html_lang": c.t("meta.html_lang"), "title": c.t("meta.title", as_of=c.date(ctx.as_of_iso)),
             "as_of": ctx.as_of_iso, "meta": meta, "summary": summary, "sections": sections,
-            "appendix": appendix, "notes": notes,
+            "appendix": appendix, "notes": notes, "first_screen": _first_screen(briefing, lang),
             "labels": {k.split(".", 1)[1]: c.t(k) for k, v in c.d.items() if k.startswith("ui.") and "{{" not in v}}
+
+
+def _first_screen(briefing, lang: str) -> dict:
+    from .narrative import first_screen
+
+    return first_screen(briefing, lang)
 
 
 SENTENCES_SUMMARY = (
     S("summary_price", ("btc_price",), opt=("btc_drawdown_from_ath",)),
-    S("summary_liquidity", ("fed_total_assets", "qt_status", "net_liquidity")),
+    S("summary_liquidity", ("fed_total_assets", "qt_status", "net_liquidity"), extra=_x_qt_facts),
 )
 
 

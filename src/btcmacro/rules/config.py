@@ -19,6 +19,7 @@ class RulesConfig:
     levels: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, Any] = field(default_factory=dict)
     source: str = "default"
+    thesis: dict[str, Any] = field(default_factory=dict)  # scoring of the first screen (rules/thesis.py)
 
 
 def _merge(base: dict, over: dict, where: str) -> dict:
@@ -64,4 +65,5 @@ def load_rules(path: str | Path | None = None) -> RulesConfig:
         base = _merge(base, _config.load_toml(user), src)
     validate(base, src)  # types, ranges and orderings (rules/schema.py); the defaults pass it
     return RulesConfig(params=base.get("params", {}), regimes=base.get("regimes", {}),
-                       levels=base.get("levels", {}), scenarios=base.get("scenarios", {}), source=src)
+                       levels=base.get("levels", {}), scenarios=base.get("scenarios", {}), source=src,
+                       thesis=base.get("thesis", {}))

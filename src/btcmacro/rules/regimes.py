@@ -25,6 +25,7 @@ Each outcome is a dict::
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -87,6 +88,41 @@ NAMES: dict[str, dict[str, str]] = {
     "crossasset_rotation": {"en": "Gold–BTC rotation", "zh-TW": "黃金與比特幣輪動"},
 }
 
+#: what each condition's threshold marks, as a noun phrase (en, zh-TW): evidence reads as prose,
+#: "net liquidity fell $297.5B over 91 days, below +$100.0B, the line for an expansion signal",
+#: never as the rule expression (which the JSON keeps in ``comparison`` / ``threshold``)
+MEANINGS: dict[str, dict[str, str]] = {
+    "rmp_visible": {"en": "purchases showing in the data", "zh-TW": "購債反映於數據"},
+    "netliq_up": {"en": "an expansion signal", "zh-TW": "擴張訊號"},
+    "netliq_down": {"en": "a tightening signal", "zh-TW": "緊縮訊號"},
+    "sofr_at_top": {"en": "funding stress", "zh-TW": "資金壓力"},
+    "sofr_above_iorb": {"en": "scarce reserves", "zh-TW": "準備金稀缺"},
+    "reserves_below_ample": {"en": "ample reserves", "zh-TW": "準備金充裕"},
+    "payrolls_negative": {"en": "a weakening labour market", "zh-TW": "勞動市場轉弱"},
+    "jolts_falling": {"en": "falling job openings", "zh-TW": "職缺減少"},
+    "sahm": {"en": "a recession signal (Sahm rule)", "zh-TW": "薩姆規則衰退訊號"},
+    "inflation_above_target": {"en": "inflation above target", "zh-TW": "通膨高於目標"},
+    "below_realized_price": {"en": "capitulation (price below the realized price)", "zh-TW": "投降（價格跌破已實現價格）"},
+    "supply_in_loss_extreme": {"en": "capitulation", "zh-TW": "投降"},
+    "below_sth_cost_basis": {"en": "short-term holders under water", "zh-TW": "短期持有者虧損"},
+    "sth_sopr_below": {"en": "short-term holders selling at a loss", "zh-TW": "短期持有者認賠賣出"},
+    "supply_in_loss_high": {"en": "a contraction", "zh-TW": "收縮"},
+    "realized_cap_stalling": {"en": "stalling inflows", "zh-TW": "資金流入停滯"},
+    "realized_cap_growing": {"en": "an expansion", "zh-TW": "擴張"},
+    "exchange_balance_falling": {"en": "coins leaving exchanges", "zh-TW": "比特幣流出交易所"},
+    "stablecoin_inflow": {"en": "stablecoin inflows", "zh-TW": "穩定幣流入"},
+    "open_interest_falling": {"en": "deleveraging", "zh-TW": "去槓桿"},
+    "below_cost": {"en": "mining below cost", "zh-TW": "挖礦成本高於幣價"},
+    "hash_ribbon_capitulation": {"en": "miner capitulation", "zh-TW": "礦工投降"},
+    "large_difficulty_drop": {"en": "a large difficulty drop", "zh-TW": "難度大幅下調"},
+    "extreme_fear_max": {"en": "extreme fear", "zh-TW": "極度恐懼"},
+    "fear_max": {"en": "fear", "zh-TW": "恐懼"},
+    "neutral_max": {"en": "neutral sentiment", "zh-TW": "中性"},
+    "greed_max": {"en": "greed", "zh-TW": "貪婪"},
+    "gold_outperforms": {"en": "a rotation into gold", "zh-TW": "資金轉向黃金"},
+    "btc_outperforms": {"en": "a rotation into BTC", "zh-TW": "資金轉向比特幣"},
+}
+
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
@@ -116,6 +152,27 @@ class Condition:
     derived: str | None = None
     result: bool | None = None
     missing_reason: str | None = None
+    #: when the input was released and how many days before the as-of date
+    published_at: str | None = None
+    age_days: int | None = None
+    #: why a stale input is stale (the registry's reason)
+    stale_reason: str | None = None
+    #: the dated event a condition rests on (e.g. the difficulty adjustment behind the largest
+    #: drop of the year), its age at the as-of date, and whether it is older than the regime's limit
+    event_date: str | None = None
+    event_age_days: int | None = None
+    event_max_age_days: int | None = None
+    #: the figures a yes/no value is based on (e.g. both 30-day returns behind "opposite moves")
+    basis: dict | None = None
+
+    @property
+    def old_event(self) -> bool:
+        return (self.event_age_days is not None and self.event_max_age_days is not None
+                and self.event_age_days > self.event_max_age_days)
+
+    @property
+    def stale(self) -> bool:
+        return self.result is not None and self.status == "stale"
 
     def to_json(self) -> dict:
         d = {"condition": self.name, "metric": self.metric, "value": _plain(self.value), "unit": self.unit,
@@ -126,6 +183,21 @@ class Condition:
             d["derived"] = self.derived
         if self.missing_reason:
             d["reason"] = self.missing_reason
+        if self.published_at:
+            d["published_at"] = self.published_at
+        if self.age_days is not None:
+            d["age_days"] = self.age_days
+        if self.stale:
+            d["stale"] = True
+            d["stale_reason"] = self.stale_reason
+        if self.event_date:
+            d.update(event_date=self.event_date, event_age_days=self.event_age_days,
+                     event_max_age_days=self.event_max_age_days, old_event=self.old_event)
+        if self.basis:
+            d["basis"] = {k: _plain(v) for k, v in self.basis.items()}
+        m = MEANINGS.get(self.name)
+        if m:
+            d["meaning"] = dict(m)
         return d
 
 
@@ -200,6 +272,9 @@ class _Ctx:
             c.missing_reason = why
             return c
         c.unit, c.source, c.status, c.date = mv.unit, mv.source, mv.status, mv.date
+        c.published_at, c.age_days = getattr(mv, "published_at", None), getattr(mv, "age_days", None)
+        if mv.status == "stale":
+            c.stale_reason = mv.reason
         if value_fn is None:
             val = mv.value
         else:
@@ -225,6 +300,22 @@ class _Ctx:
         return fn
 
 
+def _date_event(x: "_Ctx", c: Condition, detail_key: str, limit_key: str) -> None:
+    """Attach the date of the event a condition rests on (from the metric's detail) and its age
+    at the as-of date; the regime flags it when older than ``limit_key`` days."""
+    mv, _ = x.mv(c.metric)
+    d = (getattr(mv, "detail", None) or {}) if mv is not None else {}
+    when = d.get(detail_key)
+    if when is None or c.result is None:
+        return
+    when = pd.Timestamp(when)
+    c.event_date = when.date().isoformat()
+    as_of = getattr(x.ev, "as_of", None) if x.ev is not None else None
+    ref = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(c.date)
+    c.event_age_days = int((ref - when).days)
+    c.event_max_age_days = int(x.param(limit_key)) if limit_key in x.t else None
+
+
 def _outcome(rid: str, conds: Mapping[str, Condition], fn, rule: str, context: list | None = None,
              states: tuple[str, ...] = ()) -> dict:
     state = decide(conds, fn)
@@ -247,7 +338,54 @@ def _outcome(rid: str, conds: Mapping[str, Condition], fn, rule: str, context: l
     if state is None:
         out["note"] = "missing: " + ", ".join(f"{m['metric']} ({m['reason']})" for m in uniq)
     out["label"] = LABELS.get(out["state"], {"en": out["state"], "zh-TW": out["state"]})
+    out["stale_inputs"], out["rests_on_stale"] = stale_inputs(conds, fn, state)
+    if out["rests_on_stale"]:
+        out["caveat"] = "the state rests on " + "; ".join(_caveat_part(x) for x in out["stale_inputs"] if x["decisive"])
     return out
+
+
+def stale_inputs(conds: Mapping[str, Condition], fn, state: str | None) -> tuple[list[dict], bool]:
+    """The regime's inputs that are stale (their next release is overdue) or that rest on a dated
+    event older than the regime's limit, and whether the state depends on them.
+
+    An input is *decisive* when treating it as unknown would change the state (or leave it
+    undecided): the regime then "rests on" it and says so.
+    """
+    flagged = [k for k, c in conds.items() if c.stale or c.old_event]
+    if not flagged:
+        return [], False
+    items: dict[str, dict] = {}
+    for k in flagged:
+        c = conds[k]
+        alt = dict(conds)
+        alt[k] = dataclasses.replace(c, result=None)
+        decisive = state is not None and decide(alt, fn) != state
+        it = items.get(c.metric)
+        if it is None:
+            it = {"metric": c.metric, "conditions": [], "kind": "old_event" if c.old_event else "stale",
+                  "date": c.date, "published_at": c.published_at, "age_days": c.age_days, "decisive": False}
+            if c.stale:
+                it["reason"] = c.stale_reason
+            if c.old_event:
+                it.update(event_date=c.event_date, event_age_days=c.event_age_days,
+                          event_max_age_days=c.event_max_age_days)
+            items[c.metric] = it
+        it["conditions"].append(k)
+        it["decisive"] = it["decisive"] or decisive
+    together = {k: dataclasses.replace(conds[k], result=None) for k in flagged}
+    rests = state is not None and decide({**conds, **together}, fn) != state
+    if rests and not any(i["decisive"] for i in items.values()):
+        for i in items.values():  # none decides alone, but together they do
+            i["decisive"] = True
+            i["jointly"] = True
+    return list(items.values()), bool(rests or any(i["decisive"] for i in items.values()))
+
+
+def _caveat_part(x: Mapping[str, Any]) -> str:
+    if x["kind"] == "old_event":
+        return (f"{x['metric']}: an event of {x['event_date']}, {x['event_age_days']} days old "
+                f"(limit {x['event_max_age_days']} days)")
+    return f"{x['metric']}: stale ({x.get('reason')})"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -306,14 +444,69 @@ def liquidity(x: _Ctx) -> dict:
     proj, _ = x.mv("rmp_annual_growth_projection")
     if proj is not None:
         ctx.append({"metric": "rmp_annual_growth_projection", "value": _plain(proj.value), "unit": proj.unit,
-                    "date": proj.date, "source": proj.source,
-                    "text": "balance-sheet growth a year implied by the assumed reserve-management purchases "
-                            "(rules parameter); compare with treasury_holdings_growth_annualized"})
-    return _outcome("liquidity", c, fn,
-                    "easing if the balance sheet expands, purchases are visible in Treasury holdings, or net "
-                    "liquidity rises without QT; else tightening if QT runs or net liquidity falls (turning if "
-                    "the FOMC has already ended runoff); else neutral",
-                    ctx, ("tightening", "turning", "neutral", "easing"))
+                    "date": proj.date, "source": proj.source, "assumption": True,
+                    "assumption_key": "rmp_monthly_bill_purchases_usd",
+                    "assumption_source": (proj.detail or {}).get("assumption_source"),
+                    "mbs_to_bills_swap_annual_usd": _plain((proj.detail or {}).get("mbs_to_bills_swap_annual_usd")),
+                    "text": "balance-sheet growth a year implied by the assumed pace of reserve-management "
+                            "purchases (an assumption, not data; MBS paydowns reinvested into bills change the "
+                            "mix, not the size); compare with treasury_holdings_growth_annualized"})
+    out = _outcome("liquidity", c, fn,
+                   "easing if the balance sheet expands, purchases are visible in Treasury holdings, or net "
+                   "liquidity rises without QT; else tightening if QT runs or net liquidity falls (turning if "
+                   "the FOMC has already ended runoff); else neutral",
+                   ctx, ("tightening", "turning", "neutral", "easing"))
+    qt = qt_summary(x, ann)
+    if qt:
+        out["qt"] = qt
+    return out
+
+
+#: FOMC balance-sheet stances (``qt_policy``) under which the balance sheet is no longer shrinking
+_NOT_SHRINKING = ("size_held", "purchases", "tapering")
+
+
+def qt_summary(x: "_Ctx", announcement: Mapping[str, Any] | None) -> dict | None:
+    """QT stated once: the FOMC's policy in force and what the holdings data show.
+
+    ``{"policy", "policy_effective", "decided", "scheduled", "scheduled_from", "data_state",
+    "holdings_change_usd", "treasuries_change_usd", "window_days", "data_date", "data_source",
+    "data_lags_policy", "text"}``. ``data_lags_policy`` is true when the FOMC has stopped runoff
+    but the weekly holdings still fell over the window (maturities settling after the decision).
+    """
+    pol, _ = x.mv("qt_policy")
+    dat, _ = x.mv("qt_status")
+    if pol is None and dat is None:
+        return None
+    out: dict[str, Any] = {}
+    if pol is not None:
+        d = pol.detail or {}
+        out.update(policy=str(pol.value), policy_effective=pol.date, policy_source=pol.source)
+        if d.get("scheduled"):
+            out.update(scheduled=d["scheduled"], scheduled_from=pd.Timestamp(d["scheduled_from"]).date().isoformat())
+    if announcement:
+        out["decided"] = announcement.get("fomc_decision")
+    if dat is not None:
+        d = dat.detail or {}
+        out.update(data_state=str(dat.value), data_date=dat.date, data_source=dat.source,
+                   holdings_change_usd=_plain(d.get("change_total_usd")),
+                   treasuries_change_usd=_plain(d.get("change_treasuries_usd")),
+                   window_days=_plain(d.get("window_days")))
+    out["data_lags_policy"] = bool(out.get("policy") in _NOT_SHRINKING and out.get("data_state") == "running")
+    parts = []
+    if "policy" in out:
+        verb = {"runoff": "QT running by FOMC decision", "size_held": "QT ended by the FOMC",
+                "purchases": "QT ended by the FOMC; purchases under way",
+                "tapering": "QT ended by the FOMC; purchases tapering"}.get(out["policy"], out["policy"])
+        parts.append(f"{verb} (in force since {out['policy_effective']}"
+                     + (f", decided {out['decided']}" if out.get("decided") else "") + ")")
+    ch = out.get("holdings_change_usd")
+    if ch is not None and out.get("window_days"):
+        move = "fell" if ch < 0 else "rose"
+        parts.append(f"the Fed's securities holdings {move} ${abs(ch) / 1e9:,.1f}B over {out['window_days']} days "
+                     f"to {out['data_date']}")
+    out["text"] = "; ".join(parts)
+    return out
 
 
 def _last_balance_sheet_announcement(ev) -> dict | None:
@@ -457,6 +650,7 @@ def miner_stress(x: _Ctx) -> dict:
                                         None, threshold=-abs(float(x.param("difficulty_drop_min")))),
     }
     c["large_difficulty_drop"].threshold_key = "difficulty_drop_min (negated)"
+    _date_event(x, c["large_difficulty_drop"], "drop_date", "difficulty_drop_max_age_days")
 
     def fn(b):
         n = sum(b.values())
@@ -512,6 +706,13 @@ def crossasset_rotation(x: _Ctx) -> dict:
             return "rotation into btc"
         return "no rotation"
 
+    mv_inv, _ = x.mv("gold_btc_inverse_move")
+    det = (mv_inv.detail or {}) if mv_inv is not None else {}
+    if det.get("btc_return") is not None and c["inverse_move"].result is not None:
+        # the yes/no is defined by the signs of these two returns: they are shown with it
+        c["inverse_move"].basis = {"btc_return": det["btc_return"], "gold_return": det["gold_return"],
+                                   "start": pd.Timestamp(det["start"]).date().isoformat(),
+                                   "window_days": det.get("window_days")}
     ctx = []
     for mid in ("gold_btc_corr_30d", "gold_return_30d", "btc_return_30d"):
         v, _ = x.mv(mid)

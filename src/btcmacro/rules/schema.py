@@ -111,6 +111,7 @@ SCHEMA: dict[str, Key] = {
     "regimes.miner_stress.price_to_cost_max": _num(0, 100, lo_open=True),
     "regimes.miner_stress.hash_ribbon_max": _num(-1, 1, unit="a fraction"),
     "regimes.miner_stress.difficulty_drop_min": _FRACTION,
+    "regimes.miner_stress.difficulty_drop_max_age_days": _int(1, 365, "days"),
     "regimes.sentiment.enabled": _BOOL,
     "regimes.sentiment.extreme_fear_max": _num(0, 100),
     "regimes.sentiment.fear_max": _num(0, 100),
@@ -131,6 +132,25 @@ SCHEMA: dict[str, Key] = {
     "levels.accept_stale": _BOOL,
     "levels.metric_levels": Key("metrics"),
     "scenarios.min_reward_risk": _num(0, lo_open=True, unit="reward per unit of risk"),
+    # [thesis] (rules/thesis.py)
+    "thesis.weight_margin": _num(0, 1),
+    "thesis.weight_agreement": _num(0, 1),
+    "thesis.weight_freshness": _num(0, 1),
+    "thesis.cap": _num(0, 100, lo_open=True, unit="scale units"),
+    "thesis.categorical_strength": _FRACTION,
+    "thesis.single_source_agreement": _FRACTION,
+    "thesis.fresh_days": _int(0, _DAYS, "days"),
+    "thesis.stale_days": _int(1, _DAYS, "days"),
+    "thesis.stale_status_factor": _FRACTION,
+    "thesis.mixed_band": _FRACTION,
+    "thesis.max_signals": _int(1, 7),
+    "thesis.max_flips": _int(0, 7),
+    "thesis.direction_min_points": _num(0, 100, unit="points"),
+    "thesis.min_move_pct": _num(0, 1, unit="a fraction: 0.01 = 1%"),
+    "thesis.min_move_scale": _num(0, 10, unit="scale units"),
+    "thesis.key_metrics": Key("metric_ids"),
+    **{f"thesis.regime_weight.{rid}": _num(0, 10) for rid in REGIME_STATES},
+    **{f"thesis.stance.{rid}:{st}": _num(-1, 1) for rid, states in REGIME_STATES.items() for st in states},
 }
 
 #: the keys of each ``[scenarios.<name>]`` table
@@ -170,6 +190,7 @@ ORDERINGS: tuple[tuple[str, str, bool, str], ...] = (
      "the days at the range top are counted within the SOFR window"),
     ("levels.swing_window_days", "levels.swing_lookback_days", True,
      "a swing point needs its window inside the lookback"),
+    ("thesis.fresh_days", "thesis.stale_days", True, "an input turns stale after it stops being fresh"),
 )
 
 
@@ -198,6 +219,8 @@ def expected(k: Key) -> str:
         return '"auto" or a list of positive numbers, e.g. [5000, 10000]'
     if k.kind == "metrics":
         return "a list of metric ids that are BTC prices (see btcmacro metrics list)"
+    if k.kind == "metric_ids":
+        return "a list of metric ids (see btcmacro metrics list)"
     if k.kind == "regime_states":
         return 'a list of "<regime>:<state>" entries, e.g. "sentiment:fear"'
     raise AssertionError(k.kind)
@@ -261,6 +284,13 @@ def _problem(k: Key, v: Any) -> str | None:
             if REGISTRY[x].unit not in LEVEL_UNITS:
                 return f"{x} is not a price (unit {REGISTRY[x].unit})"
         return None
+    if k.kind == "metric_ids":
+        from ..registry import REGISTRY
+
+        for x in v:
+            if not isinstance(x, str) or x not in REGISTRY:
+                return f"unknown metric {_show(x)}"
+        return None
     if k.kind == "regime_states":
         for x in v:
             rid, _, state = x.partition(":") if isinstance(x, str) else ("", "", "")
@@ -282,9 +312,19 @@ def _get(doc: Mapping, dotted: str):
 _MISSING = object()
 
 
+#: [thesis.unit_scale] and [thesis.metric_scale] hold one positive scale per unit or metric
+SCALE_TABLES = ("thesis.unit_scale", "thesis.metric_scale")
+_SCALE = _num(0, lo_open=True, unit="the value of one scale unit")
+
+
 def keys_of(doc: Mapping) -> dict[str, Key]:
-    """The schema entry of every key in ``doc`` (scenario tables expanded)."""
+    """The schema entry of every key in ``doc`` (scenario and scale tables expanded)."""
     out = dict(SCHEMA)
+    for table in SCALE_TABLES:
+        cur = _get(doc, table)
+        if isinstance(cur, Mapping):
+            for k in cur:
+                out[f"{table}.{k}"] = _SCALE
     for name, table in (doc.get("scenarios") or {}).items():
         if not isinstance(table, Mapping):
             continue  # a [scenarios] setting such as min_reward_risk, in SCHEMA
