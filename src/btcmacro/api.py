@@ -12,6 +12,7 @@ Every function opens the store (creating it from the embedded snapshot on first 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from contextlib import contextmanager
@@ -405,7 +406,7 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
     ``materialized=False`` recomputes everything and writes nothing.
     """
     from . import data, rules
-    from .materialize import Table
+    from .materialize import Table, disabled
     from .rules import changes as _changes
     from .rules import thesis as _thesis
 
@@ -427,8 +428,6 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
             table.load_into(ev)
         ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
         values = {mid: ev.value(mid) for mid in REGISTRY}
-        if table is not None:
-            table.save(ev)  # the metrics as evaluated, before anything downstream reads them
         regimes = rules.evaluate_regimes(ev, values, cfg)
         levels = rules.compute_levels(ev, values, cfg)
         fomc = rules.next_meeting(d)
@@ -451,8 +450,9 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         first, last = data_range(st)
         changes, week = (None, None)
         if with_changes or cmp is not None:
-            changes, week = _changes.compute(st, d, cfg, {"regimes": regimes, "values": values, "thesis": thesis},
-                                             compare_to=cmp, first=first)
+            with (contextlib.nullcontext() if materialized else disabled()):
+                changes, week = _changes.compute(st, d, cfg, {"regimes": regimes, "values": values, "thesis": thesis},
+                                                 compare_to=cmp, first=first)
         scorecard = _thesis.scorecard(cfg, thesis, week, d - pd.Timedelta(days=7))
         freshness = _freshness(d, last, version, regimes, values)
         b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
@@ -462,6 +462,8 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         from .report.builder import add_evidence_text
 
         add_evidence_text(b)  # each evidence item also as prose (English), beside its rule fields
+        if table is not None:
+            table.save(ev)  # every metric this briefing evaluated (btcmacro.materialize)
         return b
 
 

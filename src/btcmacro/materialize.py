@@ -31,6 +31,8 @@ whose owner can already change the store itself.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -39,12 +41,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+#: False inside :func:`disabled` (``briefing(..., materialized=False)``): nothing read, nothing saved
+_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar("btcmacro_materialize", default=True)
+
 #: bump when the layout of an entry changes
 FORMAT = 1
-#: entries kept per store (one per as-of date briefed under the current key; about 20 MB each
-#: with the embedded snapshot)
-MAX_ENTRIES = 8
+#: entries kept per store (one per as-of date evaluated under the current key: a briefing's date
+#: and the earlier dates of its "what changed"; up to about 20 MB each with the embedded snapshot)
+MAX_ENTRIES = 16
 SUFFIX = ".metrics"
+
+
+@contextlib.contextmanager
+def disabled():
+    """Within this block no :class:`Table` reads or writes anything (every metric is computed)."""
+    token = _ENABLED.set(False)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
 
 
 def cache_dir(store_path: str | os.PathLike) -> Path:
@@ -92,17 +107,31 @@ def code_digest() -> str:
     for name in sorted(mods):
         mod = sys.modules.get(name)
         f = getattr(mod, "__file__", None) if mod is not None else _origin(name)
-        if f:
-            try:
-                h.update(Path(f).read_bytes())
-            except OSError:
-                h.update(name.encode())
+        h.update(_file_digest(f) if f else name.encode())
     # the functions themselves, as loaded: a function replaced at run time (a notebook, a test)
     # or a factory's parameters (closure values) give a different key
     for m in sorted(REGISTRY.values(), key=lambda m: m.id):
         for v in m.variants:
             h.update(_fn_fingerprint(v.fn).encode())
     return h.hexdigest()
+
+
+_FILE_DIGESTS: dict[tuple, bytes] = {}
+
+
+def _file_digest(path: str) -> bytes:
+    """SHA-256 of a source file, remembered per (path, size, modification time)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path.encode()
+    k = (path, st.st_size, st.st_mtime_ns)
+    if k not in _FILE_DIGESTS:
+        try:
+            _FILE_DIGESTS[k] = hashlib.sha256(Path(path).read_bytes()).digest()
+        except OSError:
+            return path.encode()
+    return _FILE_DIGESTS[k]
 
 
 def _origin(name: str) -> str | None:
@@ -152,9 +181,10 @@ class Table:
     """The materialised metrics of one store for one key; see the module docstring."""
 
     def __init__(self, store, cfg):
-        self.dir = cache_dir(store.path) if getattr(store, "path", None) else None
+        self.dir = cache_dir(store.path) if getattr(store, "path", None) and _ENABLED.get() else None
         self.key = key(store, cfg) if self.dir is not None else None
         self.hit = False
+        self._loaded = (0, 0)  # (inputs, variants) read back: a save writes only what grew
 
     def _file(self, as_of) -> Path:
         return self.dir / f"{as_of.date().isoformat()}-{self.key}.pkl"
@@ -181,13 +211,19 @@ class Table:
             if v is not None:
                 ev._vcache[id(v)] = s
         self.hit = True
+        self._loaded = (len(ev._inputs), len(ev._vcache))
         return True
 
     # writing ------------------------------------------------------------------------------
     def save(self, ev) -> Path | None:
         """Write the evaluator's state as the entry for its as-of date (atomically); None when
-        the cache directory cannot be written (the briefing goes on without caching)."""
-        if self.dir is None or ev.as_of is None or self.hit:
+        nothing was computed beyond what was read back, or when the cache directory cannot be
+        written (the briefing goes on without caching). An entry saved by a partial evaluation
+        (the earlier dates of "what changed" evaluate only the metrics they read) is completed
+        by the next full one."""
+        if self.dir is None or ev.as_of is None:
+            return None
+        if self.hit and (len(ev._inputs), len(ev._vcache)) <= self._loaded:
             return None
         names = {id(v): n for n, v in _variants_by_name().items()}
         doc: dict[str, Any] = {

@@ -73,9 +73,11 @@ def test_read_back_equals_recomputed_on_four_dates(store_copy, computed):
         fresh = api.briefing(DATES[1], store=st, with_charts=False, now=NOW, materialized=False)
         assert _doc(fresh) == docs[DATES[1]]
         computed.clear()
-        # one entry per as-of date, each holding only what was published by its date
+        # one entry per as-of date (the briefings' and the earlier dates of "what changed"), each
+        # holding only what was published by its date
         files = sorted(entries.glob("*.pkl"))
-        assert [f.name[:10] for f in files] == list(DATES)
+        assert {f.name[:10] for f in files} >= set(DATES)
+        assert len(files) == len({f.name[:10] for f in files})
         for f in files:
             doc = pickle.loads(f.read_bytes())
             as_of = pd.Timestamp(doc["as_of"])
@@ -109,7 +111,7 @@ def test_update_invalidates(store_copy, httpserver, monkeypatch, computed):
     with api.open_store(store_copy) as st:
         api.briefing("2026-08-22", store=st, with_charts=False, now=NOW)
     old = sorted(materialize.cache_dir(store_copy).glob("*.pkl"))
-    assert len(old) == 1
+    assert "2026-08-22" in {p.name[:10] for p in old}
     monkeypatch.setenv("BTCMACRO_URL_COINMETRICS", httpserver.url_for("/v4").rstrip("/"))
     monkeypatch.delenv("COINMETRICS_API_KEY", raising=False)
     http.reset_limiters()
@@ -126,7 +128,8 @@ def test_update_invalidates(store_copy, httpserver, monkeypatch, computed):
         fresh = api.briefing("2026-08-22", store=st, with_charts=False, now=NOW, materialized=False)
     assert _doc(after) == _doc(fresh)
     new = sorted(materialize.cache_dir(store_copy).glob("*.pkl"))
-    assert len(new) == 1 and new != old  # the entry of the old key is gone
+    assert new and not set(old) & set(new)  # the entries of the old key are gone
+    assert len({p.name[11:] for p in new}) == 1  # every entry has the new key
 
 
 def test_chain_sync_invalidates(store_copy, tmp_path, fixture_blocks, computed):
@@ -207,7 +210,8 @@ def test_unwritable_cache_still_briefs(store_copy, computed):
 def test_damaged_entry_is_recomputed_and_replaced(store_copy, computed):
     with api.open_store(store_copy) as st:
         a = api.briefing("2024-06-24", store=st, with_charts=False, now=NOW)
-        (entry,) = materialize.cache_dir(store_copy).glob("*.pkl")
+        (entry,) = materialize.cache_dir(store_copy).glob("2024-06-24-*.pkl")
+        names = sorted(p.name for p in materialize.cache_dir(store_copy).iterdir())
         entry.write_bytes(entry.read_bytes()[:1000])  # truncated
         computed.clear()
         b = api.briefing("2024-06-24", store=st, with_charts=False, now=NOW)
@@ -216,13 +220,37 @@ def test_damaged_entry_is_recomputed_and_replaced(store_copy, computed):
         c = api.briefing("2024-06-24", store=st, with_charts=False, now=NOW)
         assert computed == []
     assert _doc(a) == _doc(b) == _doc(c)
-    assert [p.name for p in materialize.cache_dir(store_copy).iterdir()] == [entry.name]  # no temp files
+    assert sorted(p.name for p in materialize.cache_dir(store_copy).iterdir()) == names  # no temp files
 
 
 def test_entries_are_bounded(store_copy, monkeypatch):
     monkeypatch.setattr(materialize, "MAX_ENTRIES", 2)
     with api.open_store(store_copy) as st:
         for d in ("2024-06-20", "2024-06-21", "2024-06-24"):
-            api.briefing(d, store=st, with_charts=False, now=NOW)
+            api.briefing(d, store=st, with_charts=False, now=NOW, with_changes=False)
     names = sorted(p.name[:10] for p in materialize.cache_dir(store_copy).iterdir())
     assert names == ["2024-06-21", "2024-06-24"]
+
+
+def test_not_materialized_writes_nothing(store_copy, computed):
+    with api.open_store(store_copy) as st:
+        api.briefing("2024-06-24", store=st, with_charts=False, now=NOW, materialized=False)
+    assert computed and not materialize.cache_dir(store_copy).exists()
+
+
+def test_what_changed_reads_earlier_dates_back(store_copy, computed):
+    """The earlier dates of "what changed" are materialised too; a later full briefing of such a
+    date completes its entry, and reading it back gives the recomputed briefing."""
+    with api.open_store(store_copy) as st:
+        api.briefing("2024-06-24", store=st, with_charts=False, now=NOW)
+        week = materialize.cache_dir(store_copy) / "2024-06-17-{}.pkl".format(
+            materialize.Table(st, rules.load_rules()).key)
+        assert week.exists()
+        partial = len(pickle.loads(week.read_bytes())["variants"])
+        full = api.briefing("2024-06-17", store=st, with_charts=False, now=NOW)
+        assert len(pickle.loads(week.read_bytes())["variants"]) > partial
+        computed.clear()
+        again = api.briefing("2024-06-17", store=st, with_charts=False, now=NOW)
+        assert computed == []
+        fresh = api.briefing("2024-06-17", store=st, with_charts=False, now=NOW, materialized=False)
+    assert _doc(again) == _doc(full) == _doc(fresh)
