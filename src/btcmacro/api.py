@@ -427,7 +427,10 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         if table is not None:
             table.load_into(ev)
         ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
-        values = {mid: ev.value(mid) for mid in REGISTRY}
+        known = table.values() if table is not None else {}
+        values = {mid: known[mid] if mid in known else ev.value(mid) for mid in REGISTRY}
+        if table is not None:
+            table.remember_values(values)
         regimes = rules.evaluate_regimes(ev, values, cfg)
         levels = rules.compute_levels(ev, values, cfg)
         fomc = rules.next_meeting(d)

@@ -6,9 +6,11 @@ metric definitions the result never changes, so the first briefing saves it and 
 reads it back:
 
 * **what is kept**: the evaluator's state once the metrics are evaluated -- every input series as
-  published by the as-of date (values and publication dates) and every metric variant's series
-  computed from them. Regimes, levels, scenarios and the text are still built on each call from these series,
-  so a change in the report or the rules code needs no invalidation.
+  published by the as-of date (values and publication dates), every metric variant's series
+  computed from them -- and each metric's figure for the date (value, status, staleness,
+  alternatives), pickled as soon as it is computed. Regimes, levels, scenarios and the text are
+  still built on each call from these, so a change in the report or the rules code needs no
+  invalidation.
 * **the key**: a fingerprint of the store's *content* (every observation with its value,
   publication date, fetch time and vintage; the series metadata; the metadata rows, which hold
   the snapshot version and each source's last update), the digest of the effective rules (the
@@ -184,7 +186,8 @@ class Table:
         self.dir = cache_dir(store.path) if getattr(store, "path", None) and _ENABLED.get() else None
         self.key = key(store, cfg) if self.dir is not None else None
         self.hit = False
-        self._loaded = (0, 0)  # (inputs, variants) read back: a save writes only what grew
+        self._loaded = (0, 0, 0)  # (inputs, variants, values) read back: a save writes only what grew
+        self._values: dict[str, bytes] = {}  # metric id -> its pickled MetricValue
 
     def _file(self, as_of) -> Path:
         return self.dir / f"{as_of.date().isoformat()}-{self.key}.pkl"
@@ -210,9 +213,21 @@ class Table:
             v = variants.get(name)
             if v is not None:
                 ev._vcache[id(v)] = s
+        self._values = dict(doc.get("values") or {})
         self.hit = True
-        self._loaded = (len(ev._inputs), len(ev._vcache))
+        self._loaded = (len(ev._inputs), len(ev._vcache), len(self._values))
         return True
+
+    def values(self) -> dict[str, Any]:
+        """The metric figures (``MetricValue``) read back for this date: fresh objects each call."""
+        return {k: pickle.loads(b) for k, b in self._values.items()}
+
+    def remember_values(self, values) -> None:
+        """Keep the figures as they are now (pickled at once, so that nothing done to them later
+        reaches the entry); written by the next :meth:`save`."""
+        for k, v in dict(values).items():
+            if k not in self._values:
+                self._values[k] = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
 
     # writing ------------------------------------------------------------------------------
     def save(self, ev) -> Path | None:
@@ -223,13 +238,14 @@ class Table:
         by the next full one."""
         if self.dir is None or ev.as_of is None:
             return None
-        if self.hit and (len(ev._inputs), len(ev._vcache)) <= self._loaded:
+        if self.hit and (len(ev._inputs), len(ev._vcache), len(self._values)) <= self._loaded:
             return None
         names = {id(v): n for n, v in _variants_by_name().items()}
         doc: dict[str, Any] = {
             "format": FORMAT, "key": self.key, "as_of": ev.as_of.date().isoformat(),
             "inputs": dict(ev._inputs), "pub": dict(ev._pub),
             "variants": {names[k]: s for k, s in ev._vcache.items() if k in names},
+            "values": dict(self._values),
         }
         target = self._file(ev.as_of)
         try:

@@ -84,10 +84,15 @@ def snapshot(store, as_of, cfg, metrics=None) -> dict:
     if metrics:
         ev.prefetch(sorted({i for m in metrics if m in REGISTRY for i in REGISTRY[m].inputs}))
     values = LazyValues(ev)
+    values._cache.update(table.values())  # figures read back, if any
     regimes = evaluate_regimes(ev, values, cfg)
     th = thesis.score(regimes, values, d, cfg)
-    # ``save`` writes the evaluated metrics once the comparison has read them (see compute)
-    return {"as_of": d, "regimes": regimes, "values": values, "thesis": th, "save": lambda: table.save(ev)}
+
+    def save():  # writes the evaluated metrics once the comparison has read them (see compute)
+        table.remember_values(values.computed())
+        table.save(ev)
+
+    return {"as_of": d, "regimes": regimes, "values": values, "thesis": th, "save": save}
 
 
 def previous_meeting(as_of) -> dict | None:
