@@ -359,6 +359,9 @@ class Briefing:
     changes: dict | None = None
     #: how recent the data are: last date in the store, snapshot only or live, each input's age
     freshness: dict | None = None
+    #: the research the note quotes, point in time: the liquidity-vs-rate headline with its power
+    #: (research/headline.py) and the scenario scorecard for this setup (research/scenarios.py)
+    research: dict | None = None
 
     def to_json(self) -> dict:
         from .registry import _jsonable
@@ -380,6 +383,7 @@ class Briefing:
             "scorecard": _jsonable(self.scorecard),
             "changes": _jsonable(self.changes),
             "freshness": _jsonable(self.freshness),
+            "research": _jsonable(self.research),
             "first_screen": self._first_screen(),
         }
 
@@ -393,19 +397,21 @@ class Briefing:
 
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,
              with_charts: bool = True, now: dt.datetime | None = None, compare=None,
-             with_changes: bool = True, materialized: bool = True) -> Briefing:
+             with_changes: bool = True, with_research: bool = True,
+             materialized: bool = True) -> Briefing:
     """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``.
 
     Also the thesis and scorecard (:mod:`btcmacro.rules.thesis`) and, with ``with_changes``, what
     changed since the previous week, the previous FOMC decision and 30 days earlier, or since
     ``compare`` alone (an earlier date), each earlier date evaluated point in time
-    (:mod:`btcmacro.rules.changes`).
+    (:mod:`btcmacro.rules.changes`). With ``with_research``, the research results the note quotes
+    (``research``: the liquidity-vs-rate headline with its power, the scenario scorecard's record).
 
     The metrics are read from the materialised table beside the store when it holds them for this
     store content, rules and as-of date, and saved there otherwise (see :mod:`btcmacro.materialize`);
     ``materialized=False`` recomputes everything and writes nothing.
     """
-    from . import data, rules
+    from . import rules
     from .materialize import Table, disabled
     from .rules import changes as _changes
     from .rules import thesis as _thesis
@@ -461,13 +467,24 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
                      hodl_waves=hw.latest, hodl_waves_reason=hw.reason,
                      hodl_history=hw.history if with_charts else None,
-                     thesis=thesis, scorecard=scorecard, changes=changes, freshness=freshness)
+                     thesis=thesis, scorecard=scorecard, changes=changes, freshness=freshness,
+                     research=_research(st, d, scenarios) if with_research else None)
         from .report.builder import add_evidence_text
 
         add_evidence_text(b)  # each evidence item also as prose (English), beside its rule fields
         if table is not None:
             table.save(ev)  # every metric this briefing evaluated (btcmacro.materialize)
         return b
+
+
+def _research(st: Store, as_of: pd.Timestamp, scenarios: list[dict]) -> dict:
+    """What the research says about this note's claims, as of ``as_of``: the liquidity-vs-rate
+    headline (re-estimated on the data published by then) and the scenario scorecard's record
+    of the maps whose horizon had ended by then (shipped with the package)."""
+    from .research import headline
+    from .research.scenarios import record_for
+
+    return {"sensitivity": headline.headline(st, as_of), "scorecard": record_for(as_of, scenarios)}
 
 
 def _freshness(as_of: pd.Timestamp, last: pd.Timestamp, version: str, regimes: dict, values: dict) -> dict:

@@ -21,7 +21,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from .errors import UsageError
 
@@ -146,7 +146,8 @@ def run_once(store_path: Path, log: Path, *, sources: list[str] | None = None, u
         for s in rep.sources:
             errors.extend(s.errors)
     with api.open_store(store_path) as st:
-        b = api.briefing(None, store=st, rules_path=rules_path, with_charts=False)
+        b = api.briefing(None, store=st, rules_path=rules_path, with_charts=False, with_changes=False,
+                         with_research=False)
     now = state_of(b)
     events = changes(prev, now)
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -210,7 +210,8 @@ def scorecard(start=None, end=None, *, rules_path=None, store: Store | None = No
             eve = pd.Timestamp(m["end"]) - pd.Timedelta(days=1)
             # one briefing per meeting eve: computed, not saved (the materialised table keeps the
             # latest few dates a person reads, not a backtest's hundred)
-            b = api.briefing(eve.date(), store=st, rules_path=rules_path, with_charts=False, materialized=False)
+            b = api.briefing(eve.date(), store=st, rules_path=rules_path, with_charts=False,
+                             with_changes=False, with_research=False, materialized=False)
             maps[eve.date().isoformat()] = b.scenarios
             row, pr = score_meeting(m, b.scenarios, closes, rate_dd, eve, treasuries)
             rows.append(row)
@@ -311,3 +312,58 @@ def _doc(r: ScorecardResult) -> Doc:
     ]
     return Doc("FOMC scenario maps: a point-in-time scorecard", r.verdict, sections,
                meta={"start": r.start, "end": r.end, "meetings": len(r.rows)})
+
+
+# ----------------------------------------------------------------------------------------------
+# the record a briefing quotes
+# ----------------------------------------------------------------------------------------------
+
+#: the per-meeting scorecard of the default rules on the embedded data, written by
+#: scripts/research_report.py next to docs/research/scenarios.md
+RECORD_FILE = "scenario_scorecard.csv"
+RECORD_COLUMNS = ["meeting", "horizon_end", "scenario", "call", "call_right", "naive_call", "naive_right"]
+
+
+def record_rows(result: ScorecardResult) -> pd.DataFrame:
+    """The columns of the shipped record, from a scorecard run."""
+    df = result.rows.reindex(columns=RECORD_COLUMNS)
+    return df[df["horizon_end"].notna()]
+
+
+def _load_record() -> pd.DataFrame | None:
+    from importlib import resources
+
+    try:
+        text = resources.files("btcmacro.data").joinpath(RECORD_FILE).read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    import io
+
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def record_for(as_of, scenarios: list[dict]) -> dict:
+    """How past maps fared, counting only maps whose horizon had ended by ``as_of``: the share of
+    calls that were right overall and for the call the current map makes, with Wilson intervals.
+
+    The record is the scorecard of the default rules on the embedded data (shipped with the
+    package); a briefing built with other rules or later data quotes it as such."""
+    rec = _load_record()
+    if rec is None or rec.empty:
+        return {"reason": "no scenario scorecard shipped with this installation"}
+    d = pd.Timestamp(as_of).date().isoformat()
+    done = rec[(rec["horizon_end"] != "") & (rec["horizon_end"] <= d) & (rec["call_right"].isin(["True", "False"]))]
+    out: dict[str, Any] = {"source": "scenario scorecard, default rules, embedded data (docs/research/scenarios.md)",
+                           "maps_through": done["meeting"].max() if len(done) else None}
+
+    def rate(rows: pd.DataFrame) -> dict:
+        k, n = int((rows["call_right"] == "True").sum()), int(len(rows))
+        lo, hi = wilson(k, n)
+        return {"hits": k, "n": n, "rate": k / n if n else None, "wilson_low": lo if n else None,
+                "wilson_high": hi if n else None}
+
+    out["overall"] = rate(done)
+    calls = {s["id"]: _call(s) for s in scenarios if s.get("paths")}
+    out["current_calls"] = calls
+    out["by_call"] = {c: rate(done[done["call"] == c]) for c in sorted({c for c in calls.values() if c})}
+    return out
