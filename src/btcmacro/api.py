@@ -12,6 +12,7 @@ Every function opens the store (creating it from the embedded snapshot on first 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from contextlib import contextmanager
@@ -61,13 +62,14 @@ def store_path(path: str | Path | None = None) -> Path:
     return store_file(config.default_store_path(), "--store", create_parent=True)
 
 
-def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Store:
+def open_store(path: str | Path | None = None, *, read_only: bool = True,
+               on_install=None) -> Store:
     """Open the store, loading the embedded snapshot first if it is missing or outdated.
 
     With ``read_only`` (the default for readers) an up-to-date store is opened read-only, so a
     briefing never takes the write lock; a missing, outdated or unfinished store is (re)loaded
-    read-write once. Only a new path or a btcmacro store is ever written
-    (:func:`btcmacro.store.identify`).
+    read-write once, after calling ``on_install(path)`` if given (the CLI prints a progress line).
+    Only a new path or a btcmacro store is ever written (:func:`btcmacro.store.identify`).
     """
     from . import data
     from .store import _Incomplete
@@ -85,6 +87,8 @@ def open_store(path: str | Path | None = None, *, read_only: bool = True) -> Sto
             s.close()
     s = Store(p, read_only=False)
     if s.get_meta("snapshot_version") != version:
+        if on_install is not None:
+            on_install(p)
         data.install_into(s)
     if read_only:
         s.close()
@@ -423,7 +427,8 @@ VINTAGE_NOTE = (
 
 def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path | None = None,
              with_charts: bool = True, now: dt.datetime | None = None, compare=None,
-             with_changes: bool = True, with_research: bool = True) -> Briefing:
+             with_changes: bool = True, with_research: bool = True,
+             materialized: bool = True) -> Briefing:
     """Compute every registry metric, the regimes, levels and FOMC scenarios for ``as_of``.
 
     Also the thesis and scorecard (:mod:`btcmacro.rules.thesis`) and, with ``with_changes``, what
@@ -431,8 +436,13 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
     ``compare`` alone (an earlier date), each earlier date evaluated point in time
     (:mod:`btcmacro.rules.changes`). With ``with_research``, the research results the note quotes
     (``research``: the liquidity-vs-rate headline with its power, the scenario scorecard's record).
+
+    The metrics are read from the materialised table beside the store when it holds them for this
+    store content, rules and as-of date, and saved there otherwise (see :mod:`btcmacro.materialize`);
+    ``materialized=False`` recomputes everything and writes nothing.
     """
     from . import rules
+    from .materialize import Table, disabled
     from .rules import changes as _changes
     from .rules import thesis as _thesis
 
@@ -449,8 +459,14 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
                 raise UsageError(f"{cmp.date()} is not before the as-of date {d.date()} "
                                  "(expected an earlier date)", where="--compare")
         ev = Evaluator(st, d, cfg.params)
+        table = Table(st, cfg) if materialized else None
+        if table is not None:
+            table.load_into(ev)
         ev.prefetch([i for m in REGISTRY.values() for i in m.inputs])
-        values = {mid: ev.value(mid) for mid in REGISTRY}
+        known = table.values() if table is not None else {}
+        values = {mid: known[mid] if mid in known else ev.value(mid) for mid in REGISTRY}
+        if table is not None:
+            table.remember_values(values)
         regimes = rules.evaluate_regimes(ev, values, cfg)
         levels = rules.compute_levels(ev, values, cfg)
         fomc = rules.next_meeting(d)
@@ -472,8 +488,9 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         first, last = data_range(st)
         changes, week = (None, None)
         if with_changes or cmp is not None:
-            changes, week = _changes.compute(st, d, cfg, {"regimes": regimes, "values": values, "thesis": thesis},
-                                             compare_to=cmp, first=first)
+            with (contextlib.nullcontext() if materialized else disabled()):
+                changes, week = _changes.compute(st, d, cfg, {"regimes": regimes, "values": values, "thesis": thesis},
+                                                 compare_to=cmp, first=first)
         scorecard = _thesis.scorecard(cfg, thesis, week, d - pd.Timedelta(days=7))
         freshness = _freshness(d, last, version, regimes, values)
         b = Briefing(d, generated, version, values, regimes, levels, scenarios, fomc, notes, charts,
@@ -484,6 +501,8 @@ def briefing(as_of=None, *, store: Store | None = None, rules_path: str | Path |
         from .report.builder import add_evidence_text
 
         add_evidence_text(b)  # each evidence item also as prose (English), beside its rule fields
+        if table is not None:
+            table.save(ev)  # every metric this briefing evaluated (btcmacro.materialize)
         return b
 
 

@@ -15,9 +15,9 @@ import typer
 
 from .errors import BtcmacroError, exit_code
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="btcmacro: Bitcoin in the Fed liquidity cycle and its own on-chain cycle, from data.")
-metrics_app = typer.Typer(no_args_is_help=True, help="The metric registry and its series.")
+metrics_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The metric registry and its series.")
 app.add_typer(metrics_app, name="metrics")
 
 StoreOpt = typer.Option(None, "--store", help="store file (default: $BTCMACRO_HOME/store.duckdb)")
@@ -57,7 +57,7 @@ def brief(
     compare: Optional[str] = typer.Option(None, "--compare", help="YYYY-MM-DD: show what changed since this earlier date (instead of last week, the last FOMC meeting and 30 days)"),
 ):
     """Write the briefing for an as-of date (HTML, Markdown, JSON or A4 PDF; English or Traditional Chinese)."""
-    from . import api, report
+    from . import report  # light: formats and languages; api (pandas, DuckDB) loads after the checks
     from .errors import UsageError
 
     if lang not in LANGS:
@@ -73,7 +73,9 @@ def brief(
 
     parse_date(as_of, "--as-of")  # bad input is refused before the store is opened (or created)
     load_rules(rules)
-    with api.open_store(store) as st:
+    from . import api
+
+    with api.open_store(store, on_install=_loading_snapshot) as st:
         b = api.briefing(as_of, store=st, rules_path=rules, with_charts=fmt != "json", compare=compare)
     path = report.write(b, fmt=fmt, lang=lang, out=out)
     if path is not None:
@@ -86,11 +88,12 @@ def metrics_list(fmt: str = typer.Option("table", "--format", help="table | json
     """List every metric: id, names, unit, source, definition."""
     import json
 
-    from . import api
     from .errors import UsageError
 
     if fmt not in ("table", "json", "csv"):
         raise UsageError(f"unknown format {fmt!r} (expected table, json or csv)", where="--format")
+    from . import api
+
     rows = api.metrics_list()
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -125,7 +128,6 @@ def metrics_show(
     """Print a metric's series (CSV or JSON) with its unit and source."""
     import json
 
-    from . import api
     from .errors import UsageError
 
     if fmt not in ("csv", "json"):
@@ -134,6 +136,8 @@ def metrics_show(
 
     start, end = parse_range(start, end)  # refused before the store is opened (or created)
     parse_date(as_of, "--as-of")
+    from . import api
+
     with api.open_store(store) as st:
         s = api.series(metric_id, start=start, end=end, as_of=as_of, store=st)
     if fmt == "json":
@@ -173,6 +177,11 @@ def rebuild(store: Optional[Path] = StoreOpt,
     if kept:
         typer.echo(f"kept the old file as {kept}", err=True)
     typer.echo(f"rebuilt {path}", err=True)
+
+
+def _loading_snapshot(path) -> None:
+    typer.echo(f"Loading the embedded data snapshot into {path} (first use; a few seconds, once)...",
+               err=True)
 
 
 def _plain(v):

@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``analyze`` sub-app to the main CLI."""
     from .cli import StoreOpt, handled
 
-    analyze = typer.Typer(no_args_is_help=True,
+    analyze = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="Research: liquidity vs rates, FOMC event study, point-in-time regime backtest.")
     app.add_typer(analyze, name="analyze")
 

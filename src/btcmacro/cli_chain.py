@@ -16,7 +16,7 @@ import typer
 
 from .errors import BtcmacroError, exit_code
 
-chain_app = typer.Typer(no_args_is_help=True,
+chain_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Own-node on-chain engine: index your Bitcoin Core data, publish daily metrics.")
 
 _IndexOpt = typer.Option(None, "--index", help="chain index file (default: $BTCMACRO_HOME/chain.duckdb)")

@@ -9,16 +9,23 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from .errors import BtcmacroError, SourceError, exit_code
-from .http import redact
+
+# rich's console and progress bars and the HTTP layer (httpx) load only when a command runs, so
+# that `--help` and argument errors stay fast.
+
+
+def redact(text, extra=()) -> str:
+    from .http import redact as _redact
+
+    return _redact(text, extra)
 
 
 def _fail(err: BtcmacroError) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     Console(stderr=True).print(f"[red]error:[/red] {escape(redact(str(err)))}", markup=True, highlight=False,
                                soft_wrap=True)
     raise typer.Exit(exit_code(err))
@@ -31,6 +38,10 @@ def update_cmd(
     deadline: Optional[float] = typer.Option(None, "--deadline", help="wall-clock limit in seconds"),
 ) -> None:
     """Refresh the store from live sources (FRED, NY Fed, Treasury, Coin Metrics, ...)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
     from .update import run_update
 
     out, err = Console(), Console(stderr=True)
@@ -120,6 +131,9 @@ def sources_cmd(
     store: Optional[Path] = typer.Option(None, "--store", help="store path (default: data dir)"),
 ) -> None:
     """List live sources: credentials, rate limits, base-URL variables, last update, status."""
+    from rich.console import Console
+    from rich.table import Table
+
     from .update import list_sources
 
     from .api import store_path

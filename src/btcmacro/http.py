@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from .errors import AuthError, NotFound, RateLimited, SourceError, Unavailable
 
 log = logging.getLogger("btcmacro.http")
@@ -291,6 +289,8 @@ class Http:
 
     def __init__(self, *, clock: Clock | None = None, deadline_s: float | None = None,
                  transport: httpx.BaseTransport | None = None, probe_once: bool = False):
+        import httpx  # loaded here, not at import: sources declare their policies without it
+
         self.probe_once = probe_once
         self.clock = clock or SystemClock()
         self.deadline = Deadline(self.clock, deadline_s)
@@ -371,6 +371,8 @@ class Http:
         host = parts.netloc
         where = where or safe_where(url)
         secrets = [v for v in (params or {}).values() if isinstance(v, str) and v in _SECRETS]
+
+        import httpx
 
         def once() -> Response:
             log.debug("GET %s", safe_where(url))

@@ -208,8 +208,10 @@ def scorecard(start=None, end=None, *, rules_path=None, store: Store | None = No
         rows, prows, maps = [], [], {}
         for i, m in enumerate(meets, 1):
             eve = pd.Timestamp(m["end"]) - pd.Timedelta(days=1)
+            # one briefing per meeting eve: computed, not saved (the materialised table keeps the
+            # latest few dates a person reads, not a backtest's hundred)
             b = api.briefing(eve.date(), store=st, rules_path=rules_path, with_charts=False,
-                             with_changes=False, with_research=False)
+                             with_changes=False, with_research=False, materialized=False)
             maps[eve.date().isoformat()] = b.scenarios
             row, pr = score_meeting(m, b.scenarios, closes, rate_dd, eve, treasuries)
             rows.append(row)

@@ -70,18 +70,29 @@ def snapshot(store, as_of, cfg, metrics=None) -> dict:
     Returns
     -------
     dict
-        ``{"as_of": Timestamp, "regimes", "values": LazyValues, "thesis"}``.
+        ``{"as_of": Timestamp, "regimes", "values": LazyValues, "thesis", "save"}``; ``save()``
+        writes the metrics evaluated so far to the materialised table.
     """
     from . import thesis
 
+    from ..materialize import Table
+
     d = pd.Timestamp(as_of).normalize()
     ev = Evaluator(store, d, cfg.params)
+    table = Table(store, cfg)  # the materialised metrics of that date, when a briefing saved them
+    table.load_into(ev)
     if metrics:
         ev.prefetch(sorted({i for m in metrics if m in REGISTRY for i in REGISTRY[m].inputs}))
     values = LazyValues(ev)
+    values._cache.update(table.values())  # figures read back, if any
     regimes = evaluate_regimes(ev, values, cfg)
     th = thesis.score(regimes, values, d, cfg)
-    return {"as_of": d, "regimes": regimes, "values": values, "thesis": th}
+
+    def save():  # writes the evaluated metrics once the comparison has read them (see compute)
+        table.remember_values(values.computed())
+        table.save(ev)
+
+    return {"as_of": d, "regimes": regimes, "values": values, "thesis": th, "save": save}
 
 
 def previous_meeting(as_of) -> dict | None:
@@ -234,4 +245,6 @@ def compute(store, as_of, cfg, now: Mapping[str, Any], *, compare_to=None, first
         d = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=7)
         if first is None or d >= pd.Timestamp(first):
             week = (seen.get(d) or snapshot(store, d, cfg, need))["thesis"]
+    for snap in seen.values():
+        snap["save"]()  # materialise each earlier date's metrics (btcmacro.materialize)
     return {"periods": out}, week
