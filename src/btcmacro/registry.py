@@ -506,12 +506,3 @@ def next_release_due(series_id: str, last_date) -> tuple[str, pd.Timestamp, pd.T
         normal = min(due, pd.Timestamp(rule_dates(d.release, [period]).iloc[0])) if delayed else due
         return d.frequency, due, normal
     return None
-    period = pd.Timestamp(last_date)
-    cal = calendar()
-    for _ in range(12):
-        period = period + _STEPS[d.frequency]
-        hit = cal.get((d.release, period))
-        if hit is not None and hit[0] is None:
-            continue
-        return d.frequency, pd.Timestamp(published_dates(d.release, [period]).iloc[0])
-    return None

@@ -12,7 +12,6 @@ figure or name is typed into a sentence: each comes from the data it describes.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import tomllib
 from functools import lru_cache
@@ -21,6 +20,7 @@ from typing import Any, Mapping
 
 import jinja2
 
+from ..rules.thesis import _num  # one number reader for the scoring and its text
 from .i18n import LANGS, catalog
 
 _CJK = "\u3400-\u9fff\uff01-\uff5e\u3000-\u303f"
@@ -55,14 +55,6 @@ def load(lang: str) -> dict[str, Any]:
 _ENV = jinja2.Environment(undefined=jinja2.ChainableUndefined, autoescape=False)
 
 
-def _num(x) -> float | None:
-    if isinstance(x, bool) or x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
 
 
 class Narrator:
