@@ -35,13 +35,11 @@ class WatchRun:
     baseline: bool = False
 
 
-def _beyond(close: float, price: float, above: bool) -> bool:
-    return close > price if above else close < price
-
-
 def state_of(briefing) -> dict:
     """What a run remembers: regime states and, per scenario path, whether its trigger and its
     invalidation hold on the latest close."""
+    from .rules.scenarios import beyond
+
     price = briefing.metrics.get("btc_price")
     close = None if price is None or price.value is None else float(price.value)
     fired: dict[str, dict] = {}
@@ -52,9 +50,9 @@ def state_of(briefing) -> dict:
             trig, inv = p.get("trigger") or {}, p.get("invalidation") or {}
             fired[key] = {
                 "trigger": close is not None and trig.get("price") is not None and bool(p.get("targets"))
-                and _beyond(close, trig["price"], bull),
+                and beyond(close, trig["price"], bull),
                 "invalidation": close is not None and inv.get("price") is not None
-                and _beyond(close, inv["price"], not bull),
+                and beyond(close, inv["price"], not bull),
                 "trigger_price": trig.get("price"), "invalidation_price": inv.get("price"),
                 "edge_rule": trig.get("edge_rule"),
             }

@@ -941,10 +941,8 @@ def _probability_line(ctx: Ctx, sc: Mapping[str, Any]) -> str:
     if p is not None and not _is_missing(p):
         return c.t("scenario.probability_market", p=c.percent(100 * float(p)), date=c.date(det.get("date")),
                    cut=det.get("outcome") == "cut")
-    note = sc.get("probability_note") or ""
-    m = __import__("re").search(r"latest Kalshi price \((\d{4}-\d{2}-\d{2})\)", note)
-    if m:
-        return c.t("scenario.probability_earlier", date=c.date(m.group(1)))
+    if det.get("earlier_date"):
+        return c.t("scenario.probability_earlier", date=c.date(det["earlier_date"]))
     return c.t("scenario.probability_none")
 
 

@@ -41,13 +41,14 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
-def load_catalog_dict(lang: str) -> dict[str, Any]:
-    """The flattened catalogue of ``lang`` (``"section.liquidity"`` -> text)."""
+def load_catalog_dict(lang: str, prefix: str = "") -> dict[str, Any]:
+    """The flattened catalogue ``i18n/<prefix><lang>.toml`` (``"section.liquidity"`` -> text);
+    ``prefix="narrative."`` is the first screen's catalogue."""
     if lang not in LANGS:
         from ..errors import UsageError
 
         raise UsageError(f"unknown language {lang!r} (expected one of: {', '.join(LANGS)})", where="--lang")
-    text = resources.files(__package__).joinpath("i18n", f"{lang}.toml").read_text("utf-8")
+    text = resources.files(__package__).joinpath("i18n", f"{prefix}{lang}.toml").read_text("utf-8")
     return _flatten(tomllib.loads(text))
 
 

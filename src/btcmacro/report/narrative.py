@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
-from functools import lru_cache
-from importlib import resources
 from typing import Any, Mapping
 
 import jinja2
 
 from ..rules.thesis import _num  # one number reader for the scoring and its text
-from .i18n import LANGS, catalog
+from .i18n import catalog, load_catalog_dict
 
 _CJK = "\u3400-\u9fff\uff01-\uff5e\u3000-\u303f"
 _SPACE_DIGIT_CJK = re.compile(rf"(?<=[\d%])[ \u00a0]+(?=[{_CJK}])|(?<=[{_CJK}])[ \u00a0]+(?=[\d{_CJK}])")
@@ -31,25 +28,9 @@ _SPACE_DIGIT_CJK = re.compile(rf"(?<=[\d%])[ \u00a0]+(?=[{_CJK}])|(?<=[{_CJK}])[
 AGE_SHOWN_DAYS = 7
 
 
-def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-@lru_cache(maxsize=None)
 def load(lang: str) -> dict[str, Any]:
     """The flattened narrative catalogue of ``lang`` (``"head.bearish"`` -> template)."""
-    if lang not in LANGS:
-        from ..errors import UsageError
-
-        raise UsageError(f"unknown language {lang!r} (expected one of: {', '.join(LANGS)})", where="--lang")
-    text = resources.files(__package__).joinpath("i18n", f"narrative.{lang}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    return load_catalog_dict(lang, "narrative.")
 
 
 _ENV = jinja2.Environment(undefined=jinja2.ChainableUndefined, autoescape=False)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..rules.scenarios import beyond
 from ..store import Store
 from .render import Doc, Section, Table
 
@@ -73,10 +74,6 @@ def realised_scenario(meeting: dict, rate_dd: pd.Series, scenarios: list[dict]) 
     return {"decision": decision, "change_bp": ch, "balance_sheet": bs, "scenario": match}
 
 
-def _beyond(close: float, price: float, above: bool) -> bool:
-    return close > price if above else close < price
-
-
 def evaluate_path(path: dict, closes: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> dict:
     """Whether and when a path's trigger, invalidation and targets fired on daily closes in
     ``[start, end]`` (the map's own edge rule: a close strictly beyond the price; a target counts
@@ -91,9 +88,9 @@ def evaluate_path(path: dict, closes: pd.Series, start: pd.Timestamp, end: pd.Ti
         out["status"] = "no setup"
         return out
     for d, c in w.items():
-        if out["trigger_date"] is None and _beyond(c, trig["price"], bull):
+        if out["trigger_date"] is None and beyond(c, trig["price"], bull):
             out["trigger_date"] = d.date().isoformat()
-        if out["invalidation_date"] is None and inv.get("price") is not None and _beyond(c, inv["price"], not bull):
+        if out["invalidation_date"] is None and inv.get("price") is not None and beyond(c, inv["price"], not bull):
             out["invalidation_date"] = d.date().isoformat()
     if out["trigger_date"] is not None:
         after = w.loc[out["trigger_date"]:]

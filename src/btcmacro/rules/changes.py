@@ -15,7 +15,6 @@ differs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Iterator
 
@@ -23,7 +22,7 @@ import pandas as pd
 
 from ..registry import REGISTRY, Evaluator
 from .fomc import meetings
-from .regimes import evaluate_regimes
+from .regimes import _plain, evaluate_regimes
 
 
 class LazyValues(Mapping):
@@ -121,17 +120,6 @@ def periods(as_of, compare=None, first=None) -> list[dict]:
     if first is not None:
         out = [p for p in out if p["as_of"] >= pd.Timestamp(first)]
     return out
-
-
-def _plain(v):
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        try:
-            v = v.item()
-        except (AttributeError, ValueError):
-            pass
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
 
 
 def _usable(mv) -> bool:

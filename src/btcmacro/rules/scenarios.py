@@ -137,6 +137,11 @@ _POLICY_TEXT = {
 }
 
 
+def beyond(close: float, price: float, above: bool) -> bool:
+    """The map's edge rule: a daily close strictly beyond ``price`` (above it, or below it)."""
+    return close > price if above else close < price
+
+
 def zones(levels: list[dict], kind: str, method: str = "swing_high_zone") -> list[dict]:
     """Zones of one side, nearest first: the swing zones (``method``), then every other level of
     that side beyond the last swing zone, so a second or third zone always exists if any level does."""
@@ -231,8 +236,9 @@ def market_odds(values: Mapping[str, Any], outcome: str | None, fomc: dict) -> d
     obs = pd.Timestamp(mv.date)
     ahead = [pd.Timestamp(m["end"]) for m in meetings() if m["scheduled"] and pd.Timestamp(m["end"]) >= obs]
     if not ahead or ahead[0] != pd.Timestamp(fomc["end"]):
-        return {"value": None, "note": (f"no market odds for the {fomc['end']} meeting: the latest Kalshi price "
-                                        f"({mv.date}) is about an earlier meeting")}
+        return {"value": None, "earlier_date": mv.date,
+                "note": (f"no market odds for the {fomc['end']} meeting: the latest Kalshi price "
+                         f"({mv.date}) is about an earlier meeting")}
     return {"value": float(mv.value), "date": mv.date, "source": mv.source, "outcome": outcome,
             "note": "Kalshi-implied probability of the rate decision; the market does not price the "
                     "balance-sheet announcement" if outcome == "cut" else "Kalshi-implied probability"}
